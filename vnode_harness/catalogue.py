@@ -1,0 +1,211 @@
+"""The requirement catalogue (`conformance/catalogue.yaml`): models, loading, and the coverage check.
+
+The catalogue is the single source of truth for what the suite certifies. Tests name the requirements
+they certify with `@pytest.mark.requirement("ID", ...)`; `check_coverage` compares those markers with the
+catalogue so that no requirement goes untested and no test certifies nothing (or something unknown).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from vnode_harness.yaml_files import load_model_file
+
+FeatureId = Literal["core-scheduling", "selectors-effects", "hot-updates", "storage", "mesh", "extended"]
+"""The features an implementation can declare. Closed set: the report schema enumerates them."""
+
+FEATURE_IDS: tuple[FeatureId, ...] = get_args(FeatureId)
+MANDATORY_FEATURES: frozenset[FeatureId] = frozenset({"core-scheduling"})
+
+Severity = Literal["blocker", "critical", "normal", "minor"]
+"""Allure severities, so a requirement's severity can label its tests in the allure report."""
+
+SeedDocument = Literal["000_79a2fc8511f6d768", "002_defe58e5e33e4986"]
+"""The documents the requirements are read from (000: ASM + ECI virtual nodes; 002: the eci-profile)."""
+
+DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "conformance" / "catalogue.yaml"
+"""The catalogue of the checkout this harness runs from (the suite always runs from a checkout)."""
+
+REQUIREMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+MAX_QUOTE_LENGTH = 300
+
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class UnknownIdError(KeyError):
+    """An unknown requirement or feature id. A KeyError whose message reads as a sentence, not a repr."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class _CatalogueModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Feature(_CatalogueModel):
+    """A group of requirements an implementation declares as a whole (e.g. `storage`)."""
+
+    id: FeatureId
+    title: NonEmptyText
+    description: NonEmptyText
+    optional: bool
+
+
+class Source(_CatalogueModel):
+    """Where the documentation states a requirement: the reviewer checks the quote against the seed."""
+
+    document: SeedDocument
+    section: NonEmptyText
+    quote: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUOTE_LENGTH)]
+
+
+class Requirement(_CatalogueModel):
+    """One documented, observable rule; certified by the tests that name its id."""
+
+    id: Annotated[str, StringConstraints(pattern=REQUIREMENT_ID_PATTERN)]
+    statement: NonEmptyText
+    source: Source
+    feature: FeatureId
+    severity: Severity
+    tests: list[str] = Field(default_factory=list)
+
+    @field_validator("statement")
+    @classmethod
+    def _states_a_must(cls, statement: str) -> str:
+        if not re.search(r"\bMUST\b", statement):
+            raise ValueError("a statement must state the rule with MUST or MUST NOT")
+        return statement
+
+    @field_validator("tests")
+    @classmethod
+    def _tests_are_derived(cls, tests: list[str]) -> list[str]:
+        if tests:
+            raise ValueError(
+                "leave tests empty: tests name their requirements with @pytest.mark.requirement(...) "
+                "and the catalogue check derives the mapping"
+            )
+        return tests
+
+
+class Catalogue(_CatalogueModel):
+    """The whole catalogue, validated for internal consistency (unique ids, known features)."""
+
+    schema_version: Literal[1]
+    features: list[Feature]
+    requirements: list[Requirement]
+
+    _by_id: dict[str, Requirement] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalogue:
+        feature_ids = [feature.id for feature in self.features]
+        if sorted(feature_ids) != sorted(FEATURE_IDS):
+            raise ValueError(
+                f"features must be exactly {', '.join(FEATURE_IDS)} (each once); got {', '.join(feature_ids)}"
+            )
+        for feature in self.features:
+            if feature.optional == (feature.id in MANDATORY_FEATURES):
+                expected = "false" if feature.id in MANDATORY_FEATURES else "true"
+                raise ValueError(f"feature {feature.id}: optional must be {expected}")
+        seen: set[str] = set()
+        for requirement in self.requirements:
+            if requirement.id in seen:
+                raise ValueError(f"requirement id {requirement.id} appears more than once")
+            seen.add(requirement.id)
+        empty = [
+            feature for feature in feature_ids if not any(r.feature == feature for r in self.requirements)
+        ]
+        if empty:
+            raise ValueError(f"features without requirements: {', '.join(empty)}")
+        return self
+
+    def model_post_init(self, context: object, /) -> None:
+        self._by_id = {requirement.id: requirement for requirement in self.requirements}
+
+    @property
+    def requirement_ids(self) -> list[str]:
+        """All requirement ids, in catalogue order."""
+        return [requirement.id for requirement in self.requirements]
+
+    def requirement(self, requirement_id: str) -> Requirement:
+        """The requirement with this id; else `UnknownIdError` (a KeyError) naming close matches."""
+        try:
+            return self._by_id[requirement_id]
+        except KeyError:
+            raise UnknownIdError(_unknown_id_message(requirement_id, self._by_id)) from None
+
+    def has_requirement(self, requirement_id: str) -> bool:
+        return requirement_id in self._by_id
+
+    def feature(self, feature_id: str) -> Feature:
+        """The feature with this id; else `UnknownIdError` (a KeyError) listing the valid ids."""
+        for feature in self.features:
+            if feature.id == feature_id:
+                return feature
+        raise UnknownIdError(f"unknown feature {feature_id!r}; valid features: {', '.join(FEATURE_IDS)}")
+
+    def requirements_for_feature(self, feature_id: str) -> list[Requirement]:
+        """The requirements of one feature, in catalogue order."""
+        self.feature(feature_id)
+        return [requirement for requirement in self.requirements if requirement.feature == feature_id]
+
+
+def load_catalogue(path: Path = DEFAULT_CATALOGUE_PATH) -> Catalogue:
+    """Load and validate a catalogue file; `ModelFileError` names the file and every bad field."""
+    return load_model_file(path, Catalogue, "catalogue")
+
+
+def check_coverage(catalogue: Catalogue, test_requirements: Mapping[str, Sequence[str]]) -> list[str]:
+    """Compare the tests' requirement markers with the catalogue; return the problems, empty when none.
+
+    `test_requirements` maps each test's node id to the requirement ids its marker names. Problems: a
+    test that names no requirement (it certifies nothing), a test that names an unknown id (a typo or a
+    requirement removed from the catalogue), and a requirement no test names (it is claimed but never
+    checked). Tests come first, in node id order, then requirements in catalogue order.
+    """
+    problems: list[str] = []
+    covered: set[str] = set()
+    for nodeid in sorted(test_requirements):
+        requirement_ids = test_requirements[nodeid]
+        if not requirement_ids:
+            problems.append(f"{nodeid}: names no requirement; add @pytest.mark.requirement(<id>, ...)")
+        for requirement_id in requirement_ids:
+            if catalogue.has_requirement(requirement_id):
+                covered.add(requirement_id)
+            else:
+                problems.append(f"{nodeid}: {_unknown_id_message(requirement_id, catalogue.requirement_ids)}")
+    problems.extend(
+        f"{requirement.id}: no test certifies this requirement ({requirement.feature})"
+        for requirement in catalogue.requirements
+        if requirement.id not in covered
+    )
+    return problems
+
+
+def _unknown_id_message(requirement_id: str, known_ids: Sequence[str] | Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(requirement_id, list(known_ids), n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"unknown requirement id {requirement_id!r}{hint}"

@@ -1,0 +1,52 @@
+"""Loopback ports for host-process clusters, and the machine-wide lock that makes choosing them safe.
+
+Ports are picked by binding port 0 on 127.0.0.1 and releasing it. Between release and the component's
+own bind another process could take the port, so every cluster start on this machine holds one file
+lock from choosing its ports until its components listen: two checkouts or pytest-xdist runs starting
+at once then never hand out the same port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from vnode_harness.toolchain.cache import cache_root
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports that were free a moment ago (hold `cluster_start_lock`)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((LOOPBACK, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def port_is_listening(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+@contextlib.contextmanager
+def cluster_start_lock() -> Iterator[None]:
+    """Serialize port choice + component start across every process of this user on this machine."""
+    lock_dir = cache_root() / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(Path(lock_dir) / "cluster-start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""Cluster providers: `local` (host processes), `kind` (Docker) and `existing` (any kubeconfig)."""

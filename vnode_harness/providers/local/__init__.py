@@ -1,0 +1,1 @@
+"""The `local` cluster provider: upstream binaries as host processes (no Docker, no image registry)."""

@@ -1,0 +1,179 @@
+"""Render a conformance report as Markdown, for people: the JSON report is for machines.
+
+The page answers, top to bottom, the questions a reader has: what was tested and did it conform; which
+features; what failed or was skipped and why; what exactly was certified (implementation, limits); how
+to run it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vnode_harness.catalogue import Catalogue
+from vnode_harness.report.model import ConformanceReport, RecordedTest, RequirementSummary
+
+_LIMIT_LABELS = {
+    "profile_propagation_seconds": "Profile change takes effect",
+    "pod_running_seconds": "Pod reaches Running",
+    "volume_provisioning_seconds": "Volume is provisioned",
+    "webhook_configuration_seconds": "Webhook configuration follows the profile",
+}
+
+
+def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = None) -> str:
+    """The report as a Markdown page; with the catalogue, requirement statements are shown too."""
+    sections = [
+        _heading(report),
+        _features(report),
+        _failed(report, catalogue),
+        _skipped(report, catalogue),
+        _not_tested(report, catalogue),
+        _implementation(report),
+        _limits(report),
+        _reproduce(report),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _heading(report: ConformanceReport) -> str:
+    implementation = report.implementation
+    totals = report.totals
+    return "\n".join(
+        [
+            f"# Conformance report: {implementation.project} {implementation.version}",
+            "",
+            f"**Overall result: {report.result.upper()}** ({report.mode} run)",
+            "",
+            f"- Implementation: {implementation.organization} {implementation.project} "
+            f"{implementation.version}",
+            f"- Suite version: {report.suite_version}",
+            f"- Cluster: {report.cluster_provider}, Kubernetes {report.kubernetes_version}",
+            f"- Date: {report.date.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+            f"- Tests: {totals.passed} passed, {totals.failed} failed, {totals.broken} broken, "
+            f"{totals.skipped} skipped",
+        ]
+    )
+
+
+def _features(report: ConformanceReport) -> str:
+    rows = [
+        [
+            f"`{summary.feature}`",
+            "yes" if summary.supported else "no",
+            summary.result,
+            str(summary.passed),
+            str(summary.failed),
+            str(summary.broken),
+            str(summary.skipped),
+        ]
+        for summary in report.features
+    ]
+    header = ["Feature", "Declared", "Result", "Passed", "Failed", "Broken", "Skipped"]
+    return "## Features\n\n" + _table(header, rows)
+
+
+def _failed(report: ConformanceReport, catalogue: Catalogue | None) -> str:
+    rows = _requirement_rows(report, catalogue, {"failed", "broken"}, {"failed", "broken"})
+    header = ["Requirement", "Feature", "Severity", "Test", "Outcome", "Reason"]
+    body = _table(header, rows) if rows else "None."
+    return "## Failed requirements\n\n" + body
+
+
+def _skipped(report: ConformanceReport, catalogue: Catalogue | None) -> str:
+    rows = [row[:4] + row[5:] for row in _requirement_rows(report, catalogue, {"skipped"}, {"skipped"})]
+    header = ["Requirement", "Feature", "Severity", "Test", "Reason"]
+    body = _table(header, rows) if rows else "None."
+    return "## Skipped requirements\n\nA skipped requirement is not certified.\n\n" + body
+
+
+def _not_tested(report: ConformanceReport, catalogue: Catalogue | None) -> str:
+    untested = [summary for summary in report.requirements if summary.result == "not-tested"]
+    if not untested:
+        return ""
+    lines = [
+        f"- `{summary.id}` ({summary.feature}){_statement(summary.id, catalogue, ': ')}"
+        for summary in untested
+    ]
+    return "## Requirements not tested in this run\n\n" + "\n".join(lines)
+
+
+def _requirement_rows(
+    report: ConformanceReport,
+    catalogue: Catalogue | None,
+    requirement_results: set[str],
+    test_outcomes: set[str],
+) -> list[list[str]]:
+    tests_by_nodeid = {test.nodeid: test for test in report.tests}
+    rows = []
+    for summary in report.requirements:
+        if summary.result not in requirement_results:
+            continue
+        for test in _tests_of(summary, tests_by_nodeid):
+            if test.outcome in test_outcomes:
+                rows.append(
+                    [
+                        f"`{summary.id}`{_statement(summary.id, catalogue, '<br>')}",
+                        summary.feature,
+                        summary.severity,
+                        f"`{test.nodeid}`",
+                        test.outcome,
+                        test.reason or "",
+                    ]
+                )
+    return rows
+
+
+def _tests_of(
+    summary: RequirementSummary, tests_by_nodeid: dict[str, RecordedTest]
+) -> Iterable[RecordedTest]:
+    return (tests_by_nodeid[nodeid] for nodeid in summary.tests if nodeid in tests_by_nodeid)
+
+
+def _statement(requirement_id: str, catalogue: Catalogue | None, separator: str) -> str:
+    if catalogue is None or not catalogue.has_requirement(requirement_id):
+        return ""
+    return separator + catalogue.requirement(requirement_id).statement
+
+
+def _implementation(report: ConformanceReport) -> str:
+    implementation = report.implementation
+    rows = [
+        ["Organization", implementation.organization],
+        ["Project", implementation.project],
+        ["Version", implementation.version],
+        ["URL", implementation.url],
+        ["Contact", implementation.contact],
+        ["Declared features", ", ".join(implementation.declared_features)],
+    ]
+    return "## Implementation\n\n" + _table(["Field", "Value"], rows)
+
+
+def _limits(report: ConformanceReport) -> str:
+    limits = report.implementation.limits
+    rows = [
+        [label, f"{getattr(limits, name)} s"]
+        for name, label in _LIMIT_LABELS.items()
+        if hasattr(limits, name)
+    ]
+    return (
+        "## Declared limits\n\nThe longest each kind of wait may take for the implementation to conform.\n\n"
+        + _table(["Wait", "Limit"], rows)
+    )
+
+
+def _reproduce(report: ConformanceReport) -> str:
+    return f"## Reproduce\n\n```sh\n{report.command}\n```"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = [_row(header), "|" + "---|" * len(header)]
+    lines.extend(_row(row) for row in rows)
+    return "\n".join(lines)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())

@@ -1,0 +1,173 @@
+"""The conformance report: what a run certifies, as pydantic models (and so as a JSON schema).
+
+The report is the artefact a vendor publishes, so its shape is versioned (`REPORT_SCHEMA_VERSION`) and
+documented for people who never read this code (`docs/conformance-report.md`, generated
+`docs/conformance-report.schema.json`). How results are derived is in `vnode_harness.report.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from vnode_harness.catalogue import FeatureId, Severity
+from vnode_harness.implementation import ProviderName
+
+REPORT_SCHEMA_VERSION: Final = "v1"
+REPORT_API_VERSION: Final = "conformance.vnode.dev/v1"
+"""apiVersion of a report; its version part is REPORT_SCHEMA_VERSION (bump both together)."""
+REPORT_KIND: Final = "ConformanceReport"
+
+TestOutcome = Literal["passed", "failed", "broken", "skipped"]
+"""failed: an assertion about the implementation did not hold; broken: the suite or the cluster erred."""
+
+RequirementResult = Literal["passed", "failed", "broken", "skipped", "not-tested"]
+FeatureResult = Literal["success", "partial", "failure", "not-tested"]
+RunMode = Literal["full", "focused"]
+"""full: the whole suite was selected; focused: a -k/-m/path selection ran only part of it."""
+
+
+class _ReportModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+        field_title_generator=lambda name, _info: name.replace("_", " ").capitalize(),
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class DeclaredLimits(_ReportModel):
+    """The wait limits the implementation file declared (seconds): part of what was certified."""
+
+    profile_propagation_seconds: NonNegativeInt
+    pod_running_seconds: NonNegativeInt
+    volume_provisioning_seconds: NonNegativeInt
+    webhook_configuration_seconds: NonNegativeInt
+
+
+class ReportedImplementation(_ReportModel):
+    """The implementation under test, copied from its implementation file."""
+
+    organization: str
+    project: str
+    version: str
+    url: str
+    contact: str
+    declared_features: list[FeatureId] = Field(description="The features the implementation claims.")
+    limits: DeclaredLimits
+
+
+class OutcomeCounts(_ReportModel):
+    """How many tests ended each way."""
+
+    passed: NonNegativeInt = 0
+    failed: NonNegativeInt = 0
+    broken: NonNegativeInt = 0
+    skipped: NonNegativeInt = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.broken + self.skipped
+
+
+class FeatureSummary(_ReportModel):
+    """The verdict on one feature, with the requirements that kept it from `success`."""
+
+    feature: FeatureId
+    supported: bool = Field(description="Whether the implementation declares this feature.")
+    result: FeatureResult
+    passed: NonNegativeInt = Field(description="Tests of this feature that passed.")
+    skipped: NonNegativeInt
+    failed: NonNegativeInt
+    broken: NonNegativeInt
+    skipped_requirements: list[str] = Field(description="Requirements with a skipped test and none failed.")
+    failed_requirements: list[str] = Field(description="Requirements with a failed or broken test.")
+    not_tested_requirements: list[str] = Field(description="Requirements no test ran for in this run.")
+
+
+class RequirementSummary(_ReportModel):
+    """The verdict on one catalogue requirement: the worst outcome of the tests that name it."""
+
+    id: str
+    feature: FeatureId
+    severity: Severity
+    result: RequirementResult
+    tests: list[str] = Field(description="Node ids of the tests that certify this requirement.")
+
+
+class RecordedTest(_ReportModel):
+    """One test of the run."""
+
+    nodeid: str
+    requirements: list[str] = Field(description="The requirement ids the test certifies.")
+    outcome: TestOutcome
+    duration_seconds: NonNegativeFloat
+    reason: str | None = Field(
+        default=None, description="First line of the skip reason or of the failure; null when passed."
+    )
+
+
+class ConformanceReport(_ReportModel):
+    """The result of one conformance run against one implementation."""
+
+    api_version: Literal["conformance.vnode.dev/v1"] = REPORT_API_VERSION
+    kind: Literal["ConformanceReport"] = REPORT_KIND
+    suite_version: str
+    date: AwareDatetime = Field(description="When the run finished, UTC.")
+    mode: RunMode
+    cluster_provider: ProviderName
+    kubernetes_version: str
+    implementation: ReportedImplementation
+    result: FeatureResult = Field(description="The overall verdict; see docs/conformance-report.md.")
+    totals: OutcomeCounts
+    features: list[FeatureSummary]
+    requirements: list[RequirementSummary]
+    tests: list[RecordedTest]
+    command: str = Field(description="The exact command that reproduces this run.")
+
+    @field_validator("date")
+    @classmethod
+    def _in_utc(cls, date: datetime) -> datetime:
+        return date.astimezone(UTC)
+
+    def feature(self, feature_id: str) -> FeatureSummary:
+        for summary in self.features:
+            if summary.feature == feature_id:
+                return summary
+        raise KeyError(feature_id)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ConformanceReport:
+        return cls.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Facts about the run that only the pytest plugin knows, recorded in the report as given."""
+
+    suite_version: str
+    cluster_provider: ProviderName
+    kubernetes_version: str
+    mode: RunMode
+    command: str
+    date: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the run finished; timezone-aware (the report stores it in UTC)."""

@@ -1,0 +1,192 @@
+"""How each upstream component is built from Go modules: one declarative recipe per component.
+
+Every component is built the same way, through a throw-away *wrapper module* that requires the
+upstream module at its pinned version and `go build`s its commands. The wrapper is what makes
+Kubernetes and etcd buildable at all: their own go.mod files `replace` sibling modules with local
+paths, which `go install pkg@version` refuses, while a requiring module simply ignores them. For
+Kubernetes the wrapper must also pin every staging module (k8s.io/api, client-go, …) to the matching
+v0.X.Y release; that list is read from the release's own go.mod at build time, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from vnode_harness import versions
+
+
+@dataclass(frozen=True)
+class VersionProbe:
+    """How to ask a built binary for its version, to accept a binary found on PATH or in VNODE_BIN_DIR."""
+
+    args: tuple[str, ...]
+    expected: str
+    """A substring the probe's output must contain for the binary to be the pinned version."""
+
+
+@dataclass(frozen=True)
+class Binary:
+    """One executable of a component: its name on disk, its Go package and how to check its version."""
+
+    name: str
+    package: str
+    probe: VersionProbe
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to build one component, and nothing else: its digest is the cache key."""
+
+    component: str
+    version: str
+    label: str
+    module: str
+    module_version: str
+    binaries: tuple[Binary, ...]
+    go_directive: str = "1.25.0"
+    ldflags: tuple[str, ...] = ("-s", "-w")
+    replaces: tuple[tuple[str, str], ...] = ()
+    replace_staging_from_gomod: bool = False
+    """Kubernetes only: add `replace k8s.io/<staging> => k8s.io/<staging> v0.X.Y` for every staging
+    module that the release's go.mod maps to ./staging/src."""
+    extra_requires: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the recipe: a changed pin, flag or package list invalidates the cache."""
+        payload = json.dumps(
+            {
+                "component": self.component,
+                "module": self.module,
+                "module_version": self.module_version,
+                "binaries": [(b.name, b.package) for b in self.binaries],
+                "go": self.go_directive,
+                "ldflags": self.ldflags,
+                "replaces": self.replaces,
+                "staging": self.replace_staging_from_gomod,
+                "extra": self.extra_requires,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    @property
+    def directory_name(self) -> str:
+        return f"{self.component}-{self.version}"
+
+
+def _kubernetes() -> Recipe:
+    v = versions.KUBERNETES
+    major, minor = v.lstrip("v").split(".")[:2]
+    stamp = []
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        stamp += [
+            f"-X {pkg}.gitVersion={v}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+        ]
+    server_probe = VersionProbe(("--version",), f"Kubernetes {v}")
+    return Recipe(
+        component="kubernetes",
+        version=v,
+        label=f"Kubernetes {v}",
+        module="k8s.io/kubernetes",
+        module_version=v,
+        binaries=(
+            Binary("kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", server_probe),
+            Binary("kube-controller-manager", "k8s.io/kubernetes/cmd/kube-controller-manager", server_probe),
+            Binary("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", server_probe),
+            Binary(
+                "kubectl",
+                "k8s.io/kubernetes/cmd/kubectl",
+                VersionProbe(("version", "--client"), f"Client Version: {v}"),
+            ),
+        ),
+        ldflags=("-s", "-w", *stamp),
+        replace_staging_from_gomod=True,
+    )
+
+
+def _etcd() -> Recipe:
+    v = versions.ETCD
+    return Recipe(
+        component="etcd",
+        version=v,
+        label=f"etcd {v}",
+        module="go.etcd.io/etcd/server/v3",
+        module_version=v,
+        binaries=(
+            Binary(
+                "etcd",
+                "go.etcd.io/etcd/server/v3",
+                VersionProbe(("--version",), f"etcd Version: {v.lstrip('v')}"),
+            ),
+        ),
+    )
+
+
+def _kwok() -> Recipe:
+    v = versions.KWOK
+    return Recipe(
+        component="kwok",
+        version=v,
+        label=f"kwok {v}",
+        module="sigs.k8s.io/kwok",
+        module_version=v,
+        binaries=(
+            Binary("kwokctl", "sigs.k8s.io/kwok/cmd/kwokctl", VersionProbe(("--version",), f"version {v}")),
+            Binary("kwok", "sigs.k8s.io/kwok/cmd/kwok", VersionProbe(("--version",), f"version {v}")),
+        ),
+    )
+
+
+def _virtual_kubelet() -> Recipe:
+    v = versions.VIRTUAL_KUBELET
+    return Recipe(
+        component="virtual-kubelet",
+        version=v,
+        label=f"virtual-kubelet {v}",
+        module="github.com/virtual-kubelet/virtual-kubelet",
+        module_version=v,
+        binaries=(
+            Binary(
+                "virtual-kubelet",
+                "github.com/virtual-kubelet/virtual-kubelet/cmd/virtual-kubelet",
+                VersionProbe(("version",), f"Version: {v}"),
+            ),
+        ),
+        ldflags=("-s", "-w", f"-X main.buildVersion={v}"),
+    )
+
+
+def _istio() -> Recipe:
+    label = versions.ISTIO_LABEL
+    stamp = f"-X istio.io/istio/pkg/version.buildVersion={versions.ISTIO_MODULE}"
+    probe = VersionProbe(("version", "--remote=false", "--short"), versions.ISTIO_MODULE)
+    return Recipe(
+        component="istio",
+        version=versions.ISTIO_MODULE,
+        label=f"Istio {label}",
+        module="istio.io/istio",
+        module_version=versions.ISTIO_MODULE,
+        go_directive="1.26.0",
+        binaries=(
+            Binary(
+                "pilot-discovery",
+                "istio.io/istio/pilot/cmd/pilot-discovery",
+                VersionProbe(("version", "--short"), versions.ISTIO_MODULE),
+            ),
+            Binary("istioctl", "istio.io/istio/istioctl/cmd/istioctl", probe),
+        ),
+        ldflags=("-s", "-w", stamp),
+        replaces=tuple(sorted(versions.ISTIO_DEPENDENCY_OVERRIDES.items())),
+    )
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.component: recipe for recipe in (_kubernetes(), _etcd(), _kwok(), _virtual_kubelet(), _istio())
+}
+"""Every component of the local environment, in build order (cheapest first is not needed: all are needed)."""
