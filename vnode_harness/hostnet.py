@@ -33,10 +33,26 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def port_is_listening(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+def port_is_listening(port: int) -> bool:
+    """Whether any socket of this machine listens on TCP `port` (any address).
+
+    Read from /proc/net/tcp{,6} rather than by connecting: a connect() to a free port in the ephemeral
+    range can succeed against itself (TCP simultaneous open), which would report a port as taken.
+    """
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == _TCP_LISTEN:
+                return True
+    return False
+
+
+_TCP_LISTEN = "0A"
 
 
 @contextlib.contextmanager

@@ -44,11 +44,19 @@ ISTIO_PROXY_HUB: Final = "docker.io/istio"
 ISTIO_PROXY_TAG: Final = "1.31.1"
 """Image coordinates written into injected sidecars. Virtual nodes never pull them; kind clusters do."""
 
-KIND: Final = "v0.31.0"
-"""sigs.k8s.io/kind used by the kind provider (taken from PATH or --kind-bin, never downloaded)."""
+KIND: Final = "v0.33.0"
+"""sigs.k8s.io/kind used by the kind provider (taken from PATH or --kind-bin, never downloaded).
+v0.32.0 upgraded the nodes' containerd: `kind load` into its node images needs kind >= v0.32.0."""
 
-KIND_NODE_IMAGE: Final = "kindest/node:v1.35.1"
-"""Node image of the kind provider: same Kubernetes minor as KUBERNETES."""
+KIND_NODE_IMAGE: Final = (
+    "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0"
+)
+"""Node image of the kind provider: same Kubernetes minor as KUBERNETES. The 1.35 image that kind
+v0.33.0's release notes list as built for that release; kind supports an image only with the release
+it was built for and guarantees it only by digest (a tag can be re-pushed for another release)."""
 
 MINIMUM_GO: Final = (1, 26)
 """Oldest Go toolchain that builds every pin above (the Istio snapshot needs 1.26, Kubernetes 1.35 needs 1.25)."""
+
+ALLURE_NPM: Final = "3.18.0"
+"""npm package `allure` (Allure 3, no Java): renders the HTML report from the run's Allure results."""

@@ -300,6 +300,9 @@ class LocalCluster:
     def down(self) -> None:
         """Stop every process, keep the logs under the reports dir, remove the cluster directory."""
         toolchain = self._toolchain or resolve_toolchain(["kwok"], console=self.console, allow_build=False)
+        ports: list[int] = []
+        with contextlib.suppress(OSError, ValueError):
+            ports = list(json.loads((self.directory / STATE_FILE).read_text()).get("ports", []))
         stop_recorded(self.pid_dir)
         control_plane = self._control_plane(toolchain)
         if control_plane.cluster_dir.exists():
@@ -309,6 +312,11 @@ class LocalCluster:
                     shutil.copyfile(control_plane.component_log(component), self.logs_dir / f"{component}.log")
             control_plane.delete()
         shutil.rmtree(self.directory, ignore_errors=True)
+        # A listening socket outlives its exited process for a moment while the kernel tears it down;
+        # `down` returns only once every port of the cluster is free again.
+        deadline = time.monotonic() + 15
+        while any(port_is_listening(port) for port in ports) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _write_state(self, extra: dict[str, Any]) -> None:
         state = {

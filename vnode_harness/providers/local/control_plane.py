@@ -13,8 +13,11 @@ not write a process supervisor for them. What we configure on top:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +186,10 @@ class ControlPlane:
         """Stop every control-plane process and remove kwokctl's state (idempotent)."""
         if not self.cluster_dir.exists():
             return
+        pids = []
+        for pid_file in (self.cluster_dir / "pids").glob("*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                pids.append(int(pid_file.read_text().strip()))
         subprocess.run(
             [str(self.toolchain["kwokctl"]), "delete", "cluster", "--name", self.name],
             env=self._env(),
@@ -190,3 +197,20 @@ class ControlPlane:
             timeout=120,
             check=False,
         )
+        # kwokctl signals its components and returns before they exit: wait, so that `down` really
+        # leaves no process and no listening port behind, and kill what ignores the signal.
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in pids:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

@@ -1,0 +1,97 @@
+"""Fixtures of the conformance tests: API clients that name the test, fresh namespaces, the eci-profile
+editor and the implementation's identity (for "without restarting").
+
+The cluster itself comes from the plugin (vnode_harness.pytest_plugin): `run_context` and
+`implementation` are session fixtures there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from vnode_harness.implementation import Implementation
+from vnode_harness.kube import api_client
+from vnode_harness.run import RunContext
+from vnode_harness.testkit.identity import ImplementationIdentity, identity_of
+from vnode_harness.testkit.profile import ProfileEditor
+from vnode_harness.testkit.workloads import Namespace, create_namespace
+
+NamespaceFactory = Callable[..., Namespace]
+
+
+@pytest.fixture
+def api(run_context: RunContext, request: pytest.FixtureRequest) -> Iterator[client.ApiClient]:
+    """An API client whose user agent names this test, so server logs show who sent each request."""
+    with api_client(run_context.cluster.kubeconfig, request.node.nodeid) as api:
+        yield api
+
+
+@pytest.fixture
+def core(api: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture
+def namespaces_created() -> list[Namespace]:
+    return []
+
+
+@pytest.fixture
+def namespace_factory(
+    core: client.CoreV1Api,
+    run_context: RunContext,
+    request: pytest.FixtureRequest,
+    namespaces_created: list[Namespace],
+) -> Iterator[NamespaceFactory]:
+    """Creates fresh namespaces for this test (labels optional) and deletes them afterwards, always."""
+    prefix = "vnc-" + re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")
+    run_id = run_context.run_dir.name
+
+    def make(labels: dict[str, str] | None = None) -> Namespace:
+        namespace = create_namespace(core, prefix, run_id, labels)
+        namespaces_created.append(namespace)
+        return namespace
+
+    yield make
+    for namespace in namespaces_created:
+        try:
+            core.delete_namespace(namespace.name, grace_period_seconds=0)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+
+
+@pytest.fixture
+def namespace(namespace_factory: NamespaceFactory) -> Namespace:
+    """A fresh namespace with no ECI or mesh label."""
+    return namespace_factory()
+
+
+@pytest.fixture
+def eci_profile(
+    api: client.ApiClient, implementation: Implementation, request: pytest.FixtureRequest
+) -> Iterator[ProfileEditor]:
+    """The only way a test changes the eci-profile: locked, snapshotted and restored byte for byte."""
+    editor = ProfileEditor(api, implementation, holder=f"{request.node.nodeid}@{id(request)}")
+    editor.begin()
+    try:
+        yield editor
+    finally:
+        editor.restore()
+
+
+@pytest.fixture
+def implementation_identity(
+    api: client.ApiClient, implementation: Implementation, run_context: RunContext
+) -> Callable[[], ImplementationIdentity]:
+    """Snapshot of who the implementation is now (pod uids + restart counts, or its host process)."""
+
+    def snapshot() -> ImplementationIdentity:
+        return identity_of(api, implementation, run_context)
+
+    return snapshot

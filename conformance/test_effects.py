@@ -1,0 +1,118 @@
+"""ECI Effect: annotations and labels injected into matched pods, in selector order, never
+overwriting (eci-profile document, "Selector matching rules", Examples 2 and 3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vnode_harness.testkit.checks import assert_metadata, assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testkit.fixtures import profile_fixture
+
+ECI = "alibabacloud.com/eci"
+USE_SPECS = "k8s.aliyun.com/eci-use-specs"
+AUTO_IMC = "k8s.aliyun.com/eci-auto-imc"
+
+
+@pytest.mark.requirement("EFF-ANNOTATIONS")
+def test_effect_annotations_are_injected(core, namespace_factory, implementation, eci_profile):
+    gpu = json.loads(profile_fixture("example-2-gpu")["selectors"])
+    imc = json.loads(profile_fixture("example-3-image-cache")["selectors"])
+    eci_profile.apply({"selectors": json.dumps(gpu + imc)})
+    gpu_namespace = namespace_factory({"gpu": "true"})
+    plain = namespace_factory()
+    gpu_pod = run_pod(core, gpu_namespace.name, "nginx", implementation)
+    imc_pod = run_pod(core, plain.name, "nginx", implementation, labels={"imc": "auto"})
+    assert_on_virtual_node(core, gpu_pod, implementation)
+    assert_on_virtual_node(core, imc_pod, implementation)
+    assert_metadata(gpu_pod, annotations={USE_SPECS: "ecs.gn6v-c8g1.2xlarge"})
+    assert_metadata(imc_pod, annotations={AUTO_IMC: "true"}, absent_annotations=(USE_SPECS,))
+
+
+@pytest.mark.requirement("EFF-LABELS")
+def test_effect_labels_are_injected(core, namespace_factory, implementation, eci_profile):
+    gpu = json.loads(profile_fixture("example-2-gpu")["selectors"])
+    template = json.loads(profile_fixture("configuration-template")["selectors"])
+    eci_profile.apply({"selectors": json.dumps(gpu + template)})
+    gpu_pod = run_pod(core, namespace_factory({"gpu": "true"}).name, "nginx", implementation)
+    demo1_pod = run_pod(core, namespace_factory({"eci": "true"}).name, "nginx", implementation, labels={"eci": "true"})
+    assert_metadata(gpu_pod, labels={"gpu": "test"})
+    assert_metadata(demo1_pod, labels={"created-by-eci": "true"}, annotations={USE_SPECS: "ecs.c6.xlarge"})
+
+
+@pytest.mark.requirement("EFF-NO-OVERWRITE")
+def test_effects_never_overwrite_what_the_pod_has(core, namespace_factory, implementation, eci_profile):
+    eci_profile.apply(profile_fixture("example-2-gpu"))
+    namespace = namespace_factory({"gpu": "true"})
+    pod = run_pod(
+        core, namespace.name, "nginx", implementation, labels={"gpu": "mine"}, annotations={USE_SPECS: "ecs.mine"}
+    )
+    assert_on_virtual_node(core, pod, implementation)
+    assert_metadata(pod, labels={"gpu": "mine"}, annotations={USE_SPECS: "ecs.mine"})
+
+
+@pytest.mark.requirement("EFF-ORDER")
+def test_first_matching_selector_wins_and_other_keys_are_all_injected(core, namespace, implementation, eci_profile):
+    selectors = [
+        {
+            "name": "first",
+            "objectSelector": {"matchLabels": {"order": "test"}},
+            "effect": {"annotations": {"example.com/shared": "first", "example.com/only-first": "1"},
+                       "labels": {"shared": "first"}},
+        },
+        {
+            "name": "second",
+            "objectSelector": {"matchLabels": {"order": "test"}},
+            "effect": {"annotations": {"example.com/shared": "second", "example.com/only-second": "2"},
+                       "labels": {"shared": "second", "only-second": "2"}},
+        },
+    ]
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={"order": "test"})
+    assert_metadata(
+        pod,
+        annotations={"example.com/shared": "first", "example.com/only-first": "1", "example.com/only-second": "2"},
+        labels={"shared": "first", "only-second": "2"},
+    )
+
+
+@pytest.mark.requirement("EFF-GLOBAL")
+def test_selector_without_selectors_applies_its_effect_to_every_eci_pod(
+    core, namespace_factory, implementation, eci_profile
+):
+    selectors = [
+        {"name": "everywhere", "effect": {"annotations": {"example.com/global": "yes"}, "labels": {"global": "yes"}}},
+        {"name": "by-label", "objectSelector": {"matchLabels": {"route": "me"}}},
+    ]
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    plain = namespace_factory()
+    by_pod_label = run_pod(core, plain.name, "pod-label", implementation, labels={ECI: "true"})
+    by_namespace = run_pod(core, namespace_factory({ECI: "true"}).name, "nginx", implementation)
+    by_selector = run_pod(core, plain.name, "selector", implementation, labels={"route": "me"})
+    not_eci = run_pod(core, plain.name, "not-eci", implementation)
+    for pod in (by_pod_label, by_namespace, by_selector):
+        assert_on_virtual_node(core, pod, implementation)
+        assert_metadata(pod, annotations={"example.com/global": "yes"}, labels={"global": "yes"})
+    assert_on_regular_node(core, not_eci, implementation)  # a global effect routes nothing by itself
+    assert_metadata(not_eci, absent_annotations=("example.com/global",), absent_labels=("global",))
+
+
+@pytest.mark.requirement("EFF-ECI-ONLY")
+def test_effects_are_not_injected_into_pods_on_regular_nodes(core, namespace, implementation, eci_profile):
+    eci_profile.apply(profile_fixture("configuration-template"))
+    # selector-demo1 needs namespace eci=true AND pod eci=true: this pod matches its objectSelector only.
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={"eci": "true"})
+    assert_on_regular_node(core, pod, implementation)
+    assert_metadata(pod, absent_annotations=(USE_SPECS,), absent_labels=("created-by-eci",))
+
+
+@pytest.mark.requirement("EFF-AT-CREATION")
+def test_effects_apply_at_creation_only(core, namespace, implementation, eci_profile):
+    before = run_pod(core, namespace.name, "before", implementation, labels={"imc": "auto"})
+    eci_profile.apply(profile_fixture("example-3-image-cache"))
+    after = run_pod(core, namespace.name, "after", implementation, labels={"imc": "auto"})
+    assert_metadata(after, annotations={AUTO_IMC: "true"})
+    unchanged = core.read_namespaced_pod(before.metadata.name, namespace.name)
+    assert_on_regular_node(core, unchanged, implementation)
+    assert_metadata(unchanged, absent_annotations=(AUTO_IMC,))

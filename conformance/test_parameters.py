@@ -1,0 +1,160 @@
+"""Cluster-level parameters and hot updates (eci-profile document, "Update cluster-level parameters":
+changes apply to new ECI pods without restarting; existing pods only after a rolling update)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes import client
+
+from vnode_harness.testkit.checks import assert_metadata, assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.waits import wait_for
+
+ECI = "alibabacloud.com/eci"
+
+
+def params(implementation):
+    return implementation.observation.vswitch_annotation, implementation.observation.security_group_annotation
+
+
+def assert_not_restarted(identity_before, identity_after):
+    if identity_before.kind == "undeclared":
+        pytest.skip("the implementation declares neither implementationPods nor runs as a host process: "
+                    "'without restarting' cannot be observed (not conformant)")
+    assert identity_after.alive and identity_after == identity_before, (
+        f"the implementation was restarted or replaced while the profile changed: before {identity_before}, "
+        f"after {identity_after}"
+    )
+
+
+@pytest.mark.requirement("HOT-SELECTORS")
+def test_selector_changes_apply_to_new_pods_without_restart(
+    core, namespace, implementation, eci_profile, implementation_identity
+):
+    before = implementation_identity()
+    eci_profile.apply({"selectors": json.dumps([{"name": "old", "objectSelector": {"matchLabels": {"wave": "old"}}}])})
+    first = run_pod(core, namespace.name, "old-1", implementation, labels={"wave": "old"})
+    eci_profile.apply({"selectors": json.dumps([{"name": "new", "objectSelector": {"matchLabels": {"wave": "new"}}}])})
+    new = run_pod(core, namespace.name, "new-1", implementation, labels={"wave": "new"})
+    old_again = run_pod(core, namespace.name, "old-2", implementation, labels={"wave": "old"})
+    assert_on_virtual_node(core, first, implementation)
+    assert_on_virtual_node(core, new, implementation)
+    assert_on_regular_node(core, old_again, implementation)
+    assert_not_restarted(before, implementation_identity())
+
+
+@pytest.mark.requirement("HOT-PARAMS-NEW-PODS")
+def test_parameter_changes_apply_to_new_eci_pods_without_restart(
+    core, namespace, implementation, eci_profile, implementation_identity
+):
+    vswitch, security_group = params(implementation)
+    before = implementation_identity()
+    eci_profile.apply({"securityGroupId": "sg-conformance-first", "vSwitchIds": "vsw-conformance-a"})
+    first = run_pod(core, namespace.name, "first", implementation, labels={ECI: "true"})
+    eci_profile.apply({"securityGroupId": "sg-conformance-second", "vSwitchIds": "vsw-conformance-b"})
+    second = run_pod(core, namespace.name, "second", implementation, labels={ECI: "true"})
+    assert_metadata(first, annotations={security_group: "sg-conformance-first", vswitch: "vsw-conformance-a"})
+    assert_metadata(second, annotations={security_group: "sg-conformance-second", vswitch: "vsw-conformance-b"})
+    assert_not_restarted(before, implementation_identity())
+
+
+def _deployment(name: str) -> dict:
+    labels = {"app": name, ECI: "true"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"terminationGracePeriodSeconds": 0,
+                         "containers": [{"name": "nginx", "image": "nginx"}]},
+            },
+        },
+    }
+
+
+def _single_running_pod(core, namespace, app, implementation, exclude_uid=None):
+    def probe():
+        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
+        live = [p for p in pods if p.metadata.deletion_timestamp is None and p.metadata.uid != exclude_uid]
+        running = [p for p in live if p.status.phase == "Running"]
+        done = len(pods) == 1 and len(running) == 1
+        return (running[0] if done else None), [(p.metadata.name, p.status.phase) for p in pods]
+
+    return wait_for(
+        f"exactly one running pod of deployment {app}",
+        probe,
+        timeout=implementation.limits.pod_running_seconds * 2,
+        hint=f"kubectl -n {namespace} get pods -l app={app}",
+    )
+
+
+@pytest.mark.requirement("HOT-PARAMS-EXISTING")
+def test_existing_pods_keep_their_values_until_a_rolling_update(core, api, namespace, implementation, eci_profile):
+    _, security_group = params(implementation)
+    apps = client.AppsV1Api(api)
+    eci_profile.apply({"securityGroupId": "sg-conformance-before"})
+    apps.create_namespaced_deployment(namespace.name, _deployment("web"))
+    original = _single_running_pod(core, namespace.name, "web", implementation)
+    assert_metadata(original, annotations={security_group: "sg-conformance-before"})
+    eci_profile.apply({"securityGroupId": "sg-conformance-after"})
+    kept = core.read_namespaced_pod(original.metadata.name, namespace.name)
+    assert kept.metadata.uid == original.metadata.uid
+    assert_metadata(kept, annotations={security_group: "sg-conformance-before"})
+    apps.patch_namespaced_deployment(
+        "web", namespace.name,
+        {"spec": {"template": {"metadata": {"annotations": {"conformance.vnode.dev/rollout": "1"}}}}},
+    )
+    rolled = _single_running_pod(core, namespace.name, "web", implementation, exclude_uid=original.metadata.uid)
+    assert_on_virtual_node(core, rolled, implementation)
+    assert_metadata(rolled, annotations={security_group: "sg-conformance-after"})
+
+
+@pytest.mark.requirement("PARAM-DEFAULTS")
+def test_profile_values_are_defaults_that_a_pod_may_override(core, namespace, implementation, eci_profile):
+    vswitch, security_group = params(implementation)
+    eci_profile.apply({"securityGroupId": "sg-conformance-profile", "vSwitchIds": "vsw-conformance-1,vsw-conformance-2"})
+    defaulted = run_pod(core, namespace.name, "defaulted", implementation, labels={ECI: "true"})
+    own = run_pod(
+        core, namespace.name, "own", implementation, labels={ECI: "true"},
+        annotations={vswitch: "vsw-pod-own", security_group: "sg-pod-own"},
+    )
+    assert_metadata(
+        defaulted,
+        annotations={vswitch: "vsw-conformance-1,vsw-conformance-2", security_group: "sg-conformance-profile"},
+    )
+    assert_metadata(own, annotations={vswitch: "vsw-pod-own", security_group: "sg-pod-own"})
+
+
+@pytest.mark.requirement("PARAM-VALIDATION")
+@pytest.mark.parametrize(
+    "invalid",
+    [
+        {"enableLogController": "true", "slsMachineGroup": ""},
+        {"featureGates": "SomethingElse=true"},
+    ],
+    ids=["log-controller-without-machine-group", "unknown-feature-gate"],
+)
+def test_rejected_profile_leaves_last_valid_one_in_force(core, namespace, implementation, eci_profile, invalid):
+    _, security_group = params(implementation)
+    eci_profile.apply({"securityGroupId": "sg-conformance-valid"})
+    eci_profile.apply_invalid({**invalid, "securityGroupId": "sg-conformance-rejected"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    assert_metadata(pod, annotations={security_group: "sg-conformance-valid"})
+
+
+@pytest.mark.requirement("PARAM-OMITTED-DEFAULTS")
+def test_omitted_optional_parameters_take_their_documented_defaults(core, namespace, implementation, eci_profile):
+    _, security_group = params(implementation)
+    # No featureGates, no enableLogController, no slsMachineGroup: the profile is valid as it is.
+    eci_profile.apply(
+        {"featureGates": None, "enableLogController": None, "slsMachineGroup": None,
+         "securityGroupId": "sg-conformance-omitted"}
+    )
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    assert_metadata(pod, annotations={security_group: "sg-conformance-omitted"})

@@ -1,0 +1,52 @@
+"""The `existing` provider: any cluster a kubeconfig points at — how a vendor certifies its product.
+
+Nothing is installed or removed; `up` only checks that the API server answers, so an unreachable
+cluster or a bad kubeconfig fails the run at once with the server URL and the error, instead of at
+the first test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+
+from vnode_harness.kube import api_client
+from vnode_harness.providers.base import ClusterError, ClusterHandle
+
+
+class ExistingCluster:
+    name = "existing"
+
+    def __init__(self, kubeconfig: Path | None, logs_dir: Path, context: str | None = None) -> None:
+        self.kubeconfig = (kubeconfig or Path(config.KUBE_CONFIG_DEFAULT_LOCATION)).expanduser()
+        self.logs_dir = logs_dir
+        self.context = context
+
+    def up(self) -> ClusterHandle:
+        if not self.kubeconfig.is_file():
+            raise ClusterError(f"--cluster existing: kubeconfig {self.kubeconfig} does not exist (pass --kubeconfig)")
+        try:
+            api = api_client(self.kubeconfig, "existing-provider")
+        except (ConfigException, OSError, ValueError) as error:
+            raise ClusterError(f"kubeconfig {self.kubeconfig} cannot be used: {error}") from error
+        server = api.configuration.host
+        try:
+            version = client.VersionApi(api).get_code(_request_timeout=10)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise ClusterError(f"the cluster at {server} (from {self.kubeconfig}) is unreachable: {error}") from error
+        except client.ApiException as error:
+            raise ClusterError(f"the cluster at {server} refused the version request: {error.status} {error.reason}") from error
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        return ClusterHandle(
+            name=server,
+            provider="existing",
+            kubeconfig=self.kubeconfig.resolve(),
+            logs_dir=self.logs_dir,
+            kubernetes_version=version.git_version,
+        )
+
+    def down(self) -> None:
+        """A vendor's cluster is never torn down; the suite only removes what it created itself."""

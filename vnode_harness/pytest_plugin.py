@@ -1,0 +1,255 @@
+"""The pytest plugin of the conformance suite: options, one cluster per run, reports.
+
+Loaded by the repository's top-level conftest.py. It only acts on runs that include the `conformance/`
+directory; a run of the project's own tests (`tests/`) never starts a cluster.
+
+Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
+1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
+   results and JUnit XML into it;
+2. session start: the controller brings the cluster up, installs the implementation and checks readiness
+   (a cluster that is not ready ends the run at once, exit code 3, with the reason) — before xdist
+   starts any worker, so every worker shares the one cluster;
+3. workers get the `RunContext` through xdist's workerinput;
+4. every test report reaches the controller with its requirement ids, where the result collector turns
+   them into the conformance report (YAML + Markdown), written at session finish with the Allure
+   environment files and the Allure HTML report;
+5. unconfigure: the controller tears down what it created and prints the closing `N passed, N failed`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from vnode_harness import __version__
+from vnode_harness.catalogue import load_catalogue
+from vnode_harness.implementation import Implementation, load_implementation
+from vnode_harness.processes import ProcessStartError
+from vnode_harness.providers.base import ClusterError
+from vnode_harness.report.collector import ResultCollector, failure_kind_property
+from vnode_harness.run import ConformanceRun, RunContext, RunOptions
+from vnode_harness.toolchain import ToolchainError
+from vnode_harness.waits import WaitTimeout
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE_DIR = REPO_ROOT / "conformance"
+DEFAULT_IMPLEMENTATION = REPO_ROOT / "implementations" / "reference.yaml"
+CONTEXT_KEY = "vnode_run_context"
+REQUIREMENTS_PROPERTY = "requirements"
+EXIT_NOT_READY = 3
+
+_run_key = pytest.StashKey[ConformanceRun]()
+_context_key = pytest.StashKey[RunContext]()
+_collector_key = pytest.StashKey[ResultCollector]()
+_started_key = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vnode", "virtual-node conformance")
+    group.addoption(
+        "--cluster",
+        choices=("auto", "local", "kind", "existing"),
+        default=os.environ.get("VNODE_CLUSTER", "auto"),
+        help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
+    )
+    group.addoption(
+        "--implementation",
+        default=os.environ.get("VNODE_IMPLEMENTATION", str(DEFAULT_IMPLEMENTATION)),
+        help="implementation file of the implementation under test (default: the reference implementation)",
+    )
+    group.addoption("--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports")
+    # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
+    # pytest-kind's own options, shared with it.
+
+
+def is_conformance_run(config: pytest.Config) -> bool:
+    """Whether the run includes conformance/ (or tests inside it)."""
+    invocation = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (invocation / arg.split("::", 1)[0]).resolve()
+        if path == CONFORMANCE_DIR or CONFORMANCE_DIR in path.parents:
+            return True
+    return False
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _is_full_run(config: pytest.Config) -> bool:
+    if config.option.keyword or config.option.markexpr or config.option.lf or config.option.deselect:
+        return False
+    invocation = Path(config.invocation_params.dir)
+    return all((invocation / arg).resolve() == CONFORMANCE_DIR for arg in config.args)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not is_conformance_run(config):
+        return
+    if _is_worker(config):
+        context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
+        config.stash[_context_key] = context
+        config.option.allure_report_dir = str(context.run_dir / "allure-results")
+        return
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(config.getoption("reports_dir")).resolve() / "runs" / f"{stamp}-{os.getpid()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.option.allure_report_dir = config.option.allure_report_dir or str(run_dir / "allure-results")
+    config.option.xmlpath = config.option.xmlpath or str(run_dir / "junit.xml")
+    latest = run_dir.parent.parent / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(run_dir.relative_to(latest.parent), target_is_directory=True)
+    kubeconfig = config.getoption("kubeconfig")
+    options = RunOptions(
+        cluster=config.getoption("cluster"),
+        implementation_file=Path(config.getoption("implementation")),
+        run_dir=run_dir,
+        kubeconfig=Path(kubeconfig) if kubeconfig else None,
+        cluster_name=None if config.getoption("cluster_name") == "pytest-kind" else config.getoption("cluster_name"),
+        keep_cluster=bool(config.getoption("keep_cluster")),
+        kind_bin=config.getoption("kind_bin"),
+        kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
+        kind_image=config.getoption("kind_image"),
+    )
+    try:
+        config.stash[_run_key] = ConformanceRun(options)
+    except ValueError as error:  # a broken implementation file: say which field, then stop
+        raise pytest.UsageError(str(error)) from error
+    config.stash[_collector_key] = ResultCollector(load_catalogue())
+    _controller[:] = [config]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    run = config.stash.get(_run_key, None)
+    if run is None or config.option.collectonly:
+        return
+    config.stash[_started_key] = time.monotonic()
+    try:
+        config.stash[_context_key] = run.start()
+    except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
+        run.stop()
+        pytest.exit(f"the cluster is not ready, no test was run: {error}", returncode=EXIT_NOT_READY)
+    except BaseException:
+        run.stop()
+        raise
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller → worker: the shared cluster's context."""
+    context = node.config.stash.get(_context_key, None)
+    if context is not None:
+        node.workerinput[CONTEXT_KEY] = context.to_json()
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for marker in item.iter_markers("requirement"):
+        ids.extend(str(arg) for arg in marker.args)
+    return ids
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with the reason, every test of a feature the implementation does not declare."""
+    if not is_conformance_run(config):
+        return
+    catalogue = load_catalogue()
+    implementation = load_implementation(Path(config.getoption("implementation")))
+    for item in items:
+        for requirement in requirement_ids(item):
+            feature = catalogue.requirement(requirement).feature
+            if not implementation.supports(feature):
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"{implementation.metadata.project} does not declare feature '{feature}' "
+                        f"({requirement}): not tested, reported as not conformant (partial)"
+                    )
+                )
+                break
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
+    report = yield
+    report.user_properties.append((REQUIREMENTS_PROPERTY, requirement_ids(item)))
+    kind = failure_kind_property(call)
+    if kind is not None:
+        report.user_properties.append(kind)
+    if report.when == "call" and report.failed and is_conformance_run(item.config):
+        from vnode_harness.diagnostics import attach_failure_diagnostics
+
+        attach_failure_diagnostics(item)
+    return report
+
+
+_controller: list[pytest.Config] = []
+"""The controlling process's config (empty in workers and in runs without conformance/)."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    collector = _controller[0].stash.get(_collector_key, None) if _controller else None
+    if collector is None:
+        return
+    ids: list[str] = []
+    for name, value in report.user_properties:
+        if name == REQUIREMENTS_PROPERTY:
+            ids = list(value)
+    collector.record_phase(report, ids)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    run = config.stash.get(_run_key, None)
+    collector = config.stash.get(_collector_key, None)
+    context = config.stash.get(_context_key, None)
+    if run is None or collector is None or context is None or config.option.collectonly:
+        return
+    from vnode_harness.report.writer import write_run_reports
+
+    write_run_reports(
+        collector=collector,
+        implementation=run.implementation,
+        context=context,
+        full=_is_full_run(config),
+        command=shlex.join(["pytest", *config.invocation_params.args]),
+        console=Console(stderr=True),
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_run_key, None)
+    if run is None:
+        return
+    run.stop()
+    _controller[:] = []
+    collector = config.stash.get(_collector_key, None)
+    if collector is not None and not config.option.collectonly and config.stash.get(_context_key, None):
+        sys.stdout.write(collector.summary_line() + "\n")
+        sys.stdout.flush()
+
+
+# --- fixtures shared by every conformance test -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def run_context(pytestconfig: pytest.Config) -> RunContext:
+    context = pytestconfig.stash.get(_context_key, None)
+    if context is None:
+        pytest.fail("no conformance cluster: run the suite through `pytest conformance` (or tox -e conformance)")
+    return context
+
+
+@pytest.fixture(scope="session")
+def implementation(run_context: RunContext) -> Implementation:
+    return load_implementation(run_context.implementation_file)

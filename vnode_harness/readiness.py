@@ -1,0 +1,93 @@
+"""Is the cluster ready for the suite? Checked once, before any test, so a broken cluster fails the
+run at once with the reason instead of as thirty timeouts.
+
+Checks: the virtual nodes exist and are Ready; the implementation's webhook answers (a server-side
+dry-run pod labelled for ECI comes back headed for a virtual node); and, when the implementation
+declares the mesh feature, the sidecar injector answers (a dry-run pod in an injection-enabled
+namespace comes back with an istio-proxy container). Dry runs leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from vnode_harness.implementation import Implementation
+from vnode_harness.observe import node_is_ready, tolerates_or_binds_virtual, virtual_nodes
+from vnode_harness.waits import WaitTimeout, wait_for
+
+PROBE_NAMESPACE = "vnode-conformance-probes"
+"""Created by the run (sidecar injection on, no ECI label) for dry-run probes; deleted at the end."""
+ECI_LABEL = "alibabacloud.com/eci"
+
+
+def ensure_probe_namespace(core: client.CoreV1Api) -> None:
+    body = {"metadata": {"name": PROBE_NAMESPACE, "labels": {"istio-injection": "enabled"}}}
+    try:
+        core.create_namespace(body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+
+
+def probe_pod(labels: dict[str, str] | None = None) -> dict[str, object]:
+    return {
+        "metadata": {"generateName": "readiness-probe-", "labels": labels or {}},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
+    }
+
+
+def check_cluster_ready(api: client.ApiClient, implementation: Implementation, timeout: float) -> None:
+    """Raise WaitTimeout naming the first thing that is not ready."""
+    core = client.CoreV1Api(api)
+    observation = implementation.observation
+
+    def nodes_probe() -> tuple[set[str] | None, str]:
+        nodes = virtual_nodes(core, observation)
+        ready = {n.metadata.name for n in nodes if node_is_ready(n)}
+        not_ready = sorted({n.metadata.name for n in nodes} - ready)
+        if nodes and not not_ready:
+            return ready, "all Ready"
+        return None, f"virtual nodes {sorted(ready)} Ready, {not_ready} not Ready"
+
+    virtual = wait_for(
+        f"virtual nodes ({observation.virtual_node_selector}) to be Ready",
+        nodes_probe,
+        timeout=timeout,
+        hint=f"kubectl get nodes -l {observation.virtual_node_selector}",
+    )
+    ensure_probe_namespace(core)
+
+    def webhook_probe() -> tuple[bool | None, str]:
+        try:
+            pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod({ECI_LABEL: "true"}), dry_run="All")
+        except client.ApiException as error:
+            return None, f"dry-run pod creation failed: {error.status} {error.reason}: {error.body}"
+        if tolerates_or_binds_virtual(pod, observation, virtual):
+            return True, "routed"
+        return None, "a pod labelled alibabacloud.com/eci=true was admitted unchanged (no virtual-node routing)"
+
+    wait_for(
+        f"the implementation's webhook ({observation.webhook_configuration_name}) to route an ECI pod",
+        webhook_probe,
+        timeout=timeout,
+        hint=f"kubectl get mutatingwebhookconfigurations {observation.webhook_configuration_name} -o yaml",
+    )
+    if implementation.supports("mesh"):
+
+        def injector_probe() -> tuple[bool | None, str]:
+            try:
+                pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod(), dry_run="All")
+            except client.ApiException as error:
+                return None, f"dry-run pod creation failed: {error.status} {error.reason}"
+            names = [c.name for c in pod.spec.containers]
+            return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
+
+        wait_for(
+            "the Istio sidecar injector to inject into an istio-injection=enabled namespace",
+            injector_probe,
+            timeout=timeout,
+            hint="kubectl get mutatingwebhookconfigurations istio-sidecar-injector -o yaml",
+        )
+
+
+__all__ = ["PROBE_NAMESPACE", "WaitTimeout", "check_cluster_ready", "ensure_probe_namespace"]

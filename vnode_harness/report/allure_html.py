@@ -1,0 +1,65 @@
+"""The Allure HTML report, generated with the npm `allure` 3 generator (no Java needed).
+
+The generator is installed on first use with the machine's npm into the user cache, keyed by version,
+so a release engineer never installs it by hand. Without Node.js the run still has its Allure results,
+conformance report and JUnit XML; the message says how to get the HTML.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from rich.console import Console
+
+from vnode_harness.toolchain.cache import cache_root
+from vnode_harness.versions import ALLURE_NPM
+
+
+class AllureUnavailable(RuntimeError):
+    """The generator could not be installed or run; the message says why."""
+
+
+def allure_command(console: Console) -> Path:
+    """Path of the pinned `allure` executable, installing it with npm when missing."""
+    prefix = cache_root() / "npm" / f"allure-{ALLURE_NPM}"
+    binary = prefix / "node_modules" / ".bin" / "allure"
+    if binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise AllureUnavailable("Node.js and npm are not on PATH: install them to get the Allure HTML report")
+    prefix.mkdir(parents=True, exist_ok=True)
+    with open(prefix / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            with console.status(f"installing the Allure {ALLURE_NPM} report generator (npm, first use)"):
+                result = subprocess.run(
+                    [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
+                     f"allure@{ALLURE_NPM}"],
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    check=False,
+                )
+            if result.returncode != 0 or not binary.exists():
+                raise AllureUnavailable(f"npm install allure@{ALLURE_NPM} failed: {result.stderr.strip()[-800:]}")
+    return binary
+
+
+def generate_html(results_dir: Path, output_dir: Path, report_name: str, console: Console) -> Path:
+    binary = allure_command(console)
+    result = subprocess.run(
+        [str(binary), "generate", str(results_dir), "--output", str(output_dir), "--report-name", report_name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AllureUnavailable(f"allure generate failed: {(result.stdout + result.stderr).strip()[-800:]}")
+    return output_dir / "index.html"

@@ -1,0 +1,1 @@
+"""Building blocks of the conformance tests: namespaces, pods, the eci-profile editor, the cluster lock."""

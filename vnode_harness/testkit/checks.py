@@ -1,0 +1,86 @@
+"""Assertions the conformance tests share, each failing with expected / seen / how to look.
+
+They are assertions (AssertionError → the test is reported "failed": the implementation does not
+conform), unlike waits that time out on the cluster (reported "broken").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client
+
+from vnode_harness.implementation import Implementation
+from vnode_harness.observe import is_virtual_node, pod_summary
+from vnode_harness.testkit.workloads import create_pod, kubectl_pod, pod_manifest, wait_running
+
+
+def _where(core: client.CoreV1Api, pod: client.V1Pod) -> str:
+    node = core.read_node(pod.spec.node_name)
+    return f"node {node.metadata.name} with labels {node.metadata.labels}"
+
+
+def assert_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> None:
+    node = core.read_node(pod.spec.node_name)
+    assert is_virtual_node(node, implementation.observation), (
+        f"expected pod {pod.metadata.namespace}/{pod.metadata.name} on a virtual node "
+        f"({implementation.observation.virtual_node_selector}); it runs on {_where(core, pod)}\n"
+        f"  pod: {pod_summary(pod)}\n  see: {kubectl_pod(pod.metadata.namespace, pod.metadata.name)}"
+    )
+
+
+def assert_on_regular_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> None:
+    node = core.read_node(pod.spec.node_name)
+    assert not is_virtual_node(node, implementation.observation), (
+        f"expected pod {pod.metadata.namespace}/{pod.metadata.name} on a regular node; it runs on the "
+        f"virtual node {node.metadata.name}\n  pod: {pod_summary(pod)}\n"
+        f"  see: {kubectl_pod(pod.metadata.namespace, pod.metadata.name)}"
+    )
+
+
+def run_pod(
+    core: client.CoreV1Api,
+    namespace: str,
+    name: str,
+    implementation: Implementation,
+    *,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    **manifest_options: Any,
+) -> client.V1Pod:
+    """Create a pod and wait until it is Running and ready; return it as it is then."""
+    manifest = pod_manifest(name, labels=labels, annotations=annotations, **manifest_options)
+    create_pod(core, namespace, manifest)
+    return wait_running(core, namespace, name, implementation)
+
+
+def assert_metadata(
+    pod: client.V1Pod,
+    *,
+    annotations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    absent_annotations: tuple[str, ...] = (),
+    absent_labels: tuple[str, ...] = (),
+) -> None:
+    seen_annotations = pod.metadata.annotations or {}
+    seen_labels = pod.metadata.labels or {}
+    where = kubectl_pod(pod.metadata.namespace, pod.metadata.name) + " -o yaml"
+    for key, value in (annotations or {}).items():
+        assert seen_annotations.get(key) == value, (
+            f"expected annotation {key}={value!r} on pod {pod.metadata.name}; "
+            f"seen {seen_annotations.get(key)!r}\n  annotations: {seen_annotations}\n  see: {where}"
+        )
+    for key, value in (labels or {}).items():
+        assert seen_labels.get(key) == value, (
+            f"expected label {key}={value!r} on pod {pod.metadata.name}; seen {seen_labels.get(key)!r}\n"
+            f"  labels: {seen_labels}\n  see: {where}"
+        )
+    for key in absent_annotations:
+        assert key not in seen_annotations, (
+            f"expected no annotation {key} on pod {pod.metadata.name}; seen {seen_annotations[key]!r}\n  see: {where}"
+        )
+    for key in absent_labels:
+        assert key not in seen_labels, (
+            f"expected no label {key} on pod {pod.metadata.name}; seen {seen_labels[key]!r}\n  see: {where}"
+        )

@@ -1,0 +1,220 @@
+"""The one way tests change the eci-profile: lock, snapshot, change, wait until observed, restore.
+
+Vendors run the suite against real clusters, so the profile they had is restored byte for byte (every
+data value, labels and annotations) after each test, failure or not.
+
+"Observed" is judged from outside: every valid profile the editor writes carries one extra *probe
+selector* (last, so it never takes precedence over a test's own selectors; its label key is used by
+nothing else) whose effect stamps a unique token. A server-side dry-run pod with the probe label comes
+back with that token once — and only once — the implementation has applied that exact profile. After
+a restore, the token stops appearing, which shows the implementation moved on. An invalid profile is
+judged rejected when the implementation posts its declared rejection Event for that resourceVersion;
+an implementation that declares none gets the whole propagation limit to show the change did nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+
+from vnode_harness.implementation import Implementation
+from vnode_harness.readiness import PROBE_NAMESPACE
+from vnode_harness.testkit.lease_lock import ClusterLock
+from vnode_harness.waits import wait_for
+
+PROBE_LABEL = "conformance.vnode.dev/profile-probe"
+LOCK_NAME = "vnode-conformance-eci-profile"
+LOCK_TIMEOUT_SECONDS = 900.0
+"""Profile-changing tests of every worker queue on this lock; the longest queue is the whole set."""
+
+
+@dataclass
+class ProfileSnapshot:
+    existed: bool
+    data: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+def with_probe_selector(selectors_json: str, token: str) -> str:
+    """The test's selectors plus the probe selector, as the JSON text written into the profile."""
+    selectors: list[Any] = json.loads(selectors_json) if selectors_json.strip() else []
+    selectors.append(
+        {
+            "name": f"conformance-probe-{token}",
+            "objectSelector": {"matchLabels": {PROBE_LABEL: token}},
+            "effect": {"annotations": {PROBE_LABEL: token}},
+        }
+    )
+    return json.dumps(selectors, indent=2)
+
+
+class ProfileEditor:
+    def __init__(self, api: client.ApiClient, implementation: Implementation, holder: str) -> None:
+        self.core = client.CoreV1Api(api)
+        self.implementation = implementation
+        self.observation = implementation.observation
+        self.limits = implementation.limits
+        self.lock = ClusterLock(client.CoordinationV1Api(api), self.observation.profile_namespace, LOCK_NAME, holder)
+        self.snapshot: ProfileSnapshot | None = None
+        self._last_token: str | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.lock.acquire(LOCK_TIMEOUT_SECONDS)
+        try:
+            config_map = self.core.read_namespaced_config_map(
+                self.observation.profile_name, self.observation.profile_namespace
+            )
+        except client.ApiException as error:
+            if error.status != 404:
+                self.lock.release()
+                raise
+            self.snapshot = ProfileSnapshot(existed=False)
+            return
+        self.snapshot = ProfileSnapshot(
+            existed=True,
+            data=dict(config_map.data or {}),
+            labels=dict(config_map.metadata.labels or {}),
+            annotations=dict(config_map.metadata.annotations or {}),
+        )
+
+    def restore(self) -> None:
+        """Put back the snapshot byte for byte, wait until the implementation left the test's profile."""
+        try:
+            if self.snapshot is None:
+                return
+            if self.snapshot.existed:
+                self._write(self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations)
+            else:
+                try:
+                    self.core.delete_namespaced_config_map(
+                        self.observation.profile_name, self.observation.profile_namespace
+                    )
+                except client.ApiException as error:
+                    if error.status != 404:
+                        raise
+            if self._last_token is not None:
+                token = self._last_token
+                wait_for(
+                    "the implementation to leave the test's profile after the restore",
+                    lambda: self._probe_absent(token),
+                    timeout=self.limits.profile_propagation_seconds,
+                    hint=self._kubectl_profile(),
+                )
+        finally:
+            self.lock.release()
+
+    # --- changes -----------------------------------------------------------------------------------
+
+    @property
+    def baseline(self) -> dict[str, str]:
+        assert self.snapshot is not None, "begin() first"
+        return dict(self.snapshot.data)
+
+    def apply(self, changes: Mapping[str, str | None]) -> dict[str, str]:
+        """Write baseline + `changes` (None removes a key) and wait until the implementation applied it.
+
+        Returns the data as written without the probe selector (what the test configured).
+        """
+        data = self._merged(changes)
+        token = uuid.uuid4().hex[:10]
+        written = dict(data)
+        written["selectors"] = with_probe_selector(data.get("selectors", ""), token)
+        self._write(written)
+        self._last_token = token
+        wait_for(
+            "the implementation to apply the changed eci-profile",
+            lambda: self._probe_present(token),
+            timeout=self.limits.profile_propagation_seconds,
+            hint=self._kubectl_profile(),
+        )
+        return data
+
+    def apply_invalid(self, changes: Mapping[str, str | None]) -> str:
+        """Write an invalid profile verbatim; wait for its rejection (declared Event) when declared.
+
+        Returns the resourceVersion written.
+        """
+        data = self._merged(changes)
+        written = self._write(data)
+        version = str(written.metadata.resource_version)
+        rejection = self.observation.profile_rejection_event
+        if rejection is not None:
+            wait_for(
+                f"the implementation's {rejection.reason} Event for the invalid eci-profile",
+                lambda: self._rejection_event(rejection.reason, version),
+                timeout=self.limits.profile_propagation_seconds,
+                hint=f"kubectl -n {self.observation.profile_namespace} get events "
+                f"--field-selector involvedObject.name={self.observation.profile_name}",
+            )
+        return version
+
+    def _merged(self, changes: Mapping[str, str | None]) -> dict[str, str]:
+        data = self.baseline
+        for key, value in changes.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        return data
+
+    def _write(
+        self,
+        data: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Any:
+        name, namespace = self.observation.profile_name, self.observation.profile_namespace
+        try:
+            current = self.core.read_namespaced_config_map(name, namespace)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+            body = client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=labels, annotations=annotations),
+                data=dict(data),
+            )
+            return self.core.create_namespaced_config_map(namespace, body)
+        current.data = dict(data)
+        if labels is not None:
+            current.metadata.labels = dict(labels)
+        if annotations is not None:
+            current.metadata.annotations = dict(annotations)
+        return self.core.replace_namespaced_config_map(name, namespace, current)
+
+    # --- observation -------------------------------------------------------------------------------
+
+    def _dry_run_probe(self, token: str) -> Any:
+        pod = {
+            "metadata": {"generateName": "profile-probe-", "labels": {PROBE_LABEL: token}},
+            "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
+        }
+        return self.core.create_namespaced_pod(PROBE_NAMESPACE, pod, dry_run="All")
+
+    def _probe_present(self, token: str) -> tuple[bool | None, str]:
+        pod = self._dry_run_probe(token)
+        stamped = (pod.metadata.annotations or {}).get(PROBE_LABEL)
+        return (True if stamped == token else None), f"probe pod annotation {PROBE_LABEL}={stamped!r}"
+
+    def _probe_absent(self, token: str) -> tuple[bool | None, str]:
+        pod = self._dry_run_probe(token)
+        stamped = (pod.metadata.annotations or {}).get(PROBE_LABEL)
+        return (True if stamped != token else None), f"probe pod still stamped {stamped!r}"
+
+    def _rejection_event(self, reason: str, resource_version: str) -> tuple[bool | None, str]:
+        events = self.core.list_namespaced_event(
+            self.observation.profile_namespace,
+            field_selector=f"involvedObject.name={self.observation.profile_name},reason={reason}",
+        ).items
+        versions = [e.involved_object.resource_version for e in events]
+        return (True if resource_version in versions else None), f"{reason} events for resourceVersions {versions}"
+
+    def _kubectl_profile(self) -> str:
+        return f"kubectl -n {self.observation.profile_namespace} get configmap {self.observation.profile_name} -o yaml"

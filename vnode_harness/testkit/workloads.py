@@ -1,0 +1,113 @@
+"""Namespaces and pods for conformance tests, and the waits on them.
+
+Every namespace a test creates is labelled with the run id, so the run can check at its end that none
+is left. Pods use an image reference that no node ever pulls: virtual-kubelet's mock provider and
+kwok's fake nodes run nothing, and a real implementation under test is only asked to schedule and
+start the pod, which a registry-less cluster must also be able to do… so the image is configurable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+
+from vnode_harness.implementation import Implementation
+from vnode_harness.observe import is_virtual_node, kubectl_ready, pod_summary
+from vnode_harness.waits import wait_for
+
+RUN_LABEL = "conformance.vnode.dev/run"
+TEST_IMAGE = os.environ.get("VNODE_TEST_IMAGE", "nginx:1.27")
+"""The container image of test pods (the seed documents use nginx). A vendor whose virtual nodes pull
+images can point this at a mirror reachable from its cluster."""
+
+
+@dataclass
+class Namespace:
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def create_namespace(
+    core: client.CoreV1Api, prefix: str, run_id: str, labels: Mapping[str, str] | None = None
+) -> Namespace:
+    body = {
+        "metadata": {
+            "generateName": f"{prefix[:40].rstrip('-')}-",
+            "labels": {RUN_LABEL: run_id, **(labels or {})},
+        }
+    }
+    created = core.create_namespace(body)
+    name = created.metadata.name
+
+    def default_service_account() -> tuple[bool | None, str]:
+        try:
+            core.read_namespaced_service_account("default", name)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None, "no default ServiceAccount yet"
+            raise
+        return True, "present"
+
+    # The ServiceAccount admission plugin rejects pods until the controller-manager created it.
+    wait_for(f"the default ServiceAccount of {name}", default_service_account, timeout=60)
+    return Namespace(name=name, labels=dict(created.metadata.labels or {}))
+
+
+def pod_manifest(
+    name: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    volumes: list[dict[str, Any]] | None = None,
+    node_selector: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "nginx", "image": TEST_IMAGE}
+    spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 0}
+    if volumes:
+        spec["volumes"] = volumes
+        container["volumeMounts"] = [{"name": v["name"], "mountPath": f"/data/{v['name']}"} for v in volumes]
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": dict(labels or {}), "annotations": dict(annotations or {})},
+        "spec": spec,
+    }
+
+
+def create_pod(core: client.CoreV1Api, namespace: str, manifest: Mapping[str, Any]) -> client.V1Pod:
+    return core.create_namespaced_pod(namespace, dict(manifest))
+
+
+def kubectl_pod(namespace: str, name: str) -> str:
+    return f"kubectl -n {namespace} get pod {name} -o wide --show-labels"
+
+
+def wait_running(core: client.CoreV1Api, namespace: str, name: str, implementation: Implementation) -> client.V1Pod:
+    """Wait until the pod is Running with every container ready (READY n/n, counted like kubectl)."""
+
+    def probe() -> tuple[client.V1Pod | None, str]:
+        pod = core.read_namespaced_pod(name, namespace)
+        ready, total = kubectl_ready(pod)
+        running = pod.status.phase == "Running" and ready == total
+        return (pod if running else None), str(pod_summary(pod))
+
+    return wait_for(
+        f"pod {namespace}/{name} to be Running and ready",
+        probe,
+        timeout=implementation.limits.pod_running_seconds,
+        hint=kubectl_pod(namespace, name),
+    )
+
+
+def node_of(core: client.CoreV1Api, pod: client.V1Pod) -> client.V1Node:
+    return core.read_node(pod.spec.node_name)
+
+
+def runs_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> bool:
+    return is_virtual_node(node_of(core, pod), implementation.observation)
