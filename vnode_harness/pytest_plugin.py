@@ -85,7 +85,7 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def _is_full_run(config: pytest.Config) -> bool:
-    if config.option.keyword or config.option.markexpr or config.option.lf or config.option.deselect:
+    if config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False) or config.option.deselect:
         return False
     invocation = Path(config.invocation_params.dir)
     return all((invocation / arg).resolve() == CONFORMANCE_DIR for arg in config.args)

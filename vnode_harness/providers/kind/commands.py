@@ -1,0 +1,71 @@
+"""Running the host commands of the kind provider (docker, kind, kubectl, helm) with their output logged.
+
+One function so that every command the provider runs goes through the same place: failures name the
+command and quote the end of its log, and unit tests can record the command lines where nothing real
+can run (no Docker Engine on CI machines).
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from vnode_harness.processes import log_tail
+from vnode_harness.providers.base import ClusterError
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    what: str,
+    log: Path | None = None,
+    timeout: float = 600,
+    input_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run `argv`; return its stdout, or raise ClusterError saying `what` failed and why.
+
+    With `log`, stdout and stderr go to that file (appended, after the command line) and "" is returned:
+    long builds stay out of the terminal but the file explains a failure.
+    """
+    command = [str(argument) for argument in argv]
+    try:
+        if log is None:
+            result = subprocess.run(
+                command,
+                input=input_text,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
+            if result.returncode != 0:
+                detail = (result.stderr or result.stdout).strip()[-2000:]
+                raise ClusterError(
+                    f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n{detail}"
+                )
+            return result.stdout
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as out:
+            out.write(f"$ {shlex.join(command)}\n")
+            out.flush()
+            result = subprocess.run(
+                command,
+                input=input_text,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
+    except FileNotFoundError as error:
+        raise ClusterError(f"{what} failed: {command[0]} is not installed ({error})") from error
+    except subprocess.TimeoutExpired as error:
+        raise ClusterError(f"{what} did not finish within {timeout:g} s: {shlex.join(command)}") from error
+    if result.returncode != 0:
+        raise ClusterError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log, 15)}")
+    return ""

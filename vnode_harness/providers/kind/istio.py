@@ -1,0 +1,137 @@
+"""Istio in the kind cluster: `istioctl install` of the minimal profile, istiod as a Deployment.
+
+Unlike the local provider (istiod on the host behind a URL webhook), a kind cluster can pull and run
+the istiod image, so the stock in-cluster install is used. The settings are the local provider's:
+the shared IstioOperator overlay (classic sidecars and the virtual-kubelet downward-API template,
+explained in providers/istio-operator.yaml), `ENABLE_NATIVE_SIDECARS=false`, and the pinned proxy
+hub/tag — istioctl built from Go modules has no version stamp of its own to derive them from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+
+from vnode_harness import versions
+from vnode_harness.providers.base import ClusterError
+from vnode_harness.providers.local.istio import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
+from vnode_harness.readiness import PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
+from vnode_harness.waits import WaitTimeout, wait_for
+
+ISTIOD = "istiod"
+READINESS_TIMEOUT_SECONDS = 300
+
+
+def profile_arguments() -> list[str]:
+    """The profile and settings, shared by `istioctl install` and `istioctl manifest generate`."""
+    return [
+        "-f",
+        str(ISTIO_OPERATOR_OVERLAY),
+        "--set",
+        "profile=minimal",
+        "--set",
+        "values.pilot.env.ENABLE_NATIVE_SIDECARS=false",
+        "--set",
+        f"hub={versions.ISTIO_PROXY_HUB}",
+        "--set",
+        f"tag={versions.ISTIO_PROXY_TAG}",
+    ]
+
+
+def install_command(istioctl: Path, kubeconfig: Path) -> list[str]:
+    return [
+        str(istioctl),
+        "install",
+        "-y",
+        "--kubeconfig",
+        str(kubeconfig),
+        *profile_arguments(),
+        "--readiness-timeout",
+        f"{READINESS_TIMEOUT_SECONDS}s",
+    ]
+
+
+def install_digest() -> str:
+    """What decides whether an installed Istio is current: istioctl's version, the settings, the overlay."""
+    payload = {
+        "istio": versions.ISTIO_MODULE,
+        "arguments": profile_arguments()[2:],
+        "overlay": hashlib.sha256(ISTIO_OPERATOR_OVERLAY.read_bytes()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def render_manifests(istioctl: Path) -> list[dict[str, Any]]:
+    """What `install` applies, rendered offline (charts are embedded in istioctl)."""
+    command = [str(istioctl), "manifest", "generate", *profile_arguments()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        raise ClusterError(f"istioctl manifest generate failed: {result.stderr.strip()[-2000:]}")
+    return [document for document in yaml.safe_load_all(result.stdout) if isinstance(document, dict)]
+
+
+def install(istioctl: Path, kubeconfig: Path, log: Path) -> None:
+    """Install (or upgrade in place) and return once istioctl saw every component ready."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        try:
+            result = subprocess.run(
+                install_command(istioctl, kubeconfig),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=READINESS_TIMEOUT_SECONDS + 120,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise ClusterError(f"istioctl install did not finish; its log: {log}") from error
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise ClusterError(f"istioctl install failed (exit {result.returncode}); log {log}:\n{tail}")
+
+
+def istiod_available(apps: client.AppsV1Api) -> tuple[bool, str]:
+    try:
+        deployment = apps.read_namespaced_deployment(ISTIOD, ISTIO_NAMESPACE)
+    except client.ApiException as error:
+        return False, f"deployment {ISTIO_NAMESPACE}/{ISTIOD}: {error.status} {error.reason}"
+    conditions = {c.type: c.status for c in deployment.status.conditions or []}
+    ready = deployment.status.ready_replicas or 0
+    return conditions.get("Available") == "True" and ready > 0, f"conditions {conditions}, {ready} ready"
+
+
+def wait_ready(api: client.ApiClient, timeout: float = 180) -> None:
+    """istiod Available, then injecting: a dry-run pod in an injection-enabled namespace gets a sidecar."""
+    apps = client.AppsV1Api(api)
+    core = client.CoreV1Api(api)
+
+    def available() -> tuple[bool | None, str]:
+        ok, seen = istiod_available(apps)
+        return (True if ok else None), seen
+
+    def injecting() -> tuple[bool | None, str]:
+        try:
+            pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod(), dry_run="All")
+        except client.ApiException as error:
+            return None, f"dry-run pod creation failed: {error.status} {error.reason}"
+        names = [container.name for container in pod.spec.containers]
+        return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
+
+    try:
+        wait_for(
+            "istiod to be Available", available, timeout=timeout, hint="kubectl -n istio-system get pods"
+        )
+        ensure_probe_namespace(core)
+        wait_for(
+            "istiod to inject sidecars",
+            injecting,
+            timeout=timeout,
+            hint="kubectl get mutatingwebhookconfigurations istio-sidecar-injector -o yaml",
+        )
+    except WaitTimeout as error:
+        raise ClusterError(str(error)) from error
