@@ -7,7 +7,12 @@ import json
 
 import pytest
 
-from vnode_harness.testkit.checks import assert_metadata, assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testkit.checks import (
+    assert_metadata,
+    assert_on_regular_node,
+    assert_on_virtual_node,
+    run_pod,
+)
 from vnode_harness.testkit.fixtures import profile_fixture
 
 ECI = "alibabacloud.com/eci"
@@ -36,7 +41,9 @@ def test_effect_labels_are_injected(core, namespace_factory, implementation, eci
     template = json.loads(profile_fixture("configuration-template")["selectors"])
     eci_profile.apply({"selectors": json.dumps(gpu + template)})
     gpu_pod = run_pod(core, namespace_factory({"gpu": "true"}).name, "nginx", implementation)
-    demo1_pod = run_pod(core, namespace_factory({"eci": "true"}).name, "nginx", implementation, labels={"eci": "true"})
+    demo1_pod = run_pod(
+        core, namespace_factory({"eci": "true"}).name, "nginx", implementation, labels={"eci": "true"}
+    )
     assert_metadata(gpu_pod, labels={"gpu": "test"})
     assert_metadata(demo1_pod, labels={"created-by-eci": "true"}, annotations={USE_SPECS: "ecs.c6.xlarge"})
 
@@ -46,33 +53,48 @@ def test_effects_never_overwrite_what_the_pod_has(core, namespace_factory, imple
     eci_profile.apply(profile_fixture("example-2-gpu"))
     namespace = namespace_factory({"gpu": "true"})
     pod = run_pod(
-        core, namespace.name, "nginx", implementation, labels={"gpu": "mine"}, annotations={USE_SPECS: "ecs.mine"}
+        core,
+        namespace.name,
+        "nginx",
+        implementation,
+        labels={"gpu": "mine"},
+        annotations={USE_SPECS: "ecs.mine"},
     )
     assert_on_virtual_node(core, pod, implementation)
     assert_metadata(pod, labels={"gpu": "mine"}, annotations={USE_SPECS: "ecs.mine"})
 
 
 @pytest.mark.requirement("EFF-ORDER")
-def test_first_matching_selector_wins_and_other_keys_are_all_injected(core, namespace, implementation, eci_profile):
+def test_first_matching_selector_wins_and_other_keys_are_all_injected(
+    core, namespace, implementation, eci_profile
+):
     selectors = [
         {
             "name": "first",
             "objectSelector": {"matchLabels": {"order": "test"}},
-            "effect": {"annotations": {"example.com/shared": "first", "example.com/only-first": "1"},
-                       "labels": {"shared": "first"}},
+            "effect": {
+                "annotations": {"example.com/shared": "first", "example.com/only-first": "1"},
+                "labels": {"shared": "first"},
+            },
         },
         {
             "name": "second",
             "objectSelector": {"matchLabels": {"order": "test"}},
-            "effect": {"annotations": {"example.com/shared": "second", "example.com/only-second": "2"},
-                       "labels": {"shared": "second", "only-second": "2"}},
+            "effect": {
+                "annotations": {"example.com/shared": "second", "example.com/only-second": "2"},
+                "labels": {"shared": "second", "only-second": "2"},
+            },
         },
     ]
     eci_profile.apply({"selectors": json.dumps(selectors)})
     pod = run_pod(core, namespace.name, "nginx", implementation, labels={"order": "test"})
     assert_metadata(
         pod,
-        annotations={"example.com/shared": "first", "example.com/only-first": "1", "example.com/only-second": "2"},
+        annotations={
+            "example.com/shared": "first",
+            "example.com/only-first": "1",
+            "example.com/only-second": "2",
+        },
         labels={"shared": "first", "only-second": "2"},
     )
 
@@ -82,7 +104,10 @@ def test_selector_without_selectors_applies_its_effect_to_every_eci_pod(
     core, namespace_factory, implementation, eci_profile
 ):
     selectors = [
-        {"name": "everywhere", "effect": {"annotations": {"example.com/global": "yes"}, "labels": {"global": "yes"}}},
+        {
+            "name": "everywhere",
+            "effect": {"annotations": {"example.com/global": "yes"}, "labels": {"global": "yes"}},
+        },
         {"name": "by-label", "objectSelector": {"matchLabels": {"route": "me"}}},
     ]
     eci_profile.apply({"selectors": json.dumps(selectors)})

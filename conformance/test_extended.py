@@ -20,8 +20,12 @@ def test_arm64_virtual_node_appears_when_enabled(core, implementation, eci_profi
         arm = [n.metadata.name for n in nodes if (n.metadata.labels or {}).get(ARCH_LABEL) == "arm64"]
         return (arm or None), f"Ready virtual nodes: {[n.metadata.name for n in nodes]}"
 
-    wait_for("a Ready arm64 virtual node", probe, timeout=implementation.limits.profile_propagation_seconds,
-             hint=f"kubectl get nodes -L {ARCH_LABEL}")
+    wait_for(
+        "a Ready arm64 virtual node",
+        probe,
+        timeout=implementation.limits.profile_propagation_seconds,
+        hint=f"kubectl get nodes -L {ARCH_LABEL}",
+    )
 
 
 @pytest.mark.requirement("EXT-NODE-PER-ZONE")
@@ -30,16 +34,22 @@ def test_virtual_nodes_cover_every_zone_of_the_vswitches(core, implementation, e
     # zones give virtual nodes in several zones, each with its zone label set.
     vswitches = [v for v in eci_profile.baseline.get("vSwitchIds", "").split(",") if v.strip()]
     if len(vswitches) < 2:
-        pytest.skip("the cluster's profile lists fewer than two vSwitches: one node per zone cannot be observed")
+        pytest.skip(
+            "the cluster's profile lists fewer than two vSwitches: one node per zone cannot be observed"
+        )
     zone_label = implementation.observation.zone_label
     nodes = virtual_nodes(core, implementation.observation)
     unlabelled = [n.metadata.name for n in nodes if not (n.metadata.labels or {}).get(zone_label)]
     assert not unlabelled, f"virtual nodes without {zone_label}: {unlabelled}"
     zones = {(n.metadata.labels or {})[zone_label] for n in nodes}
-    assert len(zones) >= 2, f"{len(vswitches)} vSwitches configured but virtual nodes only in zones {sorted(zones)}"
+    assert len(zones) >= 2, (
+        f"{len(vswitches)} vSwitches configured but virtual nodes only in zones {sorted(zones)}"
+    )
 
 
 @pytest.mark.requirement("EXT-REUSE-SSL-KEY")
 def test_reuse_ssl_key():
-    pytest.skip("enableReuseSSLKey has no signal visible through the Kubernetes API yet; the observation "
-                "contract has no field for a pod's certificate identity (not conformant until it does)")
+    pytest.skip(
+        "enableReuseSSLKey has no signal visible through the Kubernetes API yet; the observation "
+        "contract has no field for a pod's certificate identity (not conformant until it does)"
+    )

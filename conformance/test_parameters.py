@@ -8,7 +8,12 @@ import json
 import pytest
 from kubernetes import client
 
-from vnode_harness.testkit.checks import assert_metadata, assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testkit.checks import (
+    assert_metadata,
+    assert_on_regular_node,
+    assert_on_virtual_node,
+    run_pod,
+)
 from vnode_harness.waits import wait_for
 
 ECI = "alibabacloud.com/eci"
@@ -20,9 +25,12 @@ def params(implementation):
 
 def assert_not_restarted(identity_before, identity_after):
     if identity_before.kind == "undeclared":
-        pytest.skip("the implementation declares neither implementationPods nor runs as a host process: "
-                    "'without restarting' cannot be observed (not conformant)")
-    assert identity_after.alive and identity_after == identity_before, (
+        pytest.skip(
+            "the implementation declares neither implementationPods nor runs as a host process: "
+            "'without restarting' cannot be observed (not conformant)"
+        )
+    assert identity_after.alive, f"the implementation is no longer running: {identity_after}"
+    assert identity_after == identity_before, (
         f"the implementation was restarted or replaced while the profile changed: before {identity_before}, "
         f"after {identity_after}"
     )
@@ -33,9 +41,13 @@ def test_selector_changes_apply_to_new_pods_without_restart(
     core, namespace, implementation, eci_profile, implementation_identity
 ):
     before = implementation_identity()
-    eci_profile.apply({"selectors": json.dumps([{"name": "old", "objectSelector": {"matchLabels": {"wave": "old"}}}])})
+    eci_profile.apply(
+        {"selectors": json.dumps([{"name": "old", "objectSelector": {"matchLabels": {"wave": "old"}}}])}
+    )
     first = run_pod(core, namespace.name, "old-1", implementation, labels={"wave": "old"})
-    eci_profile.apply({"selectors": json.dumps([{"name": "new", "objectSelector": {"matchLabels": {"wave": "new"}}}])})
+    eci_profile.apply(
+        {"selectors": json.dumps([{"name": "new", "objectSelector": {"matchLabels": {"wave": "new"}}}])}
+    )
     new = run_pod(core, namespace.name, "new-1", implementation, labels={"wave": "new"})
     old_again = run_pod(core, namespace.name, "old-2", implementation, labels={"wave": "old"})
     assert_on_virtual_node(core, first, implementation)
@@ -55,7 +67,9 @@ def test_parameter_changes_apply_to_new_eci_pods_without_restart(
     eci_profile.apply({"securityGroupId": "sg-conformance-second", "vSwitchIds": "vsw-conformance-b"})
     second = run_pod(core, namespace.name, "second", implementation, labels={ECI: "true"})
     assert_metadata(first, annotations={security_group: "sg-conformance-first", vswitch: "vsw-conformance-a"})
-    assert_metadata(second, annotations={security_group: "sg-conformance-second", vswitch: "vsw-conformance-b"})
+    assert_metadata(
+        second, annotations={security_group: "sg-conformance-second", vswitch: "vsw-conformance-b"}
+    )
     assert_not_restarted(before, implementation_identity())
 
 
@@ -71,8 +85,10 @@ def _deployment(name: str) -> dict:
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"terminationGracePeriodSeconds": 0,
-                         "containers": [{"name": "nginx", "image": "nginx"}]},
+                "spec": {
+                    "terminationGracePeriodSeconds": 0,
+                    "containers": [{"name": "nginx", "image": "nginx"}],
+                },
             },
         },
     }
@@ -95,7 +111,9 @@ def _single_running_pod(core, namespace, app, implementation, exclude_uid=None):
 
 
 @pytest.mark.requirement("HOT-PARAMS-EXISTING")
-def test_existing_pods_keep_their_values_until_a_rolling_update(core, api, namespace, implementation, eci_profile):
+def test_existing_pods_keep_their_values_until_a_rolling_update(
+    core, api, namespace, implementation, eci_profile
+):
     _, security_group = params(implementation)
     apps = client.AppsV1Api(api)
     eci_profile.apply({"securityGroupId": "sg-conformance-before"})
@@ -107,10 +125,13 @@ def test_existing_pods_keep_their_values_until_a_rolling_update(core, api, names
     assert kept.metadata.uid == original.metadata.uid
     assert_metadata(kept, annotations={security_group: "sg-conformance-before"})
     apps.patch_namespaced_deployment(
-        "web", namespace.name,
+        "web",
+        namespace.name,
         {"spec": {"template": {"metadata": {"annotations": {"conformance.vnode.dev/rollout": "1"}}}}},
     )
-    rolled = _single_running_pod(core, namespace.name, "web", implementation, exclude_uid=original.metadata.uid)
+    rolled = _single_running_pod(
+        core, namespace.name, "web", implementation, exclude_uid=original.metadata.uid
+    )
     assert_on_virtual_node(core, rolled, implementation)
     assert_metadata(rolled, annotations={security_group: "sg-conformance-after"})
 
@@ -118,15 +139,24 @@ def test_existing_pods_keep_their_values_until_a_rolling_update(core, api, names
 @pytest.mark.requirement("PARAM-DEFAULTS")
 def test_profile_values_are_defaults_that_a_pod_may_override(core, namespace, implementation, eci_profile):
     vswitch, security_group = params(implementation)
-    eci_profile.apply({"securityGroupId": "sg-conformance-profile", "vSwitchIds": "vsw-conformance-1,vsw-conformance-2"})
+    eci_profile.apply(
+        {"securityGroupId": "sg-conformance-profile", "vSwitchIds": "vsw-conformance-1,vsw-conformance-2"}
+    )
     defaulted = run_pod(core, namespace.name, "defaulted", implementation, labels={ECI: "true"})
     own = run_pod(
-        core, namespace.name, "own", implementation, labels={ECI: "true"},
+        core,
+        namespace.name,
+        "own",
+        implementation,
+        labels={ECI: "true"},
         annotations={vswitch: "vsw-pod-own", security_group: "sg-pod-own"},
     )
     assert_metadata(
         defaulted,
-        annotations={vswitch: "vsw-conformance-1,vsw-conformance-2", security_group: "sg-conformance-profile"},
+        annotations={
+            vswitch: "vsw-conformance-1,vsw-conformance-2",
+            security_group: "sg-conformance-profile",
+        },
     )
     assert_metadata(own, annotations={vswitch: "vsw-pod-own", security_group: "sg-pod-own"})
 
@@ -140,7 +170,9 @@ def test_profile_values_are_defaults_that_a_pod_may_override(core, namespace, im
     ],
     ids=["log-controller-without-machine-group", "unknown-feature-gate"],
 )
-def test_rejected_profile_leaves_last_valid_one_in_force(core, namespace, implementation, eci_profile, invalid):
+def test_rejected_profile_leaves_last_valid_one_in_force(
+    core, namespace, implementation, eci_profile, invalid
+):
     _, security_group = params(implementation)
     eci_profile.apply({"securityGroupId": "sg-conformance-valid"})
     eci_profile.apply_invalid({**invalid, "securityGroupId": "sg-conformance-rejected"})
@@ -149,12 +181,18 @@ def test_rejected_profile_leaves_last_valid_one_in_force(core, namespace, implem
 
 
 @pytest.mark.requirement("PARAM-OMITTED-DEFAULTS")
-def test_omitted_optional_parameters_take_their_documented_defaults(core, namespace, implementation, eci_profile):
+def test_omitted_optional_parameters_take_their_documented_defaults(
+    core, namespace, implementation, eci_profile
+):
     _, security_group = params(implementation)
     # No featureGates, no enableLogController, no slsMachineGroup: the profile is valid as it is.
     eci_profile.apply(
-        {"featureGates": None, "enableLogController": None, "slsMachineGroup": None,
-         "securityGroupId": "sg-conformance-omitted"}
+        {
+            "featureGates": None,
+            "enableLogController": None,
+            "slsMachineGroup": None,
+            "securityGroupId": "sg-conformance-omitted",
+        }
     )
     pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-omitted"})

@@ -87,7 +87,8 @@ def test_saved_selectors_show_in_the_webhook_configuration(api, implementation, 
         assert shows_selector(entries, selector), (
             f"selector {selector['name']} is not shown in MutatingWebhookConfiguration {name}: no entry has "
             f"namespaceSelector {selector.get('namespaceSelector')} and objectSelector "
-            f"{selector.get('objectSelector')}\n  see: kubectl get mutatingwebhookconfigurations {name} -o yaml"
+            f"{selector.get('objectSelector')}\n"
+            f"  see: kubectl get mutatingwebhookconfigurations {name} -o yaml"
         )
 
 

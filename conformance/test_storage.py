@@ -26,7 +26,9 @@ def wait_binding_mode(api, implementation, mode):
             if error.status == 404:
                 return None, "StorageClass not found"
             raise
-        return (storage_class if storage_class.volume_binding_mode == mode else None), storage_class.volume_binding_mode
+        return (
+            storage_class if storage_class.volume_binding_mode == mode else None
+        ), storage_class.volume_binding_mode
 
     return wait_for(
         f"StorageClass {name} to have volumeBindingMode {mode}",
@@ -83,25 +85,43 @@ def test_feature_gate_switches_storage_class_to_wait_for_first_consumer(api, imp
 
 
 @pytest.mark.requirement("WFFC-ON-DEFERS")
-def test_claim_stays_pending_until_a_consuming_pod_is_scheduled(api, core, namespace, implementation, eci_profile):
+def test_claim_stays_pending_until_a_consuming_pod_is_scheduled(
+    api, core, namespace, implementation, eci_profile
+):
     eci_profile.apply(WFFC_ON)
     wait_binding_mode(api, implementation, "WaitForFirstConsumer")
     create_claim(core, namespace.name, "waiting", implementation)
     create_claim(core, namespace.name, "consumed", implementation)
     # A second claim that does get a consumer shows the provisioner is working; only then is the first
     # claim's Pending state evidence of deferral rather than of a provisioner that does nothing.
-    run_pod(core, namespace.name, "consumer", implementation, labels={ECI: "true"}, volumes=claim_volume("consumed"))
+    run_pod(
+        core,
+        namespace.name,
+        "consumer",
+        implementation,
+        labels={ECI: "true"},
+        volumes=claim_volume("consumed"),
+    )
     wait_bound(core, namespace.name, "consumed", implementation)
     waiting = core.read_namespaced_persistent_volume_claim("waiting", namespace.name)
-    assert waiting.status.phase == "Pending" and not waiting.spec.volume_name, (
-        f"PVC waiting has no consumer but is {waiting.status.phase} with volume {waiting.spec.volume_name!r}"
+    assert waiting.status.phase == "Pending", f"PVC waiting has no consumer but is {waiting.status.phase}"
+    assert not waiting.spec.volume_name, (
+        f"PVC waiting has no consumer but volume {waiting.spec.volume_name!r}"
     )
     bound_elsewhere = [
-        pv.metadata.name for pv in core.list_persistent_volume().items
+        pv.metadata.name
+        for pv in core.list_persistent_volume().items
         if pv.spec.claim_ref and pv.spec.claim_ref.uid == waiting.metadata.uid
     ]
     assert not bound_elsewhere, f"PVs exist for the unconsumed claim: {bound_elsewhere}"
-    run_pod(core, namespace.name, "late-consumer", implementation, labels={ECI: "true"}, volumes=claim_volume("waiting"))
+    run_pod(
+        core,
+        namespace.name,
+        "late-consumer",
+        implementation,
+        labels={ECI: "true"},
+        volumes=claim_volume("waiting"),
+    )
     wait_bound(core, namespace.name, "waiting", implementation)
 
 
@@ -111,24 +131,34 @@ def test_volume_is_created_in_the_zone_of_the_pods_node(api, core, namespace, im
     storage_class = wait_binding_mode(api, implementation, "WaitForFirstConsumer")
     class_zone = (storage_class.parameters or {}).get(implementation.observation.storage_class_zone_parameter)
     zone_label = implementation.observation.zone_label
-    zones = {(n.metadata.labels or {}).get(zone_label) for n in virtual_nodes(core, implementation.observation)}
+    zones = {
+        (n.metadata.labels or {}).get(zone_label) for n in virtual_nodes(core, implementation.observation)
+    }
     other_zones = sorted(z for z in zones if z and z != class_zone)
     if not other_zones:
-        pytest.skip(f"every virtual node is in the StorageClass's zone {class_zone}: the rule cannot be observed "
-                    "(not conformant: the cluster needs virtual nodes in a second zone)")
+        pytest.skip(
+            f"every virtual node is in the StorageClass's zone {class_zone}: the rule cannot be observed "
+            "(not conformant: the cluster needs virtual nodes in a second zone)"
+        )
     target = other_zones[0]
     create_claim(core, namespace.name, "data", implementation)
     pod = run_pod(
-        core, namespace.name, "consumer", implementation, labels={ECI: "true"},
-        volumes=claim_volume("data"), node_selector={zone_label: target},
+        core,
+        namespace.name,
+        "consumer",
+        implementation,
+        labels={ECI: "true"},
+        volumes=claim_volume("data"),
+        node_selector={zone_label: target},
     )
     assert_on_virtual_node(core, pod, implementation)
     node = core.read_node(pod.spec.node_name)
     volume = wait_bound(core, namespace.name, "data", implementation)
     node_zone = node.metadata.labels[zone_label]
     assert pv_zone(volume, implementation) == {node_zone}, (
-        f"PV {volume.metadata.name} is pinned to zones {pv_zone(volume, implementation)}; expected the pod's node "
-        f"zone {node_zone} (the StorageClass names {class_zone})\n  see: kubectl get pv {volume.metadata.name} -o yaml"
+        f"PV {volume.metadata.name} is pinned to zones {pv_zone(volume, implementation)}; "
+        f"expected the pod's node zone {node_zone} (the StorageClass names {class_zone})\n"
+        f"  see: kubectl get pv {volume.metadata.name} -o yaml"
     )
     region_label = implementation.observation.region_label
     node_region = node.metadata.labels.get(region_label)
@@ -140,7 +170,9 @@ def test_volume_is_created_in_the_zone_of_the_pods_node(api, core, namespace, im
 
 
 @pytest.mark.requirement("WFFC-OFF-IMMEDIATE")
-def test_without_the_gate_volume_is_created_at_once_in_the_class_zone(api, core, namespace, implementation, eci_profile):
+def test_without_the_gate_volume_is_created_at_once_in_the_class_zone(
+    api, core, namespace, implementation, eci_profile
+):
     eci_profile.apply(WFFC_OFF)
     storage_class = wait_binding_mode(api, implementation, "Immediate")
     class_zone = (storage_class.parameters or {}).get(implementation.observation.storage_class_zone_parameter)

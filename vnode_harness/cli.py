@@ -125,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_toolchain_build)
     toolchain.add_parser("status", help="show the cache state").set_defaults(handler=_toolchain_status)
 
-    cluster = commands.add_parser("cluster", help="local clusters").add_subparsers(dest="action", required=True)
+    cluster = commands.add_parser("cluster", help="local clusters").add_subparsers(
+        dest="action", required=True
+    )
     up = cluster.add_parser("up", help="start a local cluster that stays up")
     up.add_argument("--name", help="cluster name (default: vnode-<random>)")
     up.add_argument("--logs-dir", help="where component logs go (default: reports/clusters/<name>)")

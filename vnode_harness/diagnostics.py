@@ -32,7 +32,9 @@ def _yaml(api: client.ApiClient, obj: Any) -> str:
     return yaml.safe_dump(api.sanitize_for_serialization(obj), sort_keys=False)
 
 
-def _collect(api: client.ApiClient, namespaces: list[str], observation: Any, logs: dict[str, str]) -> dict[str, str]:
+def _collect(
+    api: client.ApiClient, namespaces: list[str], observation: Any, logs: dict[str, str]
+) -> dict[str, str]:
     core = client.CoreV1Api(api)
     admission = client.AdmissionregistrationV1Api(api)
     parts: dict[str, Callable[[], str]] = {
@@ -51,7 +53,7 @@ def _collect(api: client.ApiClient, namespaces: list[str], observation: Any, log
     for name, produce in parts.items():
         try:
             collected[name] = produce()
-        except Exception as error:  # noqa: BLE001 - diagnosis must never raise
+        except Exception as error:
             collected[name] = f"<could not collect: {error}>"
     for component, path in logs.items():
         collected[f"log-{component}.txt"] = log_tail(Path(path), 200)
@@ -84,7 +86,7 @@ def attach_failure_diagnostics(item: pytest.Item) -> None:
     try:
         api = api_client(context.cluster.kubeconfig, f"diagnostics {item.nodeid}")
         collected = _collect(api, namespaces, implementation.observation, context.cluster.component_logs)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         collected = {"diagnostics-error.txt": str(error)}
     target = context.run_dir / "diagnostics" / _safe(item.nodeid)
     target.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,8 @@ def exited_early(process: RecordedProcess) -> ProcessStartError | None:
     if process.alive():
         return None
     return ProcessStartError(
-        f"{process.name} exited during start-up; its log is {process.log}. Last lines:\n{log_tail(process.log)}"
+        f"{process.name} exited during start-up; its log is {process.log}. "
+        f"Last lines:\n{log_tail(process.log)}"
     )
 
 

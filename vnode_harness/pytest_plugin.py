@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from vnode_harness import __version__
 from vnode_harness.catalogue import load_catalogue
 from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.processes import ProcessStartError
@@ -65,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("VNODE_IMPLEMENTATION", str(DEFAULT_IMPLEMENTATION)),
         help="implementation file of the implementation under test (default: the reference implementation)",
     )
-    group.addoption("--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports")
+    group.addoption(
+        "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
+    )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
     # pytest-kind's own options, shared with it.
 
@@ -85,7 +86,12 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def _is_full_run(config: pytest.Config) -> bool:
-    if config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False) or config.option.deselect:
+    if (
+        config.option.keyword
+        or config.option.markexpr
+        or getattr(config.option, "lf", False)
+        or config.option.deselect
+    ):
         return False
     invocation = Path(config.invocation_params.dir)
     return all((invocation / arg).resolve() == CONFORMANCE_DIR for arg in config.args)
@@ -114,7 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
         implementation_file=Path(config.getoption("implementation")),
         run_dir=run_dir,
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
-        cluster_name=None if config.getoption("cluster_name") == "pytest-kind" else config.getoption("cluster_name"),
+        cluster_name=None
+        if config.getoption("cluster_name") == "pytest-kind"
+        else config.getoption("cluster_name"),
         keep_cluster=bool(config.getoption("keep_cluster")),
         kind_bin=config.getoption("kind_bin"),
         kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
@@ -145,6 +153,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller → worker: the shared cluster's context."""
     context = node.config.stash.get(_context_key, None)
@@ -203,7 +212,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     ids: list[str] = []
     for name, value in report.user_properties:
         if name == REQUIREMENTS_PROPERTY:
-            ids = list(value)
+            ids = [str(requirement) for requirement in value]  # type: ignore[attr-defined]
     collector.record_phase(report, ids)
 
 
@@ -246,7 +255,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def run_context(pytestconfig: pytest.Config) -> RunContext:
     context = pytestconfig.stash.get(_context_key, None)
     if context is None:
-        pytest.fail("no conformance cluster: run the suite through `pytest conformance` (or tox -e conformance)")
+        pytest.fail(
+            "no conformance cluster: run the suite through `pytest conformance` (or tox -e conformance)"
+        )
     return context
 
 

@@ -64,7 +64,10 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
             return None, f"dry-run pod creation failed: {error.status} {error.reason}: {error.body}"
         if tolerates_or_binds_virtual(pod, observation, virtual):
             return True, "routed"
-        return None, "a pod labelled alibabacloud.com/eci=true was admitted unchanged (no virtual-node routing)"
+        return (
+            None,
+            "a pod labelled alibabacloud.com/eci=true was admitted unchanged (no virtual-node routing)",
+        )
 
     wait_for(
         f"the implementation's webhook ({observation.webhook_configuration_name}) to route an ECI pod",

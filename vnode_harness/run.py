@@ -105,7 +105,7 @@ class ConformanceRun:
         if name == "kind":
             from vnode_harness.providers.kind.cluster import KindProvider
 
-            return KindProvider.from_options(self.options, self.implementation, console=self.console)  # type: ignore[no-any-return]
+            return KindProvider.from_options(self.options, self.implementation, console=self.console)
         raise ClusterError(f"unknown --cluster {name!r}; choose kind, local, existing or auto")
 
     def start(self) -> RunContext:
@@ -145,7 +145,9 @@ class ConformanceRun:
                 core.delete_namespace(PROBE_NAMESPACE)
             except client.ApiException as error:
                 if error.status != 404:
-                    self.console.print(f"[yellow]could not delete namespace {PROBE_NAMESPACE}: {error.reason}")
+                    self.console.print(
+                        f"[yellow]could not delete namespace {PROBE_NAMESPACE}: {error.reason}"
+                    )
         if self._local_impl is not None:
             self._local_impl.stop()
         if self._impl_workdir is not None:

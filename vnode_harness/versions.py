@@ -56,7 +56,7 @@ v0.33.0's release notes list as built for that release; kind supports an image o
 it was built for and guarantees it only by digest (a tag can be re-pushed for another release)."""
 
 MINIMUM_GO: Final = (1, 26)
-"""Oldest Go toolchain that builds every pin above (the Istio snapshot needs 1.26, Kubernetes 1.35 needs 1.25)."""
+"""Oldest Go toolchain that builds every pin above (the Istio snapshot needs 1.26; Kubernetes 1.35, 1.25)."""
 
 ALLURE_NPM: Final = "3.18.0"
 """npm package `allure` (Allure 3, no Java): renders the HTML report from the run's Allure results."""

@@ -34,20 +34,28 @@ log = logging.getLogger("eci_reference")
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="eci-reference", description="reference virtual-node implementation")
+    parser = argparse.ArgumentParser(
+        prog="eci-reference", description="reference virtual-node implementation"
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--kubeconfig", type=Path, help="host-process mode: the cluster's kubeconfig")
     mode.add_argument("--in-cluster", action="store_true", help="run inside the cluster (service account)")
     parser.add_argument("--listen", default="127.0.0.1:8443", help="HOST:PORT of the admission server")
-    parser.add_argument("--workdir", type=Path, default=Path("eci-reference-work"), help="certificates go here")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("eci-reference-work"), help="certificates go here"
+    )
     parser.add_argument("--service-name", default="eci-reference", help="in-cluster: the webhook Service")
     parser.add_argument("--service-namespace", default="kube-system", help="in-cluster: its namespace")
     parser.add_argument("--service-port", type=int, default=443)
@@ -63,21 +71,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 async def serve(args: argparse.Namespace) -> int:
     if args.in_cluster:
         config.load_incluster_config()
-        hosts = [f"{args.service_name}.{args.service_namespace}.svc",
-                 f"{args.service_name}.{args.service_namespace}.svc.cluster.local"]
+        hosts = [
+            f"{args.service_name}.{args.service_namespace}.svc",
+            f"{args.service_name}.{args.service_namespace}.svc.cluster.local",
+        ]
     else:
         await config.load_kube_config(config_file=str(args.kubeconfig))
         hosts = [args.host]
     certificate = make_serving_certificate(hosts, args.workdir)
     webhook_client = (
-        client_config(certificate.ca_bundle, service=(args.service_namespace, args.service_name, args.service_port))
+        client_config(
+            certificate.ca_bundle, service=(args.service_namespace, args.service_name, args.service_port)
+        )
         if args.in_cluster
         else client_config(certificate.ca_bundle, url=f"https://{args.host}:{args.port}")
     )
     zones = sorted(set(SIMULATED_VSWITCH_ZONES.values()))
     async with client.ApiClient() as api:
         api.user_agent = "eci-reference"
-        controller = Controller(api, webhook_client, SIMULATED_REGION, zones[0], ",".join(SIMULATED_VSWITCH_ZONES))
+        controller = Controller(
+            api, webhook_client, SIMULATED_REGION, zones[0], ",".join(SIMULATED_VSWITCH_ZONES)
+        )
         app = build_admission_app(controller)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

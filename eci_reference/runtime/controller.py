@@ -43,8 +43,14 @@ log = logging.getLogger("eci_reference.controller")
 
 
 class Controller:
-    def __init__(self, api: client.ApiClient, webhook_client_config: dict[str, Any], region: str, default_zone: str,
-                 default_vswitches: str) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        webhook_client_config: dict[str, Any],
+        region: str,
+        default_zone: str,
+        default_vswitches: str,
+    ) -> None:
         self.api = api
         self.core = client.CoreV1Api(api)
         self.admission = client.AdmissionregistrationV1Api(api)
@@ -89,16 +95,28 @@ class Controller:
             obj = await self._create_default_profile()
         await self.on_profile(obj)
         if self._profile is None:
-            log.warning("the stored eci-profile is invalid; serving the documented defaults until it is fixed")
+            log.warning(
+                "the stored eci-profile is invalid; serving the documented defaults until it is fixed"
+            )
             self._profile = parse_profile(self.default_data)
             await self._reconcile(self._profile)
-        await self._apply(csi_driver(), self.storage.create_csi_driver, self.storage.replace_csi_driver,
-                          self.storage.read_csi_driver, PROVISIONER_NAME)
+        await self._apply(
+            csi_driver(),
+            self.storage.create_csi_driver,
+            self.storage.replace_csi_driver,
+            self.storage.read_csi_driver,
+            PROVISIONER_NAME,
+        )
 
     async def _create_default_profile(self) -> dict[str, Any]:
-        body = {"metadata": {"name": PROFILE_NAME, "namespace": PROFILE_NAMESPACE,
-                             "labels": {"app.kubernetes.io/managed-by": "eci-reference"}},
-                "data": self.default_data}
+        body = {
+            "metadata": {
+                "name": PROFILE_NAME,
+                "namespace": PROFILE_NAMESPACE,
+                "labels": {"app.kubernetes.io/managed-by": "eci-reference"},
+            },
+            "data": self.default_data,
+        }
         try:
             created = await self.core.create_namespaced_config_map(PROFILE_NAMESPACE, body)
         except ApiException as error:
@@ -113,7 +131,10 @@ class Controller:
 
     async def on_profile_event(self, kind: str, obj: dict[str, Any]) -> None:
         if kind == "DELETED":
-            log.warning("eci-profile was deleted; recreating it with the defaults (the last valid profile stays active)")
+            log.warning(
+                "eci-profile was deleted; recreating it with the defaults "
+                "(the last valid profile stays active)"
+            )
             await self._create_default_profile()
             return
         await self.on_profile(obj)
@@ -126,21 +147,31 @@ class Controller:
         try:
             profile = parse_profile(obj.get("data") or {})
         except ProfileError as error:
-            message = "eci-profile rejected, the last valid profile stays in force: " + "; ".join(error.problems)
+            message = "eci-profile rejected, the last valid profile stays in force: " + "; ".join(
+                error.problems
+            )
             log.error("%s (resourceVersion %s)", message, version)
             await self._post_event(obj, "Warning", EVENT_REASON_INVALID_PROFILE, message)
             return
         self._profile = profile
         await self._reconcile(profile)
         log.info("eci-profile applied (resourceVersion %s, %d selectors)", version, len(profile.selectors))
-        await self._post_event(obj, "Normal", EVENT_REASON_PROFILE_APPLIED,
-                               f"profile applied: {len(profile.selectors)} selectors")
+        await self._post_event(
+            obj,
+            "Normal",
+            EVENT_REASON_PROFILE_APPLIED,
+            f"profile applied: {len(profile.selectors)} selectors",
+        )
 
     async def _reconcile(self, profile: Profile) -> None:
         webhook = build_webhook_configuration(profile, self.webhook_client_config)
-        await self._apply(webhook, self.admission.create_mutating_webhook_configuration,
-                          self.admission.replace_mutating_webhook_configuration,
-                          self.admission.read_mutating_webhook_configuration, WEBHOOK_CONFIGURATION_NAME)
+        await self._apply(
+            webhook,
+            self.admission.create_mutating_webhook_configuration,
+            self.admission.replace_mutating_webhook_configuration,
+            self.admission.read_mutating_webhook_configuration,
+            WEBHOOK_CONFIGURATION_NAME,
+        )
         await self._reconcile_storage_class(profile.wait_for_first_consumer)
 
     async def _reconcile_storage_class(self, wait_for_first_consumer: bool) -> None:
@@ -169,11 +200,13 @@ class Controller:
         body["metadata"]["resourceVersion"] = current.metadata.resource_version
         await replace(name, body)
 
-    async def _post_event(self, obj: dict[str, Any], event_type: str, reason: str, message: str,
-                          kind: str = "ConfigMap") -> None:
+    async def _post_event(
+        self, obj: dict[str, Any], event_type: str, reason: str, message: str, kind: str = "ConfigMap"
+    ) -> None:
         try:
-            await self.core.create_namespaced_event(obj["metadata"]["namespace"],
-                                                    event(obj, kind, event_type, reason, message))
+            await self.core.create_namespaced_event(
+                obj["metadata"]["namespace"], event(obj, kind, event_type, reason, message)
+            )
         except ApiException as error:
             log.warning("could not post event %s: %s %s", reason, error.status, error.reason)
 
@@ -209,8 +242,13 @@ class Controller:
             labels = node.metadata.labels or {}
             zone, region = labels.get(ZONE_LABEL), labels.get(REGION_LABEL, self.region)
             if not zone:
-                await self._post_event(claim, "Warning", "ProvisioningFailed",
-                                       f"node {node_name} has no {ZONE_LABEL} label", kind="PersistentVolumeClaim")
+                await self._post_event(
+                    claim,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f"node {node_name} has no {ZONE_LABEL} label",
+                    kind="PersistentVolumeClaim",
+                )
                 return
         else:
             zone = parameters.get(STORAGE_CLASS_ZONE_PARAMETER, self.default_zone)
@@ -222,11 +260,20 @@ class Controller:
             if error.status == 409:
                 return
             raise
-        log.info("provisioned %s for %s/%s in %s", volume["metadata"]["name"], metadata["namespace"],
-                 metadata["name"], zone)
-        await self._post_event(claim, "Normal", "ProvisioningSucceeded",
-                               f"disk {volume['spec']['csi']['volumeHandle']} created in {zone}",
-                               kind="PersistentVolumeClaim")
+        log.info(
+            "provisioned %s for %s/%s in %s",
+            volume["metadata"]["name"],
+            metadata["namespace"],
+            metadata["name"],
+            zone,
+        )
+        await self._post_event(
+            claim,
+            "Normal",
+            "ProvisioningSucceeded",
+            f"disk {volume['spec']['csi']['volumeHandle']} created in {zone}",
+            kind="PersistentVolumeClaim",
+        )
 
     async def on_volume_event(self, kind: str, volume: dict[str, Any]) -> None:
         metadata, spec = volume["metadata"], volume["spec"]
@@ -244,10 +291,20 @@ class Controller:
 
     def watches(self) -> list[Any]:
         return [
-            watch_forever(self.api, "eci-profile", self.core.list_namespaced_config_map, self.on_profile_event,
-                          namespace=PROFILE_NAMESPACE, field_selector=f"metadata.name={PROFILE_NAME}"),
+            watch_forever(
+                self.api,
+                "eci-profile",
+                self.core.list_namespaced_config_map,
+                self.on_profile_event,
+                namespace=PROFILE_NAMESPACE,
+                field_selector=f"metadata.name={PROFILE_NAME}",
+            ),
             watch_forever(self.api, "namespaces", self.core.list_namespace, self.on_namespace_event),
-            watch_forever(self.api, "claims", self.core.list_persistent_volume_claim_for_all_namespaces,
-                          self.on_claim_event),
+            watch_forever(
+                self.api,
+                "claims",
+                self.core.list_persistent_volume_claim_for_all_namespaces,
+                self.on_claim_event,
+            ),
             watch_forever(self.api, "volumes", self.core.list_persistent_volume, self.on_volume_event),
         ]

@@ -15,7 +15,10 @@ def event(involved: dict[str, Any], kind: str, event_type: str, reason: str, mes
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{metadata['name']}.{uuid.uuid4().hex[:12]}", "namespace": metadata["namespace"]},
+        "metadata": {
+            "name": f"{metadata['name']}.{uuid.uuid4().hex[:12]}",
+            "namespace": metadata["namespace"],
+        },
         "involvedObject": {
             "apiVersion": "v1",
             "kind": kind,

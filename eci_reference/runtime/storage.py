@@ -70,12 +70,24 @@ def persistent_volume(claim: Mapping[str, Any], zone: str, region: str) -> dict[
             "persistentVolumeReclaimPolicy": "Delete",
             "storageClassName": STORAGE_CLASS_NAME,
             "volumeMode": spec.get("volumeMode") or "Filesystem",
-            "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": metadata["namespace"],
-                         "name": metadata["name"], "uid": uid},
-            "csi": {"driver": PROVISIONER_NAME, "volumeHandle": "d-" + hashlib.sha256(uid.encode()).hexdigest()[:20],
-                    "fsType": "ext4"},
-            "nodeAffinity": {"required": {"nodeSelectorTerms": [
-                {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [zone]}]}
-            ]}},
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": metadata["namespace"],
+                "name": metadata["name"],
+                "uid": uid,
+            },
+            "csi": {
+                "driver": PROVISIONER_NAME,
+                "volumeHandle": "d-" + hashlib.sha256(uid.encode()).hexdigest()[:20],
+                "fsType": "ext4",
+            },
+            "nodeAffinity": {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [zone]}]}
+                    ]
+                }
+            },
         },
     }

@@ -22,12 +22,18 @@ Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 log = logging.getLogger("eci_reference.watch")
 
 
-async def watch_forever(api: ApiClient, name: str, list_fn: Callable[..., Any], handle: Handler, **kwargs: Any) -> None:
+async def watch_forever(
+    api: ApiClient, name: str, list_fn: Callable[..., Any], handle: Handler, **kwargs: Any
+) -> None:
     retrying = tenacity.AsyncRetrying(
         wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-        retry=tenacity.retry_if_exception_type((aiohttp.ClientError, OSError, asyncio.TimeoutError, ApiException)),
+        retry=tenacity.retry_if_exception_type(
+            (aiohttp.ClientError, OSError, asyncio.TimeoutError, ApiException)
+        ),
         before_sleep=lambda state: log.warning(
-            "watch %s interrupted (%s); listing again", name, state.outcome.exception() if state.outcome else "?"
+            "watch %s interrupted (%s); listing again",
+            name,
+            state.outcome.exception() if state.outcome else "?",
         ),
     )
     while True:
@@ -36,7 +42,9 @@ async def watch_forever(api: ApiClient, name: str, list_fn: Callable[..., Any], 
                 await _list_and_watch(api, name, list_fn, handle, **kwargs)
 
 
-async def _list_and_watch(api: ApiClient, name: str, list_fn: Callable[..., Any], handle: Handler, **kwargs: Any) -> None:
+async def _list_and_watch(
+    api: ApiClient, name: str, list_fn: Callable[..., Any], handle: Handler, **kwargs: Any
+) -> None:
     listed = await list_fn(**kwargs)
     for item in listed.items:
         await _safely(name, handle, "ADDED", api.sanitize_for_serialization(item))
@@ -54,7 +62,13 @@ async def _safely(name: str, handle: Handler, kind: str, obj: dict[str, Any]) ->
     try:
         await handle(kind, obj)
     except ApiException as error:
-        log.error("watch %s: handling %s %s failed: %s %s", name, kind,
-                  obj.get("metadata", {}).get("name"), error.status, error.reason)
+        log.error(
+            "watch %s: handling %s %s failed: %s %s",
+            name,
+            kind,
+            obj.get("metadata", {}).get("name"),
+            error.status,
+            error.reason,
+        )
     except Exception:
         log.exception("watch %s: handling %s %s failed", name, kind, obj.get("metadata", {}).get("name"))

@@ -24,8 +24,12 @@ SUFFIX = "vk-webhook.eci-reference.io"
 SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease"]
 
 
-def _entry(name: str, client_config: dict[str, Any], namespace_selector: dict[str, Any],
-           object_selector: dict[str, Any]) -> dict[str, Any]:
+def _entry(
+    name: str,
+    client_config: dict[str, Any],
+    namespace_selector: dict[str, Any],
+    object_selector: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "name": name,
         "admissionReviewVersions": ["v1"],
@@ -37,12 +41,21 @@ def _entry(name: str, client_config: dict[str, Any], namespace_selector: dict[st
         "timeoutSeconds": 5,
         "namespaceSelector": namespace_selector,
         "objectSelector": object_selector,
-        "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"],
-                   "scope": "Namespaced"}],
+        "rules": [
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": ["CREATE"],
+                "resources": ["pods"],
+                "scope": "Namespaced",
+            }
+        ],
     }
 
 
-def client_config(ca_bundle: bytes, *, url: str | None = None, service: tuple[str, str, int] | None = None) -> dict[str, Any]:
+def client_config(
+    ca_bundle: bytes, *, url: str | None = None, service: tuple[str, str, int] | None = None
+) -> dict[str, Any]:
     config: dict[str, Any] = {"caBundle": base64.b64encode(ca_bundle).decode()}
     if url:
         config["url"] = url.rstrip("/") + MUTATE_PATH
@@ -53,8 +66,11 @@ def client_config(ca_bundle: bytes, *, url: str | None = None, service: tuple[st
 
 
 def build_webhook_configuration(profile: Profile, config: dict[str, Any]) -> dict[str, Any]:
-    not_system = {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-                                        "values": SYSTEM_NAMESPACES}]}
+    not_system = {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": SYSTEM_NAMESPACES}
+        ]
+    }
     webhooks = [
         _entry(f"pod-label.{SUFFIX}", config, not_system, {"matchLabels": {ECI_LABEL: "true"}}),
         _entry(f"namespace-label.{SUFFIX}", config, {"matchLabels": {ECI_LABEL: "true"}}, {}),
@@ -63,14 +79,20 @@ def build_webhook_configuration(profile: Profile, config: dict[str, Any]) -> dic
         if selector.is_global_effect:
             continue
         namespace_selector: dict[str, Any] = (
-            {"matchLabels": dict(selector.namespace_selector)} if selector.namespace_selector else dict(not_system)
+            {"matchLabels": dict(selector.namespace_selector)}
+            if selector.namespace_selector
+            else dict(not_system)
         )
         object_selector = {"matchLabels": dict(selector.object_selector)} if selector.object_selector else {}
-        webhooks.append(_entry(f"{selector.name}.selector.{SUFFIX}", config, namespace_selector, object_selector))
+        webhooks.append(
+            _entry(f"{selector.name}.selector.{SUFFIX}", config, namespace_selector, object_selector)
+        )
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": WEBHOOK_CONFIGURATION_NAME,
-                     "labels": {"app.kubernetes.io/managed-by": "eci-reference"}},
+        "metadata": {
+            "name": WEBHOOK_CONFIGURATION_NAME,
+            "labels": {"app.kubernetes.io/managed-by": "eci-reference"},
+        },
         "webhooks": webhooks,
     }

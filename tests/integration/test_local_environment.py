@@ -34,8 +34,15 @@ def core(local_cluster):
 def scratch_namespace(core, request):
     name = f"it-{request.node.name[:40].lower().replace('_', '-')}".rstrip("-")
     core.create_namespace({"metadata": {"name": name, "labels": {"istio-injection": "enabled"}}})
-    wait_for("default service account", lambda: (True, "") if core.list_namespaced_service_account(
-        name, field_selector="metadata.name=default").items else (None, "missing"), timeout=30)
+    wait_for(
+        "default service account",
+        lambda: (
+            (True, "")
+            if core.list_namespaced_service_account(name, field_selector="metadata.name=default").items
+            else (None, "missing")
+        ),
+        timeout=30,
+    )
     yield name
     core.delete_namespace(name)
 
@@ -67,8 +74,11 @@ def _running(core, namespace, name):
 def test_pod_pinned_to_virtual_node_runs(core, scratch_namespace):
     pod = {
         "metadata": {"name": "pinned", "annotations": {"sidecar.istio.io/inject": "false"}},
-        "spec": {"nodeName": VIRTUAL[1], "tolerations": [TOLERATION],
-                 "containers": [{"name": "app", "image": "nginx"}]},
+        "spec": {
+            "nodeName": VIRTUAL[1],
+            "tolerations": [TOLERATION],
+            "containers": [{"name": "app", "image": "nginx"}],
+        },
     }
     core.create_namespaced_pod(scratch_namespace, pod)
     running = _running(core, scratch_namespace, "pinned")
@@ -79,8 +89,11 @@ def test_pod_pinned_to_virtual_node_runs(core, scratch_namespace):
 def test_injected_pod_on_virtual_node_shows_two_of_two(core, scratch_namespace, local_cluster):
     pod = {
         "metadata": {"name": "meshed"},
-        "spec": {"nodeSelector": {"type": "virtual-kubelet"}, "tolerations": [TOLERATION],
-                 "containers": [{"name": "app", "image": "nginx"}]},
+        "spec": {
+            "nodeSelector": {"type": "virtual-kubelet"},
+            "tolerations": [TOLERATION],
+            "containers": [{"name": "app", "image": "nginx"}],
+        },
     }
     core.create_namespaced_pod(scratch_namespace, pod)
     running = _running(core, scratch_namespace, "meshed")
@@ -94,9 +107,20 @@ def test_injected_pod_on_virtual_node_shows_two_of_two(core, scratch_namespace, 
     wait_for("READY 2/2", two_of_two, timeout=30)
     kubectl = resolve_toolchain(["kubernetes"], allow_build=False)["kubectl"]
     printed = subprocess.run(
-        [str(kubectl), "--kubeconfig", str(local_cluster.kubeconfig), "get", "pod", "meshed", "-n", scratch_namespace,
-         "--no-headers"],
-        capture_output=True, text=True, check=True,
+        [
+            str(kubectl),
+            "--kubeconfig",
+            str(local_cluster.kubeconfig),
+            "get",
+            "pod",
+            "meshed",
+            "-n",
+            scratch_namespace,
+            "--no-headers",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert printed[1] == "2/2", f"kubectl shows {printed}"
 
@@ -105,15 +129,22 @@ def test_down_leaves_no_process_port_or_directory(tmp_path):
     cluster = LocalCluster(logs_dir=tmp_path / "logs", with_istio=False)
     handle = cluster.up()
     processes = recorded_processes(cluster.pid_dir)
-    control_plane_pids = [int(p.read_text()) for p in (cluster.directory / "kwok" / "clusters" / cluster.cluster_name / "pids").glob("*.pid")]
+    control_plane_pids = [
+        int(p.read_text())
+        for p in (cluster.directory / "kwok" / "clusters" / cluster.cluster_name / "pids").glob("*.pid")
+    ]
     port = int(handle.facts["apiserverPort"])
-    assert processes and control_plane_pids and port_is_listening(port)
+    assert processes
+    assert control_plane_pids
+    assert port_is_listening(port)
     cluster.down()
     assert not cluster.directory.exists()
     assert not port_is_listening(port)
     assert not [p.name for p in processes if p.alive()]
     for pid in control_plane_pids:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
     assert (tmp_path / "logs" / "kube-apiserver.log").exists(), "the component logs are kept"
 
 

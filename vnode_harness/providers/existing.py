@@ -27,7 +27,9 @@ class ExistingCluster:
 
     def up(self) -> ClusterHandle:
         if not self.kubeconfig.is_file():
-            raise ClusterError(f"--cluster existing: kubeconfig {self.kubeconfig} does not exist (pass --kubeconfig)")
+            raise ClusterError(
+                f"--cluster existing: kubeconfig {self.kubeconfig} does not exist (pass --kubeconfig)"
+            )
         try:
             api = api_client(self.kubeconfig, "existing-provider")
         except (ConfigException, OSError, ValueError) as error:
@@ -36,9 +38,13 @@ class ExistingCluster:
         try:
             version = client.VersionApi(api).get_code(_request_timeout=10)
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise ClusterError(f"the cluster at {server} (from {self.kubeconfig}) is unreachable: {error}") from error
+            raise ClusterError(
+                f"the cluster at {server} (from {self.kubeconfig}) is unreachable: {error}"
+            ) from error
         except client.ApiException as error:
-            raise ClusterError(f"the cluster at {server} refused the version request: {error.status} {error.reason}") from error
+            raise ClusterError(
+                f"the cluster at {server} refused the version request: {error.status} {error.reason}"
+            ) from error
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         return ClusterHandle(
             name=server,

@@ -38,22 +38,40 @@ def allure_command(console: Console) -> Path:
         if not binary.exists():
             with console.status(f"installing the Allure {ALLURE_NPM} report generator (npm, first use)"):
                 result = subprocess.run(
-                    [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
-                     f"allure@{ALLURE_NPM}"],
+                    [
+                        npm,
+                        "install",
+                        "--prefix",
+                        str(prefix),
+                        "--no-audit",
+                        "--no-fund",
+                        "--loglevel=error",
+                        f"allure@{ALLURE_NPM}",
+                    ],
                     capture_output=True,
                     text=True,
                     timeout=600,
                     check=False,
                 )
             if result.returncode != 0 or not binary.exists():
-                raise AllureUnavailable(f"npm install allure@{ALLURE_NPM} failed: {result.stderr.strip()[-800:]}")
+                raise AllureUnavailable(
+                    f"npm install allure@{ALLURE_NPM} failed: {result.stderr.strip()[-800:]}"
+                )
     return binary
 
 
 def generate_html(results_dir: Path, output_dir: Path, report_name: str, console: Console) -> Path:
     binary = allure_command(console)
     result = subprocess.run(
-        [str(binary), "generate", str(results_dir), "--output", str(output_dir), "--report-name", report_name],
+        [
+            str(binary),
+            "generate",
+            str(results_dir),
+            "--output",
+            str(output_dir),
+            "--report-name",
+            report_name,
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -47,7 +47,9 @@ def write_run_reports(
     results_dir = run_dir / "allure-results"
     write_allure_environment(results_dir, implementation, run, executor_from_environment(os.environ))
     try:
-        html = generate_html(results_dir, run_dir / "allure-report", f"{implementation.metadata.project} conformance", console)
+        html = generate_html(
+            results_dir, run_dir / "allure-report", f"{implementation.metadata.project} conformance", console
+        )
         console.print(f"Allure HTML report: {html}")
     except AllureUnavailable as error:
         console.print(f"[yellow]no Allure HTML report: {error}")

@@ -78,7 +78,8 @@ def assert_metadata(
         )
     for key in absent_annotations:
         assert key not in seen_annotations, (
-            f"expected no annotation {key} on pod {pod.metadata.name}; seen {seen_annotations[key]!r}\n  see: {where}"
+            f"expected no annotation {key} on pod {pod.metadata.name}; "
+            f"seen {seen_annotations[key]!r}\n  see: {where}"
         )
     for key in absent_labels:
         assert key not in seen_labels, (

@@ -25,14 +25,22 @@ class ImplementationIdentity:
     alive: bool = True
 
 
-def identity_of(api: client.ApiClient, implementation: Implementation, context: RunContext) -> ImplementationIdentity:
+def identity_of(
+    api: client.ApiClient, implementation: Implementation, context: RunContext
+) -> ImplementationIdentity:
     pods = implementation.observation.implementation_pods
     process = context.implementation_process
     if process:
         recorded = RecordedProcess(process["name"], int(process["pid"]), process["start_time"], log=None)  # type: ignore[arg-type]
-        return ImplementationIdentity("host-process", ((process["pid"], process["start_time"]),), recorded.alive())
+        return ImplementationIdentity(
+            "host-process", ((process["pid"], process["start_time"]),), recorded.alive()
+        )
     if pods is not None:
-        listed = client.CoreV1Api(api).list_namespaced_pod(pods.namespace, label_selector=pods.label_selector).items
+        listed = (
+            client.CoreV1Api(api)
+            .list_namespaced_pod(pods.namespace, label_selector=pods.label_selector)
+            .items
+        )
         members = tuple(
             sorted(
                 (

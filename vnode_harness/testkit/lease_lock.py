@@ -31,7 +31,9 @@ class ClusterLock:
     def _body(self, resource_version: str | None = None) -> client.V1Lease:
         now = _now()
         return client.V1Lease(
-            metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace, resource_version=resource_version),
+            metadata=client.V1ObjectMeta(
+                name=self.name, namespace=self.namespace, resource_version=resource_version
+            ),
             spec=client.V1LeaseSpec(
                 holder_identity=self.holder,
                 lease_duration_seconds=self.lease_seconds,
@@ -43,10 +45,11 @@ class ClusterLock:
     def _try_acquire(self) -> tuple[bool | None, str]:
         try:
             self.coordination.create_namespaced_lease(self.namespace, self._body())
-            return True, "acquired"
         except client.ApiException as error:
             if error.status != 409:
                 raise
+        else:
+            return True, "acquired"
         try:
             lease = self.coordination.read_namespaced_lease(self.name, self.namespace)
         except client.ApiException as error:
@@ -55,17 +58,19 @@ class ClusterLock:
             raise
         spec = lease.spec
         renewed = spec.renew_time or spec.acquire_time
-        expired = renewed is None or renewed + datetime.timedelta(seconds=spec.lease_duration_seconds or 0) < _now()
+        expired = (
+            renewed is None or renewed + datetime.timedelta(seconds=spec.lease_duration_seconds or 0) < _now()
+        )
         if spec.holder_identity == self.holder or expired:
             try:
                 self.coordination.replace_namespaced_lease(
                     self.name, self.namespace, self._body(lease.metadata.resource_version)
                 )
-                return True, "taken over"
             except client.ApiException as error:
                 if error.status != 409:
                     raise
                 return None, "lost a race for the lease"
+            return True, "taken over"
         return None, f"held by {spec.holder_identity} since {spec.acquire_time}"
 
     def acquire(self, timeout: float) -> None:

@@ -60,7 +60,9 @@ class ProfileEditor:
         self.implementation = implementation
         self.observation = implementation.observation
         self.limits = implementation.limits
-        self.lock = ClusterLock(client.CoordinationV1Api(api), self.observation.profile_namespace, LOCK_NAME, holder)
+        self.lock = ClusterLock(
+            client.CoordinationV1Api(api), self.observation.profile_namespace, LOCK_NAME, holder
+        )
         self.snapshot: ProfileSnapshot | None = None
         self._last_token: str | None = None
 
@@ -91,7 +93,9 @@ class ProfileEditor:
             if self.snapshot is None:
                 return
             if self.snapshot.existed:
-                self._write(self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations)
+                self._write(
+                    self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations
+                )
             else:
                 try:
                     self.core.delete_namespaced_config_map(
@@ -178,7 +182,9 @@ class ProfileEditor:
             if error.status != 404:
                 raise
             body = client.V1ConfigMap(
-                metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=labels, annotations=annotations),
+                metadata=client.V1ObjectMeta(
+                    name=name, namespace=namespace, labels=labels, annotations=annotations
+                ),
                 data=dict(data),
             )
             return self.core.create_namespaced_config_map(namespace, body)
@@ -214,7 +220,10 @@ class ProfileEditor:
             field_selector=f"involvedObject.name={self.observation.profile_name},reason={reason}",
         ).items
         versions = [e.involved_object.resource_version for e in events]
-        return (True if resource_version in versions else None), f"{reason} events for resourceVersions {versions}"
+        return (
+            True if resource_version in versions else None
+        ), f"{reason} events for resourceVersions {versions}"
 
     def _kubectl_profile(self) -> str:
-        return f"kubectl -n {self.observation.profile_namespace} get configmap {self.observation.profile_name} -o yaml"
+        observation = self.observation
+        return f"kubectl -n {observation.profile_namespace} get configmap {observation.profile_name} -o yaml"

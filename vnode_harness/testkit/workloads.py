@@ -88,7 +88,9 @@ def kubectl_pod(namespace: str, name: str) -> str:
     return f"kubectl -n {namespace} get pod {name} -o wide --show-labels"
 
 
-def wait_running(core: client.CoreV1Api, namespace: str, name: str, implementation: Implementation) -> client.V1Pod:
+def wait_running(
+    core: client.CoreV1Api, namespace: str, name: str, implementation: Implementation
+) -> client.V1Pod:
     """Wait until the pod is Running with every container ready (READY n/n, counted like kubectl)."""
 
     def probe() -> tuple[client.V1Pod | None, str]:

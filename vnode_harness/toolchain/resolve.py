@@ -90,7 +90,7 @@ def resolve_component(recipe: Recipe, console: Console, *, allow_build: bool = T
         )
     console.print(f"[bold]Building {recipe.label}[/bold] from Go modules (first use; cached afterwards)")
     with console.status(f"{recipe.label}: starting") as status:
-        directory = build(recipe, lambda message: status.update(message))
+        directory = build(recipe, status.update)
     console.print(f"[green]{recipe.label} ready[/green] in {directory}")
     return directory, "built"
 

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from kubernetes import client
@@ -41,11 +41,13 @@ from rich.console import Console
 from vnode_harness import versions
 from vnode_harness.implementation import Implementation
 from vnode_harness.kube import api_client
+from vnode_harness.processes import start_process, stop_recorded
 from vnode_harness.providers.base import ClusterError, ClusterHandle
 from vnode_harness.providers.kind import commands, istio
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.docker import docker_available
 from vnode_harness.providers.kind.implementation import apply_documents, install_implementation
+from vnode_harness.providers.kind.objects import annotations_of, has_condition, name_of
 from vnode_harness.providers.local.istio import ISTIO_NAMESPACE
 from vnode_harness.toolchain import resolve_toolchain
 from vnode_harness.waits import WaitTimeout, wait_for
@@ -69,6 +71,23 @@ INSTALL_KIND = (
 INSTALL_KUBECTL = (
     "install kubectl (any release within one minor of Kubernetes 1.35) or pass --kind-kubectl-bin PATH"
 )
+
+
+class KindOptions(Protocol):
+    """The run options the kind provider reads (vnode_harness.run.RunOptions has them)."""
+
+    @property
+    def run_dir(self) -> Path: ...
+    @property
+    def cluster_name(self) -> str | None: ...
+    @property
+    def keep_cluster(self) -> bool: ...
+    @property
+    def kind_bin(self) -> str | None: ...
+    @property
+    def kind_kubectl_bin(self) -> str | None: ...
+    @property
+    def kind_image(self) -> str | None: ...
 
 
 def kind_state_root() -> Path:
@@ -155,6 +174,7 @@ def reap_orphaned_clusters(kind: Path, console: Console) -> None:
         if state.get("keep") or _pid_alive(int(state.get("owner_pid", 0))):
             continue
         name = str(state.get("name", state_file.parent.name))
+        stop_recorded(state_file.parent / "pids")
         existing = kind_clusters(kind) if existing is None else existing
         if name in existing:
             console.print(f"[yellow]deleting orphaned kind cluster {name} (the run that made it is gone)")
@@ -167,10 +187,6 @@ def reap_orphaned_clusters(kind: Path, console: Console) -> None:
 def _kind_node_count(config_file: Path) -> int:
     nodes = (yaml.safe_load(config_file.read_text()) or {}).get("nodes") or [{}]
     return len(nodes)
-
-
-def _ready(node: Any) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
 class KindProvider:
@@ -211,6 +227,23 @@ class KindProvider:
         self._cluster: KindCluster | None = None
         self._kubectl: Path | None = None
         self._down = False
+
+    @classmethod
+    def from_options(
+        cls, options: KindOptions, implementation: Implementation | None, *, console: Console | None = None
+    ) -> KindProvider:
+        """The provider for a conformance run: pytest-kind's options (--cluster-name, --keep-cluster,
+        --kind-bin, --kind-kubectl-bin, --kind-image) and the implementation under test."""
+        return cls(
+            options.cluster_name,
+            keep_cluster=options.keep_cluster,
+            kind_bin=Path(options.kind_bin) if options.kind_bin else None,
+            kubectl_bin=Path(options.kind_kubectl_bin) if options.kind_kubectl_bin else None,
+            implementation=implementation,
+            logs_dir=options.run_dir / "cluster",
+            console=console,
+            node_image=options.kind_image or versions.KIND_NODE_IMAGE,
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -264,7 +297,7 @@ class KindProvider:
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self._wait_kind_nodes(core)
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
-            apps.patch_namespaced_daemon_set(daemonset.metadata.name, "kube-system", vn.daemonset_patch())
+            apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
         applied = self._applied(core)
         self._install_virtual_nodes(api, kubectl, applied.get("virtual-nodes"))
         if self.with_istio:
@@ -284,6 +317,7 @@ class KindProvider:
             )
             self._record_applied(core, "implementation", digest)
         version = client.VersionApi(api).get_code().git_version
+        self._follow_component_logs()
         return ClusterHandle(
             name=self.cluster_name,
             provider="kind",
@@ -380,8 +414,8 @@ class KindProvider:
         virtual = set(vn.node_names())
 
         def probe() -> tuple[bool | None, str]:
-            nodes = [n for n in core.list_node().items if n.metadata.name not in virtual]
-            ready = [n.metadata.name for n in nodes if _ready(n)]
+            nodes = [n for n in core.list_node().items if name_of(n) not in virtual]
+            ready = [name_of(n) for n in nodes if has_condition(n, "Ready")]
             return (True if len(ready) >= expected else None), f"{len(ready)}/{expected} kind nodes Ready"
 
         self._wait("the kind nodes to be Ready", probe, timeout=240, hint="kubectl get nodes")
@@ -404,8 +438,8 @@ class KindProvider:
         names = vn.node_names()
 
         def probe() -> tuple[bool | None, str]:
-            nodes = {n.metadata.name: n for n in core.list_node().items if n.metadata.name in names}
-            waiting = [name for name in names if name not in nodes or not _ready(nodes[name])]
+            nodes = {name_of(n): n for n in core.list_node().items if name_of(n) in names}
+            waiting = [name for name in names if name not in nodes or not has_condition(nodes[name], "Ready")]
             return (True if not waiting else None), f"not registered and Ready yet: {waiting}"
 
         self._wait("the virtual nodes to be Ready", probe, timeout=240,
@@ -418,11 +452,7 @@ class KindProvider:
             deployments = apps.list_namespaced_deployment(vn.NAMESPACE).items
         except client.ApiException:
             return False
-        available = {
-            d.metadata.name
-            for d in deployments
-            if any(c.type == "Available" and c.status == "True" for c in d.status.conditions or [])
-        }
+        available = {name_of(d) for d in deployments if has_condition(d, "Available")}
         return set(vn.node_names()) <= available
 
     def _install_istio(self, api: client.ApiClient, applied: str | None) -> None:
@@ -452,7 +482,7 @@ class KindProvider:
             if error.status == 404:
                 return {}
             raise
-        annotations = configmap.metadata.annotations or {}
+        annotations = annotations_of(configmap)
         return {
             key.removeprefix(APPLIED_HASH_PREFIX): value
             for key, value in annotations.items()
@@ -460,7 +490,7 @@ class KindProvider:
         }
 
     def _record_applied(self, core: client.CoreV1Api, component: str, digest: str) -> None:
-        body = {
+        body: Any = {  # the client serialises a plain dict as it is
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {
@@ -507,18 +537,30 @@ class KindProvider:
             ]  # fmt: skip
         return targets
 
+    def _kubectl_logs(self, arguments: list[str], *, follow: bool) -> list[str]:
+        assert self._kubectl is not None
+        flags = ["--follow"] if follow else []
+        return [str(self._kubectl), "--kubeconfig", str(self.kubeconfig), "logs", *flags, *arguments,
+                "--all-containers", "--timestamps"]  # fmt: skip
+
+    def _follow_component_logs(self) -> None:
+        """`kubectl logs --follow` per component into its file, so the run's diagnostics can attach the
+        logs of a failing test while the run goes on (the files the handle's component_logs name)."""
+        paths = self._component_log_paths()
+        for component, arguments in self._log_commands().items():
+            command = self._kubectl_logs(arguments, follow=True)
+            start_process(f"logs-{component}", command, log=paths[component], pid_dir=self.directory / "pids")
+
     def collect_component_logs(self) -> None:
-        """Write each component's log under logs_dir (best effort: a missing pod has no log)."""
+        """Stop following, then write each component's whole log (best effort: a missing pod has none)."""
+        stop_recorded(self.directory / "pids")
         if self._kubectl is None or not self.kubeconfig.is_file():
             return
         paths = self._component_log_paths()
         for component, arguments in self._log_commands().items():
-            command = [str(self._kubectl), "--kubeconfig", str(self.kubeconfig), "logs", *arguments,
-                       "--all-containers", "--timestamps"]  # fmt: skip
+            command = self._kubectl_logs(arguments, follow=False)
             with contextlib.suppress(ClusterError):
-                paths[component].write_text(
-                    commands.run(command, what=f"kubectl logs of {component}", timeout=60)
-                )
+                paths[component].write_text(commands.run(command, what=f"kubectl logs of {component}"))
 
     def _export_kind_logs(self, kind: Path) -> None:
         if self._cluster is None:

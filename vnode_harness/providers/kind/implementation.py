@@ -32,6 +32,7 @@ from vnode_harness.hostnet import free_ports
 from vnode_harness.implementation import Implementation, KindImage, KindInstall, PlaceholderValues
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.providers.kind import commands
+from vnode_harness.providers.kind.objects import conditions_of, has_condition, name_of, status_count
 from vnode_harness.waits import WaitTimeout, wait_for
 
 FIELD_MANAGER = "vnode-kind-provider"
@@ -51,8 +52,8 @@ def kind_install(implementation: Implementation) -> KindInstall:
     install = implementation.install.kind
     if install is None:
         raise ClusterError(
-            f"{implementation.metadata.project} has no install.kind in its implementation file: it cannot run "
-            "on a kind cluster (use --cluster local, or --cluster existing where it is installed)"
+            f"{implementation.metadata.project} has no install.kind in its implementation file: it cannot "
+            "run on a kind cluster (use --cluster local, or --cluster existing where it is installed)"
         )
     return install
 
@@ -190,10 +191,12 @@ def helm_command(
     helm: Path, kubeconfig: Path, install: KindInstall, root: Path, values_file: Path
 ) -> list[str]:
     assert install.helm is not None
-    chart = install.helm.chart
-    chart_path = _resolve(root, chart)
+    chart_path = _resolve(root, install.helm.chart)
+    chart = (
+        str(chart_path) if chart_path.exists() else install.helm.chart
+    )  # a path, or a repo/chart reference
     return [
-        str(helm), "upgrade", "--install", install.helm.release, str(chart_path) if chart_path.exists() else chart,
+        str(helm), "upgrade", "--install", install.helm.release, chart,
         "--namespace", install.helm.namespace, "--create-namespace", "--kubeconfig", str(kubeconfig),
         "--values", str(values_file), "--wait", "--timeout", "10m",
     ]  # fmt: skip
@@ -206,25 +209,27 @@ def _file_safe(name: str) -> str:
 def stamp_image_ids(documents: list[dict[str, Any]], image_ids: dict[str, str]) -> list[dict[str, Any]]:
     """Pods keep running the old image when a rebuilt image keeps its tag: an annotation of the image IDs
     on the pod template of each Deployment that runs a built image rolls exactly those whose images
-    changed. Returns copies; the other documents are passed through unchanged."""
+    changed. Returns copies of those Deployments; the other documents are passed through unchanged."""
     stamped = []
-    for document in documents:
-        references = deployments_in([document])
+    for original in documents:
+        references = deployments_in([original])
         used = (
             {name: image_ids[name] for name in references[0].images if name in image_ids}
             if references
             else {}
         )
-        if used:
-            document = json.loads(json.dumps(document))
-            template = document["spec"]["template"]
-            metadata = template.get("metadata") or {}
-            annotations = metadata.get("annotations") or {}
-            annotations[IMAGE_IDS_ANNOTATION] = hashlib.sha256(
-                json.dumps(used, sort_keys=True).encode()
-            ).hexdigest()[:16]
-            metadata["annotations"] = annotations
-            template["metadata"] = metadata
+        if not used:
+            stamped.append(original)
+            continue
+        document = json.loads(json.dumps(original))
+        template = document["spec"]["template"]
+        metadata = template.get("metadata") or {}
+        annotations = metadata.get("annotations") or {}
+        annotations[IMAGE_IDS_ANNOTATION] = hashlib.sha256(
+            json.dumps(used, sort_keys=True).encode()
+        ).hexdigest()[:16]
+        metadata["annotations"] = annotations
+        template["metadata"] = metadata
         stamped.append(document)
     return stamped
 
@@ -242,14 +247,13 @@ def wait_installed(
         waiting = []
         for deployment in deployments:
             try:
-                status = apps.read_namespaced_deployment(deployment.name, deployment.namespace).status
+                current = apps.read_namespaced_deployment(deployment.name, deployment.namespace)
             except client.ApiException as error:
                 waiting.append(f"{deployment.namespace}/{deployment.name} ({error.status} {error.reason})")
                 continue
-            conditions = {c.type: c.status for c in status.conditions or []}
-            updated = (status.updated_replicas or 0) >= (status.replicas or 0)
-            if conditions.get("Available") != "True" or not updated:
-                waiting.append(f"{deployment.namespace}/{deployment.name} ({conditions})")
+            updated = status_count(current, "updated_replicas") >= status_count(current, "replicas")
+            if not has_condition(current, "Available") or not updated:
+                waiting.append(f"{deployment.namespace}/{deployment.name} ({conditions_of(current)})")
         return (True if not waiting else None), f"not Available yet: {', '.join(waiting)}"
 
     pods = implementation.observation.implementation_pods
@@ -257,11 +261,7 @@ def wait_installed(
     def pods_ready() -> tuple[bool | None, str]:
         assert pods is not None
         items = core.list_namespaced_pod(pods.namespace, label_selector=pods.label_selector).items
-        not_ready = [
-            pod.metadata.name
-            for pod in items
-            if not any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-        ]
+        not_ready = [name_of(pod) for pod in items if not has_condition(pod, "Ready")]
         ok = bool(items) and not not_ready
         return (True if ok else None), f"{len(items)} pods, not Ready: {not_ready}"
 
@@ -317,8 +317,8 @@ def install_implementation(
             workdir.mkdir(parents=True, exist_ok=True)
             values_file = workdir / "helm-values.yaml"
             values_file.write_text(yaml.safe_dump(install.helm.values))
-            commands.run(helm_command(Path(helm), kubeconfig, install, root, values_file), what="helm upgrade --install",
-                         log=log, timeout=900)  # fmt: skip
+            helm_argv = helm_command(Path(helm), kubeconfig, install, root, values_file)
+            commands.run(helm_argv, what="helm upgrade --install", log=log, timeout=900)
         if install.command is not None:
             workdir.mkdir(parents=True, exist_ok=True)
             values = PlaceholderValues(

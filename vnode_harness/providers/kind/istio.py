@@ -20,6 +20,7 @@ from kubernetes import client
 
 from vnode_harness import versions
 from vnode_harness.providers.base import ClusterError
+from vnode_harness.providers.kind.objects import conditions_of, container_names, has_condition, status_count
 from vnode_harness.providers.local.istio import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
 from vnode_harness.readiness import PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
 from vnode_harness.waits import WaitTimeout, wait_for
@@ -100,9 +101,9 @@ def istiod_available(apps: client.AppsV1Api) -> tuple[bool, str]:
         deployment = apps.read_namespaced_deployment(ISTIOD, ISTIO_NAMESPACE)
     except client.ApiException as error:
         return False, f"deployment {ISTIO_NAMESPACE}/{ISTIOD}: {error.status} {error.reason}"
-    conditions = {c.type: c.status for c in deployment.status.conditions or []}
-    ready = deployment.status.ready_replicas or 0
-    return conditions.get("Available") == "True" and ready > 0, f"conditions {conditions}, {ready} ready"
+    ready = status_count(deployment, "ready_replicas")
+    available = has_condition(deployment, "Available") and ready > 0
+    return available, f"conditions {conditions_of(deployment)}, {ready} ready"
 
 
 def wait_ready(api: client.ApiClient, timeout: float = 180) -> None:
@@ -116,10 +117,11 @@ def wait_ready(api: client.ApiClient, timeout: float = 180) -> None:
 
     def injecting() -> tuple[bool | None, str]:
         try:
-            pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod(), dry_run="All")
+            body: Any = probe_pod()  # the client serialises a plain dict as it is
+            pod = core.create_namespaced_pod(PROBE_NAMESPACE, body, dry_run="All")
         except client.ApiException as error:
             return None, f"dry-run pod creation failed: {error.status} {error.reason}"
-        names = [container.name for container in pod.spec.containers]
+        names = container_names(pod)
         return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
 
     try:

@@ -74,7 +74,7 @@ def _owner_alive(state: dict[str, Any]) -> bool:
 
 def list_clusters() -> list[dict[str, Any]]:
     """State of every local cluster of this user on this machine, with `owner_alive` filled in."""
-    states = []
+    states: list[dict[str, Any]] = []
     root = clusters_root()
     if not root.exists():
         return states
@@ -229,7 +229,9 @@ class LocalCluster:
         self._write_state({"phase": "running", "ports": ports, "handle": handle.to_json()})
         return handle
 
-    def _component_logs(self, control_plane: ControlPlane, processes: list[RecordedProcess]) -> dict[str, str]:
+    def _component_logs(
+        self, control_plane: ControlPlane, processes: list[RecordedProcess]
+    ) -> dict[str, str]:
         logs = {component: str(self.logs_dir / f"{component}.log") for component in _control_plane_names()}
         logs.update({process.name: str(process.log) for process in processes})
         # The control plane logs live in kwokctl's directory while the cluster runs; `down` copies them.
@@ -249,13 +251,20 @@ class LocalCluster:
 
             wait_for(f"{process.name} to listen on 127.0.0.1:{port}", probe, timeout=60)
 
-    def _apply_istio_configuration(self, kubeconfig: Path, toolchain: Toolchain, documents: list[Any]) -> None:
+    def _apply_istio_configuration(
+        self, kubeconfig: Path, toolchain: Toolchain, documents: list[Any]
+    ) -> None:
         core = client.CoreV1Api(api_client(kubeconfig, "local-provider"))
-        for namespace, labels in ((istio.ISTIO_NAMESPACE, {}), (PROBE_NAMESPACE, {"istio-injection": "enabled"})):
+        for namespace, labels in (
+            (istio.ISTIO_NAMESPACE, {}),
+            (PROBE_NAMESPACE, {"istio-injection": "enabled"}),
+        ):
             core.create_namespace({"metadata": {"name": namespace, "labels": labels}})
         kubectl_apply(toolchain["kubectl"], kubeconfig, documents, field_manager="vnode-local-provider")
 
-    def _wait_nodes_ready(self, core: client.CoreV1Api, virtual: list[str], processes: list[RecordedProcess]) -> None:
+    def _wait_nodes_ready(
+        self, core: client.CoreV1Api, virtual: list[str], processes: list[RecordedProcess]
+    ) -> None:
         expected = {*virtual, *(f"kwok-worker-{index + 1}" for index in range(len(ZONES)))}
 
         def probe() -> tuple[bool | None, str]:
@@ -291,7 +300,12 @@ class LocalCluster:
             return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
 
         try:
-            wait_for("istiod to inject sidecars", probe, timeout=90, hint="kubectl get mutatingwebhookconfigurations")
+            wait_for(
+                "istiod to inject sidecars",
+                probe,
+                timeout=90,
+                hint="kubectl get mutatingwebhookconfigurations",
+            )
         except WaitTimeout as error:
             raise ClusterError(f"{error}; istiod log: {istiod.log}") from error
 
@@ -309,7 +323,9 @@ class LocalCluster:
             self.logs_dir.mkdir(parents=True, exist_ok=True)
             for component in _control_plane_names():
                 with contextlib.suppress(OSError):
-                    shutil.copyfile(control_plane.component_log(component), self.logs_dir / f"{component}.log")
+                    shutil.copyfile(
+                        control_plane.component_log(component), self.logs_dir / f"{component}.log"
+                    )
             control_plane.delete()
         shutil.rmtree(self.directory, ignore_errors=True)
         # A listening socket outlives its exited process for a moment while the kernel tears it down;
@@ -338,8 +354,17 @@ def _control_plane_names() -> tuple[str, ...]:
 def kubectl_apply(kubectl: Path, kubeconfig: Path, documents: list[Any], *, field_manager: str) -> None:
     """Server-side apply of a list of objects with the pinned kubectl (CRDs and all)."""
     result = subprocess.run(
-        [str(kubectl), "--kubeconfig", str(kubeconfig), "apply", "--server-side", "--force-conflicts",
-         f"--field-manager={field_manager}", "-f", "-"],
+        [
+            str(kubectl),
+            "--kubeconfig",
+            str(kubeconfig),
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            f"--field-manager={field_manager}",
+            "-f",
+            "-",
+        ],
         input=yaml.safe_dump_all(documents),
         capture_output=True,
         text=True,

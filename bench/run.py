@@ -1,0 +1,291 @@
+"""Benchmarks (`tox -e bench -- [NAME …]`): print figures, assert nothing.
+
+    warm-start   local cluster from nothing to every node Ready and istiod injecting; RSS of the cluster
+    admission    reference webhook latency over real HTTPS at a steady request rate, 10-selector profile
+    e2e-pods     500 ECI-labelled pods until all Running on virtual nodes, vs 500 pods pinned there
+    suite        full conformance suite wall time, -n 0 against -n auto (includes cluster start)
+    cold-build   every upstream binary built from scratch in an empty cache (slow: minutes)
+
+Figures are printed and written to reports/bench/<name>-<timestamp>.json. Goals (from the issues) are
+printed beside the figures for reading, never enforced: a benchmark is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "reports" / "bench"
+
+
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of the given processes and all their descendants, in MiB."""
+    seen: set[int] = set()
+    todo = list(pids)
+    total_kib = 0
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kib += int(line.split()[1])
+        todo.extend(int(child) for child in children)
+    return total_kib / 1024
+
+
+def cluster_pids(directory: Path) -> list[int]:
+    pids = [int(p.read_text()) for p in directory.glob("kwok/clusters/*/pids/*.pid")]
+    pids += [json.loads(p.read_text())["pid"] for p in (directory / "pids").glob("*.json")]
+    return pids
+
+
+def bench_warm_start() -> dict[str, Any]:
+    from rich.console import Console
+
+    from vnode_harness.providers.local.cluster import LocalCluster
+    from vnode_harness.toolchain import resolve_toolchain
+
+    resolve_toolchain(console=Console(stderr=True))  # binaries built beforehand: this is the warm start
+    cluster = LocalCluster(logs_dir=RESULTS / "warm-start-logs", console=Console(stderr=True, quiet=True))
+    started = time.monotonic()
+    try:
+        cluster.up()
+        seconds = time.monotonic() - started
+        memory = rss_mib(cluster_pids(cluster.directory))
+    finally:
+        cluster.down()
+    return {"warm_start_seconds": round(seconds, 1), "cluster_rss_mib": round(memory), "goal": "≤ 20 s, ≤ 2048 MiB"}
+
+
+def _review(index: int) -> bytes:
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"generateName": "bench-", "namespace": "bench", "labels": {"app": f"a{index % 7}", "tier": "web"}},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": f"uid-{index}", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                          "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": "CREATE",
+                          "namespace": "bench", "object": pod}}
+    return json.dumps(review).encode()
+
+
+def bench_admission(rate: int = 500, seconds: float = 10.0) -> dict[str, Any]:
+    """Serve the reference admission app (one process = one core for the server) and drive it from another."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        server = subprocess.Popen([sys.executable, __file__, "_admission-server", str(port_file), tmp])
+        try:
+            while not port_file.exists():
+                if server.poll() is not None:
+                    raise RuntimeError("admission server exited")
+                time.sleep(0.05)
+            port = int(port_file.read_text())
+            os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})  # the load generator on the other core
+            latencies = asyncio.run(_drive(port, rate, seconds))
+        finally:
+            server.terminate()
+            server.wait()
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {"requests": len(latencies), "rate_per_second": rate, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "max_ms": round(latencies[-1] * 1000, 2), "selectors": 10, "goal": "p99 ≤ 5 ms at 500 req/s"}
+
+
+async def _drive(port: int, rate: int, seconds: float) -> list[float]:
+    import aiohttp
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(ssl=context, limit=64)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        url = f"https://127.0.0.1:{port}/mutate"
+        for warm in range(50):
+            async with session.post(url, data=_review(warm), headers={"Content-Type": "application/json"}) as r:
+                await r.read()
+
+        async def one(index: int) -> None:
+            begin = time.perf_counter()
+            async with session.post(url, data=_review(index), headers={"Content-Type": "application/json"}) as r:
+                await r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status}")
+            latencies.append(time.perf_counter() - begin)
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for index in range(total):
+            delay = start + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def _admission_server(port_file: str, workdir: str) -> None:
+    """Child process: the reference admission app over TLS with a 10-selector profile and fixed namespaces."""
+    import socket
+
+    from aiohttp import web
+
+    from eci_reference.admission import build_admission_app
+    from eci_reference.profile import DEFAULT_PROFILE_DATA, parse_profile
+    from eci_reference.runtime.certs import make_serving_certificate
+
+    selectors = [{"name": f"s{i}", "objectSelector": {"matchLabels": {"app": f"a{i}", "tier": "web"}},
+                  "effect": {"annotations": {f"example.com/s{i}": "yes"}}} for i in range(10)]
+    profile = parse_profile({**DEFAULT_PROFILE_DATA, "selectors": json.dumps(selectors)})
+
+    class Context:
+        def active_profile(self) -> Any:
+            return profile
+
+        async def namespace_labels(self, name: str) -> dict[str, str]:
+            return {"kubernetes.io/metadata.name": name}
+
+    os.sched_setaffinity(0, {0})  # one core for the server
+    certificate = make_serving_certificate(["127.0.0.1"], Path(workdir))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    Path(port_file + ".tmp").write_text(str(sock.getsockname()[1]))
+    os.rename(port_file + ".tmp", port_file)
+    logging_off()
+    web.run_app(build_admission_app(Context()), sock=sock, ssl_context=certificate.ssl_context, print=None,
+                access_log=None)
+
+
+def logging_off() -> None:
+    import logging
+
+    logging.getLogger("eci_reference").setLevel(logging.WARNING)
+
+
+def bench_e2e_pods(count: int = 500) -> dict[str, Any]:
+    """500 ECI-labelled pods (webhook path) vs 500 pinned pods (no webhook), on one local cluster."""
+    from kubernetes import client
+    from rich.console import Console
+
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.install_local import start_local_implementation
+    from vnode_harness.kube import api_client
+    from vnode_harness.providers.local.cluster import LocalCluster
+
+    console = Console(stderr=True, quiet=True)
+    cluster = LocalCluster(logs_dir=RESULTS / "e2e-logs", console=console, with_istio=False)
+    handle = cluster.up()
+    work = Path(tempfile.mkdtemp())
+    implementation = load_implementation(REPO / "implementations" / "reference.yaml")
+    started = start_local_implementation(implementation, handle, work)
+    try:
+        core = client.CoreV1Api(api_client(handle.kubeconfig, "bench"))
+        rest_mib = rss_mib([started.process.pid])
+        results = {}
+        for mode in ("pinned", "webhook"):
+            namespace = f"bench-{mode}"
+            core.create_namespace({"metadata": {"name": namespace}})
+            while not core.list_namespaced_service_account(namespace).items:
+                time.sleep(0.1)
+            results[mode] = _create_and_wait(core, namespace, count, mode)
+        after_mib = rss_mib([started.process.pid])
+    finally:
+        started.stop()
+        cluster.down()
+    return {"pods": count, "pinned_seconds": results["pinned"], "webhook_seconds": results["webhook"],
+            "ratio": round(results["webhook"] / results["pinned"], 2), "goal": "ratio ≤ 1.2",
+            "implementation_rss_rest_mib": round(rest_mib), "implementation_rss_after_mib": round(after_mib)}
+
+
+def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def manifest(i: int) -> dict[str, Any]:
+        spec: dict[str, Any] = {"containers": [{"name": "c", "image": "nginx"}]}
+        labels = {}
+        if mode == "pinned":
+            spec["nodeName"] = "virtual-kubelet-cn-hangzhou-i" if i % 2 else "virtual-kubelet-cn-hangzhou-j"
+            spec["tolerations"] = [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]
+        else:
+            labels = {"alibabacloud.com/eci": "true"}
+        return {"metadata": {"name": f"p{i}", "labels": labels}, "spec": spec}
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda i: core.create_namespaced_pod(namespace, manifest(i)), range(count)))
+    while True:
+        pods = core.list_namespaced_pod(namespace).items
+        if sum(1 for p in pods if p.status.phase == "Running") == count:
+            return round(time.monotonic() - start, 1)
+        time.sleep(0.2)
+
+
+def bench_suite() -> dict[str, Any]:
+    figures = {}
+    for workers in ("0", "auto"):
+        start = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+                                 "-n", workers], cwd=REPO, capture_output=True, text=True, check=False)
+        figures[f"n_{workers}_seconds"] = round(time.monotonic() - start, 1)
+        figures[f"n_{workers}_summary"] = result.stdout.strip().splitlines()[-1] if result.stdout else "?"
+    figures["goal"] = "≤ 120 s including cluster start"
+    return figures
+
+
+def bench_cold_build() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as gocache:
+        env = {**os.environ, "VNODE_CACHE_DIR": cache, "GOCACHE": gocache, "VNODE_BIN_DIR": ""}
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-m", "vnode_harness.cli", "toolchain", "build"], env=env, check=True)
+        return {"cold_build_seconds": round(time.monotonic() - start), "note": "Go module cache kept, build cache empty"}
+
+
+BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
+    "warm-start": bench_warm_start,
+    "admission": bench_admission,
+    "e2e-pods": bench_e2e_pods,
+    "suite": bench_suite,
+    "cold-build": bench_cold_build,
+}
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_admission-server":
+        _admission_server(sys.argv[2], sys.argv[3])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="default: all but cold-build")
+    args = parser.parse_args()
+    names = args.names or [name for name in BENCHES if name != "cold-build"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        figures = BENCHES[name]()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(figures, indent=2))
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
