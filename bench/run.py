@@ -72,17 +72,36 @@ def bench_warm_start() -> dict[str, Any]:
         memory = rss_mib(cluster_pids(cluster.directory))
     finally:
         cluster.down()
-    return {"warm_start_seconds": round(seconds, 1), "cluster_rss_mib": round(memory), "goal": "≤ 20 s, ≤ 2048 MiB"}
+    return {
+        "warm_start_seconds": round(seconds, 1),
+        "cluster_rss_mib": round(memory),
+        "goal": "≤ 20 s, ≤ 2048 MiB",
+    }
 
 
 def _review(index: int) -> bytes:
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"generateName": "bench-", "namespace": "bench", "labels": {"app": f"a{index % 7}", "tier": "web"}},
-           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
-    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-              "request": {"uid": f"uid-{index}", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-                          "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": "CREATE",
-                          "namespace": "bench", "object": pod}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": "bench-",
+            "namespace": "bench",
+            "labels": {"app": f"a{index % 7}", "tier": "web"},
+        },
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+    }
+    review = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": f"uid-{index}",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "operation": "CREATE",
+            "namespace": "bench",
+            "object": pod,
+        },
+    }
     return json.dumps(review).encode()
 
 
@@ -107,8 +126,15 @@ def bench_admission(rate: int = 500, seconds: float = 10.0) -> dict[str, Any]:
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
 
-    return {"requests": len(latencies), "rate_per_second": rate, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "max_ms": round(latencies[-1] * 1000, 2), "selectors": 10, "goal": "p99 ≤ 5 ms at 500 req/s"}
+    return {
+        "requests": len(latencies),
+        "rate_per_second": rate,
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "selectors": 10,
+        "goal": "p99 ≤ 5 ms at 500 req/s",
+    }
 
 
 async def _drive(port: int, rate: int, seconds: float) -> list[float]:
@@ -122,12 +148,16 @@ async def _drive(port: int, rate: int, seconds: float) -> list[float]:
     async with aiohttp.ClientSession(connector=connector) as session:
         url = f"https://127.0.0.1:{port}/mutate"
         for warm in range(50):
-            async with session.post(url, data=_review(warm), headers={"Content-Type": "application/json"}) as r:
+            async with session.post(
+                url, data=_review(warm), headers={"Content-Type": "application/json"}
+            ) as r:
                 await r.read()
 
         async def one(index: int) -> None:
             begin = time.perf_counter()
-            async with session.post(url, data=_review(index), headers={"Content-Type": "application/json"}) as r:
+            async with session.post(
+                url, data=_review(index), headers={"Content-Type": "application/json"}
+            ) as r:
                 await r.read()
                 if r.status != 200:
                     raise RuntimeError(f"HTTP {r.status}")
@@ -152,11 +182,17 @@ def _admission_server(port_file: str, workdir: str) -> None:
     from aiohttp import web
 
     from eci_reference.admission import build_admission_app
+    from eci_reference.certs import ServingNames, ensure_serving_certificate
     from eci_reference.profile import DEFAULT_PROFILE_DATA, parse_profile
-    from eci_reference.runtime.certs import make_serving_certificate
 
-    selectors = [{"name": f"s{i}", "objectSelector": {"matchLabels": {"app": f"a{i}", "tier": "web"}},
-                  "effect": {"annotations": {f"example.com/s{i}": "yes"}}} for i in range(10)]
+    selectors = [
+        {
+            "name": f"s{i}",
+            "objectSelector": {"matchLabels": {"app": f"a{i}", "tier": "web"}},
+            "effect": {"annotations": {f"example.com/s{i}": "yes"}},
+        }
+        for i in range(10)
+    ]
     profile = parse_profile({**DEFAULT_PROFILE_DATA, "selectors": json.dumps(selectors)})
 
     class Context:
@@ -167,14 +203,19 @@ def _admission_server(port_file: str, workdir: str) -> None:
             return {"kubernetes.io/metadata.name": name}
 
     os.sched_setaffinity(0, {0})  # one core for the server
-    certificate = make_serving_certificate(["127.0.0.1"], Path(workdir))
+    certificate = ensure_serving_certificate(Path(workdir), ServingNames.for_host("127.0.0.1"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     Path(port_file + ".tmp").write_text(str(sock.getsockname()[1]))
     os.rename(port_file + ".tmp", port_file)
     logging_off()
-    web.run_app(build_admission_app(Context()), sock=sock, ssl_context=certificate.ssl_context, print=None,
-                access_log=None)
+    web.run_app(
+        build_admission_app(Context()),
+        sock=sock,
+        ssl_context=certificate.ssl_context(),
+        print=None,
+        access_log=None,
+    )
 
 
 def logging_off() -> None:
@@ -213,9 +254,15 @@ def bench_e2e_pods(count: int = 500) -> dict[str, Any]:
     finally:
         started.stop()
         cluster.down()
-    return {"pods": count, "pinned_seconds": results["pinned"], "webhook_seconds": results["webhook"],
-            "ratio": round(results["webhook"] / results["pinned"], 2), "goal": "ratio ≤ 1.2",
-            "implementation_rss_rest_mib": round(rest_mib), "implementation_rss_after_mib": round(after_mib)}
+    return {
+        "pods": count,
+        "pinned_seconds": results["pinned"],
+        "webhook_seconds": results["webhook"],
+        "ratio": round(results["webhook"] / results["pinned"], 2),
+        "goal": "ratio ≤ 1.2",
+        "implementation_rss_rest_mib": round(rest_mib),
+        "implementation_rss_after_mib": round(after_mib),
+    }
 
 
 def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
@@ -245,8 +292,13 @@ def bench_suite() -> dict[str, Any]:
     figures = {}
     for workers in ("0", "auto"):
         start = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
-                                 "-n", workers], cwd=REPO, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "-n", workers],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         figures[f"n_{workers}_seconds"] = round(time.monotonic() - start, 1)
         figures[f"n_{workers}_summary"] = result.stdout.strip().splitlines()[-1] if result.stdout else "?"
     figures["goal"] = "≤ 120 s including cluster start"
@@ -258,7 +310,10 @@ def bench_cold_build() -> dict[str, Any]:
         env = {**os.environ, "VNODE_CACHE_DIR": cache, "GOCACHE": gocache, "VNODE_BIN_DIR": ""}
         start = time.monotonic()
         subprocess.run([sys.executable, "-m", "vnode_harness.cli", "toolchain", "build"], env=env, check=True)
-        return {"cold_build_seconds": round(time.monotonic() - start), "note": "Go module cache kept, build cache empty"}
+        return {
+            "cold_build_seconds": round(time.monotonic() - start),
+            "note": "Go module cache kept, build cache empty",
+        }
 
 
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {

@@ -21,6 +21,7 @@ from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.install_local import LocalImplementation, start_local_implementation
 from vnode_harness.kube import api_client
 from vnode_harness.providers.base import ClusterError, ClusterHandle, ClusterProvider
+from vnode_harness.providers.select import choose_provider
 from vnode_harness.readiness import PROBE_NAMESPACE, check_cluster_ready
 
 
@@ -71,17 +72,6 @@ class RunContext:
         )
 
 
-def choose_provider(requested: str) -> tuple[str, str]:
-    """`auto` → kind when Docker and kind work here, else local; the reason is printed to the user."""
-    if requested != "auto":
-        return requested, f"--cluster {requested} was requested"
-    try:
-        from vnode_harness.providers.select import choose_provider as choose  # kind provider's own rule
-    except ImportError:
-        return "local", "auto: the kind provider is not available in this installation"
-    return choose(requested)
-
-
 class ConformanceRun:
     def __init__(self, options: RunOptions, console: Console | None = None) -> None:
         self.options = options
@@ -109,7 +99,9 @@ class ConformanceRun:
         raise ClusterError(f"unknown --cluster {name!r}; choose kind, local, existing or auto")
 
     def start(self) -> RunContext:
-        provider_name, reason = choose_provider(self.options.cluster)
+        provider_name, reason = choose_provider(
+            self.options.cluster, kind_bin=Path(self.options.kind_bin) if self.options.kind_bin else None
+        )
         self.console.print(f"cluster provider: [bold]{provider_name}[/bold] ({reason})")
         self._provider = self._make_provider(provider_name)
         cluster = self._provider.up()

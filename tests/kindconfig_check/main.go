@@ -50,19 +50,25 @@ func main() {
 	if filepath.Base(os.Args[0]) == stubName {
 		os.Exit(standInDocker(os.Args[1:]))
 	}
+	os.Exit(run()) // not inside run: deferred clean-up must happen before the exit
+}
+
+func run() int {
 	image := flag.String("image", "", "node image, as passed to kind create cluster --image (required)")
 	name := flag.String("name", "vnode-config-check", "cluster name, as passed to kind create cluster --name")
 	flag.Parse()
 	if *image == "" || flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: kindconfig-check --image IMAGE [--name NAME] CONFIG.yaml...")
-		os.Exit(2)
+		return 2
 	}
 	stubDir, err := installStandInDocker()
+	if stubDir != "" {
+		defer os.RemoveAll(stubDir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return 2
 	}
-	defer os.RemoveAll(stubDir)
 
 	failed := false
 	encoder := json.NewEncoder(os.Stdout)
@@ -71,12 +77,13 @@ func main() {
 		failed = failed || !r.Validated
 		if err := encoder.Encode(r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
+			return 2
 		}
 	}
 	if failed {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func check(path, image, name, stubDir string) result {
@@ -154,7 +161,7 @@ func installStandInDocker() (string, error) {
 		return "", err
 	}
 	if err := os.Symlink(self, filepath.Join(dir, stubName)); err != nil {
-		return "", err
+		return dir, err
 	}
 	// Only the stand-in: a real Docker Engine on this machine must never be touched by a check.
 	return dir, os.Setenv("PATH", dir)

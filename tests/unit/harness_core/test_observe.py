@@ -10,19 +10,25 @@ def pod(containers, init=(), statuses=(), init_statuses=(), phase="Running"):
             containers=[client.V1Container(name=n) for n in containers],
             init_containers=[client.V1Container(name=n, restart_policy=p) for n, p in init],
         ),
-        status=client.V1PodStatus(phase=phase, container_statuses=list(statuses), init_container_statuses=list(init_statuses)),
+        status=client.V1PodStatus(
+            phase=phase, container_statuses=list(statuses), init_container_statuses=list(init_statuses)
+        ),
     )
 
 
 def status(name, ready, running=True, started=None):
     state = client.V1ContainerState(running=client.V1ContainerStateRunning() if running else None)
-    return client.V1ContainerStatus(name=name, ready=ready, started=started, state=state, image="i", image_id="",
-                                    restart_count=0)
+    return client.V1ContainerStatus(
+        name=name, ready=ready, started=started, state=state, image="i", image_id="", restart_count=0
+    )
 
 
 def test_ready_counts_like_kubectl_for_classic_sidecars():
-    meshed = pod(["app", "istio-proxy"], init=[("istio-init", None)],
-                 statuses=[status("app", True), status("istio-proxy", True)])
+    meshed = pod(
+        ["app", "istio-proxy"],
+        init=[("istio-init", None)],
+        statuses=[status("app", True), status("istio-proxy", True)],
+    )
     assert kubectl_ready(meshed) == (2, 2)
 
 

@@ -10,8 +10,16 @@ def test_every_component_is_pinned_once():
     assert RECIPES["kubernetes"].module_version == versions.KUBERNETES
     assert RECIPES["istio"].module_version == versions.ISTIO_MODULE
     assert {b.name for r in RECIPES.values() for b in r.binaries} >= {
-        "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwokctl", "kwok",
-        "virtual-kubelet", "pilot-discovery", "istioctl",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "etcd",
+        "kwokctl",
+        "kwok",
+        "virtual-kubelet",
+        "pilot-discovery",
+        "istioctl",
     }
 
 

@@ -12,8 +12,12 @@ def test_wait_returns_the_value_once_the_condition_holds():
 
 
 def test_wait_timeout_names_what_was_awaited_and_last_seen():
-    with pytest.raises(WaitTimeout, match=r"waiting for the thing; last seen: phase Pending\n  inspect with: kubectl"):
-        wait_for("the thing", lambda: (None, "phase Pending"), timeout=0.3, interval=0.05, hint="kubectl get x")
+    with pytest.raises(
+        WaitTimeout, match=r"waiting for the thing; last seen: phase Pending\n  inspect with: kubectl"
+    ):
+        wait_for(
+            "the thing", lambda: (None, "phase Pending"), timeout=0.3, interval=0.05, hint="kubectl get x"
+        )
 
 
 def test_transient_errors_are_retried_and_reported():

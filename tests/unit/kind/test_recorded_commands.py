@@ -1,0 +1,278 @@
+"""The command lines the kind provider runs where nothing real can run here (no Docker Engine):
+`kind create cluster`, `kind load docker-image`, `kind delete cluster` (through pytest-kind's
+KindCluster, whose subprocess calls are recorded) and `docker build`. Plus the guarantee that kind
+and kubectl are never downloaded."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import pytest_kind.cluster
+
+from vnode_harness import versions
+from vnode_harness.implementation import Implementation, KindImage
+from vnode_harness.providers.base import ClusterError
+from vnode_harness.providers.kind import cluster as kind_cluster
+from vnode_harness.providers.kind import commands
+from vnode_harness.providers.kind import implementation as kind_implementation
+from vnode_harness.providers.kind.cluster import DEFAULT_CONFIG, KindProvider, resolve_binary
+
+
+class Recorder:
+    """Stands in for the subprocess calls of pytest-kind and of vnode_harness.providers.kind.commands."""
+
+    def __init__(self, clusters: str = "") -> None:
+        self.clusters = clusters
+        self.calls: list[list[str]] = []
+
+    # pytest_kind.cluster.subprocess
+    CalledProcessError = subprocess.CalledProcessError
+
+    def check_output(self, argv, **_):
+        self.calls.append([str(a) for a in argv])
+        return self.clusters if argv[1:] == ["get", "clusters"] else ""
+
+    def run(self, argv, **_):
+        self.calls.append([str(a) for a in argv])
+        return subprocess.CompletedProcess(argv, 0)
+
+    # commands.run
+    def command(self, argv, **_):
+        self.calls.append([str(a) for a in argv])
+        if argv[1:3] == ["image", "inspect"]:
+            return "sha256:" + "1" * 64 + "\n"
+        return self.clusters if argv[1:] == ["get", "clusters"] else ""
+
+
+class NoDownloads:
+    def get(self, *args, **kwargs):
+        raise AssertionError(f"pytest-kind tried to download {args}")
+
+
+class FakePykube:
+    class KubeConfig:
+        @staticmethod
+        def from_file(path):
+            return path
+
+    @staticmethod
+    def HTTPClient(config):  # pykube's name
+        return config
+
+
+def executable(path: Path) -> Path:
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def recorder(monkeypatch, tmp_path) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(pytest_kind.cluster, "subprocess", recorder)
+    monkeypatch.setattr(pytest_kind.cluster, "requests", NoDownloads())
+    monkeypatch.setattr(pytest_kind.cluster, "pykube", FakePykube)
+    monkeypatch.setattr(commands, "run", recorder.command)
+    monkeypatch.setattr(kind_cluster, "kind_state_root", lambda: tmp_path / "state")
+    monkeypatch.chdir(tmp_path)
+    return recorder
+
+
+@pytest.fixture
+def binaries(tmp_path) -> tuple[Path, Path]:
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    return executable(directory / "kind"), executable(directory / "kubectl")
+
+
+def provider(binaries, tmp_path, **kwargs) -> KindProvider:
+    kind, kubectl = binaries
+    return KindProvider(
+        "vnode-0a1b2c", kind_bin=kind, kubectl_bin=kubectl, logs_dir=tmp_path / "logs", **kwargs
+    )
+
+
+def test_create_load_delete(recorder, binaries, tmp_path):
+    kind, kubectl = binaries
+    cluster = provider(binaries, tmp_path)
+    kubeconfig = tmp_path / "state" / "vnode-0a1b2c" / "kubeconfig"
+
+    assert cluster._create_or_reuse(kind, kubectl) is False
+    assert recorder.calls == [
+        [str(kind), "get", "clusters"],  # ours: refuse to take over a cluster we did not make
+        [str(kind), "get", "clusters"],  # pytest-kind's own check
+        [str(kind), "create", "cluster", "--name=vnode-0a1b2c", f"--kubeconfig={kubeconfig}",
+         f"--image={versions.KIND_NODE_IMAGE}", "--config", str(DEFAULT_CONFIG)],
+    ]  # fmt: skip
+    assert not (tmp_path / ".pytest-kind").exists(), "pytest-kind's scratch directory was left behind"
+
+    recorder.calls.clear()
+    cluster._load_image("vnode/virtual-kubelet:v1.13.0")
+    assert recorder.calls == [
+        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "vnode/virtual-kubelet:v1.13.0"]
+    ]
+
+    recorder.calls.clear()
+    cluster.down()
+    deletes = [c for c in recorder.calls if c[1:3] == ["delete", "cluster"]]
+    assert deletes == [[str(kind), "delete", "cluster", "--name=vnode-0a1b2c", f"--kubeconfig={kubeconfig}"]]
+    assert not kubeconfig.parent.exists()
+
+    recorder.calls.clear()
+    cluster.down()
+    assert recorder.calls == [], "down() must be idempotent"
+
+
+def test_keep_cluster_reuses_without_creating_and_never_deletes(recorder, binaries, tmp_path):
+    kind, kubectl = binaries
+    recorder.clusters = "other\nvnode-kept\n"
+    cluster = KindProvider(keep_cluster=True, kind_bin=kind, kubectl_bin=kubectl, logs_dir=tmp_path / "logs")
+    assert cluster.cluster_name == "vnode-kept"
+
+    assert cluster._create_or_reuse(kind, kubectl) is True
+    verbs = [c[1:3] for c in recorder.calls]
+    assert ["export", "kubeconfig"] in verbs
+    assert ["create", "cluster"] not in verbs
+
+    recorder.calls.clear()
+    cluster.down()
+    assert not [c for c in recorder.calls if "delete" in c]
+
+
+def test_an_existing_cluster_is_not_taken_over_without_keep(recorder, binaries, tmp_path):
+    kind, kubectl = binaries
+    recorder.clusters = "vnode-0a1b2c\n"
+    cluster = provider(binaries, tmp_path)
+    with pytest.raises(ClusterError, match="already exists and is not ours"):
+        cluster._create_or_reuse(kind, kubectl)
+    recorder.calls.clear()
+    cluster.down()
+    assert recorder.calls == [], "nothing was created, so nothing may be deleted"
+
+
+def test_fresh_names_per_run():
+    names = {KindProvider().cluster_name for _ in range(5)}
+    assert len(names) == 5
+    assert all(name.startswith("vnode-") for name in names)
+
+
+def test_virtual_kubelet_image_build(recorder, binaries, tmp_path, monkeypatch):
+    monkeypatch.delenv("GOPROXY", raising=False)
+    monkeypatch.setattr(kind_cluster.shutil, "which", lambda name: None)  # no Go here: Go's defaults
+    command = kind_cluster.virtual_kubelet_build_command()
+    assert command == [
+        "docker", "build", "--tag", f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}",
+        "--file", str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE),
+        "--build-arg", f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}",
+        str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE.parent),
+    ]  # fmt: skip
+
+
+def implementation_with_image(tmp_path) -> tuple[Implementation, Path]:
+    root = tmp_path / "checkout"
+    (root / "deploy" / "manifests").mkdir(parents=True)
+    (root / "deploy" / "Dockerfile").write_text("FROM scratch\n")
+    (root / "deploy" / "manifests" / "app.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: kube-system}\n"
+        "spec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n"
+        "    spec: {containers: [{name: app, image: 'acme:dev'}]}\n"
+    )
+    implementation = Implementation.model_validate(
+        {
+            "apiVersion": "conformance.vnode.dev/v1alpha1",
+            "kind": "Implementation",
+            "metadata": {
+                "organization": "o",
+                "project": "acme",
+                "version": "1",
+                "url": "https://a.invalid",
+                "contact": "c",
+            },
+            "features": ["core-scheduling"],
+            "install": {
+                "kind": {
+                    "images": [{"name": "acme:dev", "dockerfile": "deploy/Dockerfile", "context": "."}],
+                    "manifests": ["deploy/manifests/"],
+                }
+            },
+        }
+    )
+    return implementation, root
+
+
+def test_implementation_images_are_built_loaded_then_applied_and_skipped_when_current(
+    recorder, tmp_path, monkeypatch
+):
+    implementation, root = implementation_with_image(tmp_path)
+    monkeypatch.setattr(kind_implementation, "wait_installed", lambda *args, **kwargs: None)
+    loaded: list[str] = []
+    kwargs = {
+        "api": None,
+        "kubeconfig": tmp_path / "kubeconfig",
+        "kubectl": Path("/bin/kubectl"),
+        "load_image": loaded.append,
+        "root": root,
+        "logs_dir": tmp_path / "logs",
+        "workdir": tmp_path / "work",
+    }
+
+    digest = kind_implementation.install_implementation(implementation, applied_digest=None, **kwargs)
+    dockerfile = root / "deploy" / "Dockerfile"
+    assert recorder.calls[0] == ["docker", "build", "--tag", "acme:dev", "--file", str(dockerfile), str(root)]
+    assert recorder.calls[1][:3] == ["docker", "image", "inspect"]
+    assert loaded == ["acme:dev"]
+    assert recorder.calls[2][:4] == ["/bin/kubectl", "--kubeconfig", str(tmp_path / "kubeconfig"), "apply"]
+    assert len(recorder.calls) == 3
+
+    recorder.calls.clear()
+    loaded.clear()
+    again = kind_implementation.install_implementation(implementation, applied_digest=digest, **kwargs)
+    assert again == digest
+    assert [c[:2] for c in recorder.calls] == [["docker", "build"], ["docker", "image"]]
+    assert loaded == [], "an unchanged install is neither reloaded nor re-applied"
+
+
+def test_build_images_command_for_each_image(recorder, tmp_path):
+    image = KindImage(name="eci-reference:dev", dockerfile="eci_reference/deploy/Dockerfile", context=".")
+    ids = kind_implementation.build_images([image], tmp_path, tmp_path / "logs")
+    assert ids == {"eci-reference:dev": "sha256:" + "1" * 64}
+    dockerfile = tmp_path / "eci_reference" / "deploy" / "Dockerfile"
+    assert recorder.calls[0] == [
+        "docker",
+        "build",
+        "--tag",
+        "eci-reference:dev",
+        "--file",
+        str(dockerfile),
+        str(tmp_path),
+    ]
+
+
+class TestNeverDownloads:
+    def test_missing_kind_names_the_pinned_release_and_the_option(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("PATH", str(tmp_path))
+        with pytest.raises(ClusterError) as raised:
+            resolve_binary(None, "kind", kind_cluster.INSTALL_KIND)
+        message = str(raised.value)
+        assert "not on PATH" in message
+        assert f"go install sigs.k8s.io/kind@{versions.KIND}" in message
+        assert "--kind-bin" in message
+
+    def test_explicit_path_must_be_executable(self, tmp_path):
+        missing = tmp_path / "kind"
+        with pytest.raises(ClusterError, match="is not an executable file"):
+            resolve_binary(missing, "kind", kind_cluster.INSTALL_KIND)
+
+    def test_up_fails_before_anything_when_kind_is_missing(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("PATH", str(tmp_path))
+        monkeypatch.setattr(pytest_kind.cluster, "requests", NoDownloads())
+        with pytest.raises(ClusterError, match="needs kind"):
+            KindProvider(logs_dir=tmp_path / "logs").up()
+
+    def test_kubectl_is_not_downloaded_either(self, monkeypatch, tmp_path, binaries):
+        kind, _ = binaries
+        monkeypatch.setenv("PATH", str(tmp_path))
+        with pytest.raises(ClusterError, match=r"needs kubectl.*--kind-kubectl-bin"):
+            KindProvider(kind_bin=kind, logs_dir=tmp_path / "logs").up()
