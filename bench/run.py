@@ -4,6 +4,7 @@
     admission    reference webhook latency over real HTTPS at a steady request rate, 10-selector profile
     e2e-pods     500 ECI-labelled pods until all Running on virtual nodes, vs 500 pods pinned there
     suite        full conformance suite wall time, -n 0 against -n auto (includes cluster start)
+    reliability  ten full runs against one long-lived cluster: flakes, eci-profile bytes, leftovers
     cold-build   every upstream binary built from scratch in an empty cache (slow: minutes)
 
 Figures are printed and written to reports/bench/<name>-<timestamp>.json. Goals (from the issues) are
@@ -305,6 +306,69 @@ def bench_suite() -> dict[str, Any]:
     return figures
 
 
+def bench_reliability(runs: int = 10) -> dict[str, Any]:
+    """`runs` full suite runs against one long-lived cluster (as a vendor's cluster would be): every run's
+    result, and after each, the eci-profile compared byte for byte and leftovers counted."""
+    from kubernetes import client
+    from rich.console import Console
+
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.install_local import start_local_implementation
+    from vnode_harness.kube import api_client
+    from vnode_harness.providers.local.cluster import LocalCluster
+    from vnode_harness.testkit.workloads import RUN_LABEL
+
+    console = Console(stderr=True, quiet=True)
+    cluster = LocalCluster(logs_dir=RESULTS / "reliability-logs", console=console)
+    handle = cluster.up()
+    work = Path(tempfile.mkdtemp())
+    started = start_local_implementation(
+        load_implementation(REPO / "implementations" / "reference.yaml"), handle, work
+    )
+    core = client.CoreV1Api(api_client(handle.kubeconfig, "bench"))
+    try:
+        baseline = core.read_namespaced_config_map("eci-profile", "kube-system").data
+        summaries, profile_changed, leftovers = [], 0, 0
+        for _ in range(runs):
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "conformance",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-n",
+                    "auto",
+                    "--cluster",
+                    "existing",
+                    "--kubeconfig",
+                    str(handle.kubeconfig),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            summaries.append(result.stdout.strip().splitlines()[-1] if result.stdout else "?")
+            profile_changed += core.read_namespaced_config_map("eci-profile", "kube-system").data != baseline
+            deadline = time.monotonic() + 120
+            while core.list_namespace(label_selector=RUN_LABEL).items and time.monotonic() < deadline:
+                time.sleep(0.5)
+            leftovers += len(core.list_namespace(label_selector=RUN_LABEL).items)
+    finally:
+        started.stop()
+        cluster.down()
+    return {
+        "runs": runs,
+        "distinct_results": sorted(set(summaries)),
+        "profile_changed_runs": profile_changed,
+        "leftover_test_namespaces": leftovers,
+        "goal": "one result, profile unchanged, nothing left",
+    }
+
+
 def bench_cold_build() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as gocache:
         env = {**os.environ, "VNODE_CACHE_DIR": cache, "GOCACHE": gocache, "VNODE_BIN_DIR": ""}
@@ -322,6 +386,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "e2e-pods": bench_e2e_pods,
     "suite": bench_suite,
     "cold-build": bench_cold_build,
+    "reliability": bench_reliability,
 }
 
 
@@ -330,9 +395,11 @@ def main() -> int:
         _admission_server(sys.argv[2], sys.argv[3])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="default: all but cold-build")
+    parser.add_argument(
+        "names", nargs="*", choices=[*BENCHES, []], help="default: all but cold-build and reliability"
+    )
     args = parser.parse_args()
-    names = args.names or [name for name in BENCHES if name != "cold-build"]
+    names = args.names or [name for name in BENCHES if name not in ("cold-build", "reliability")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         figures = BENCHES[name]()

@@ -13,14 +13,28 @@ from collections.abc import Callable, Iterator
 import pytest
 from kubernetes import client
 
+from vnode_harness.allure_labels import label_test
+from vnode_harness.catalogue import Catalogue, load_catalogue
 from vnode_harness.implementation import Implementation
 from vnode_harness.kube import api_client
+from vnode_harness.pytest_plugin import requirement_ids
 from vnode_harness.run import RunContext
 from vnode_harness.testkit.identity import ImplementationIdentity, identity_of
 from vnode_harness.testkit.profile import ProfileEditor
 from vnode_harness.testkit.workloads import Namespace, create_namespace
 
 NamespaceFactory = Callable[..., Namespace]
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture(autouse=True)
+def _allure_labels(request: pytest.FixtureRequest, catalogue: Catalogue) -> None:
+    """Feature, requirement, severity and MUST statement of this test in its Allure result."""
+    label_test(catalogue, requirement_ids(request.node))
 
 
 @pytest.fixture

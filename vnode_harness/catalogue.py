@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
+from vnode_harness.models import CamelModel
 from vnode_harness.yaml_files import load_model_file
 
 FeatureId = Literal["core-scheduling", "selectors-effects", "hot-updates", "storage", "mesh", "extended"]
@@ -54,15 +52,8 @@ class UnknownIdError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class _CatalogueModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
+class _CatalogueModel(CamelModel):
+    """Base of the catalogue's models."""
 
 
 class Feature(_CatalogueModel):

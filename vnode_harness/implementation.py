@@ -18,16 +18,14 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from vnode_harness.catalogue import FEATURE_IDS, MANDATORY_FEATURES, FeatureId
+from vnode_harness.models import CamelModel
 from vnode_harness.yaml_files import load_model_file
 
 API_VERSION = "conformance.vnode.dev/v1alpha1"
@@ -113,15 +111,8 @@ LimitSeconds = Annotated[int, Field(gt=0, le=_MAX_LIMIT_SECONDS)]
 """A wait limit. Over an hour is almost certainly a unit mistake (milliseconds), so it is refused."""
 
 
-class _ImplementationModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
+class _ImplementationModel(CamelModel):
+    """Base of the implementation file's models."""
 
 
 class Metadata(_ImplementationModel):

@@ -20,10 +20,10 @@ from pydantic import (
     NonNegativeInt,
     field_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from vnode_harness.catalogue import FeatureId, Severity
 from vnode_harness.implementation import ProviderName
+from vnode_harness.models import CAMEL_CASE_STRICT
 
 REPORT_SCHEMA_VERSION: Final = "v1"
 REPORT_API_VERSION: Final = "conformance.vnode.dev/v1"
@@ -41,12 +41,7 @@ RunMode = Literal["full", "focused"]
 
 class _ReportModel(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
+        **CAMEL_CASE_STRICT,
         field_title_generator=lambda name, _info: name.replace("_", " ").capitalize(),
         json_schema_serialization_defaults_required=True,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import allure
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
@@ -39,6 +40,7 @@ def assert_on_regular_node(core: client.CoreV1Api, pod: client.V1Pod, implementa
     )
 
 
+@allure.step("create pod {namespace}/{name} and wait until it runs")
 def run_pod(
     core: client.CoreV1Api,
     namespace: str,

@@ -15,11 +15,13 @@ an implementation that declares none gets the whole propagation limit to show th
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import allure
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
@@ -87,6 +89,7 @@ class ProfileEditor:
             annotations=dict(config_map.metadata.annotations or {}),
         )
 
+    @allure.step("restore the eci-profile byte for byte")
     def restore(self) -> None:
         """Put back the snapshot byte for byte, wait until the implementation left the test's profile."""
         try:
@@ -122,6 +125,7 @@ class ProfileEditor:
         assert self.snapshot is not None, "begin() first"
         return dict(self.snapshot.data)
 
+    @allure.step("change the eci-profile: {changes}")
     def apply(self, changes: Mapping[str, str | None]) -> dict[str, str]:
         """Write baseline + `changes` (None removes a key) and wait until the implementation applied it.
 
@@ -141,24 +145,48 @@ class ProfileEditor:
         )
         return data
 
+    @allure.step("write an invalid eci-profile: {changes}")
     def apply_invalid(self, changes: Mapping[str, str | None]) -> str:
-        """Write an invalid profile verbatim; wait for its rejection (declared Event) when declared.
+        """Write an invalid profile verbatim and wait until it is known to have been rejected.
 
+        Before it, a valid profile carrying a probe token is put in force. Rejected means: the
+        implementation's declared rejection Event for exactly this resourceVersion appeared (when it
+        declares one) and the probe token is still stamped — the last valid profile is still in force.
+        Without a declared Event, the token must stay stamped for the whole propagation limit. A token
+        that disappears means the invalid profile was applied: that is a failed assertion, not a wait.
         Returns the resourceVersion written.
         """
+        if self._last_token is None:
+            self.apply({})
+        token = self._last_token
+        assert token is not None
         data = self._merged(changes)
         written = self._write(data)
         version = str(written.metadata.resource_version)
         rejection = self.observation.profile_rejection_event
+        limit = self.limits.profile_propagation_seconds
         if rejection is not None:
             wait_for(
                 f"the implementation's {rejection.reason} Event for the invalid eci-profile",
                 lambda: self._rejection_event(rejection.reason, version),
-                timeout=self.limits.profile_propagation_seconds,
+                timeout=limit,
                 hint=f"kubectl -n {self.observation.profile_namespace} get events "
                 f"--field-selector involvedObject.name={self.observation.profile_name}",
             )
+            self._assert_still_in_force(token)
+        else:
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                self._assert_still_in_force(token)
+                time.sleep(0.5)  # a bounded "stays so" check: there is no event to wait for
         return version
+
+    def _assert_still_in_force(self, token: str) -> None:
+        present, seen = self._probe_present(token)
+        assert present, (
+            "after an invalid eci-profile was written, the last valid profile is no longer in force "
+            f"(a probe pod shows {seen}): the invalid profile was applied\n  see: {self._kubectl_profile()}"
+        )
 
     def _merged(self, changes: Mapping[str, str | None]) -> dict[str, str]:
         data = self.baseline

@@ -41,7 +41,7 @@ from rich.console import Console
 from vnode_harness import versions
 from vnode_harness.implementation import Implementation
 from vnode_harness.kube import api_client
-from vnode_harness.processes import start_process, stop_recorded
+from vnode_harness.processes import pid_alive, start_process, stop_recorded
 from vnode_harness.providers.base import ClusterError, ClusterHandle
 from vnode_harness.providers.kind import commands, istio
 from vnode_harness.providers.kind import virtual_nodes as vn
@@ -148,18 +148,6 @@ def kind_clusters(kind: Path) -> list[str]:
     return commands.run([str(kind), "get", "clusters"], what="kind get clusters", timeout=60).split()
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_orphaned_clusters(kind: Path, console: Console) -> None:
     """Delete clusters that a run created, did not keep, and could not delete because it died."""
     root = kind_state_root()
@@ -171,7 +159,7 @@ def reap_orphaned_clusters(kind: Path, console: Console) -> None:
             state = json.loads(state_file.read_text())
         except (OSError, ValueError):
             continue
-        if state.get("keep") or _pid_alive(int(state.get("owner_pid", 0))):
+        if state.get("keep") or pid_alive(int(state.get("owner_pid", 0))):
             continue
         name = str(state.get("name", state_file.parent.name))
         stop_recorded(state_file.parent / "pids")

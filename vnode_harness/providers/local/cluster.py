@@ -29,7 +29,7 @@ from rich.console import Console
 from vnode_harness import versions
 from vnode_harness.hostnet import cluster_start_lock, free_ports, port_is_listening
 from vnode_harness.kube import api_client
-from vnode_harness.processes import RecordedProcess, exited_early, stop_recorded
+from vnode_harness.processes import RecordedProcess, exited_early, pid_alive, stop_recorded
 from vnode_harness.providers.base import ClusterError, ClusterHandle
 from vnode_harness.providers.local import istio
 from vnode_harness.providers.local.control_plane import ControlPlane, ControlPlanePorts
@@ -61,15 +61,7 @@ def _owner_alive(state: dict[str, Any]) -> bool:
     pid = int(state.get("owner_pid", 0))
     if pid == PERSISTENT_OWNER:
         return True
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def list_clusters() -> list[dict[str, Any]]:
