@@ -351,7 +351,9 @@ def bench_reliability(runs: int = 10) -> dict[str, Any]:
                 text=True,
                 check=False,
             )
-            summaries.append(result.stdout.strip().splitlines()[-1] if result.stdout else "?")
+            summaries.append(
+                result.stdout.strip().splitlines()[-1] if result.stdout else result.stderr[-300:]
+            )
             profile_changed += core.read_namespaced_config_map("eci-profile", "kube-system").data != baseline
             deadline = time.monotonic() + 120
             while core.list_namespace(label_selector=RUN_LABEL).items and time.monotonic() < deadline:

@@ -23,7 +23,7 @@ class ProcessStartError(RuntimeError):
     """A component exited during start-up; the message names it and quotes the end of its log."""
 
 
-def _start_time(pid: int) -> str | None:
+def process_start_time(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -60,7 +60,7 @@ class RecordedProcess:
     log: Path
 
     def alive(self) -> bool:
-        return _start_time(self.pid) == self.start_time
+        return process_start_time(self.pid) == self.start_time
 
     def stop(self, grace_seconds: float = 10.0) -> None:
         """SIGTERM the process group, then SIGKILL what is left after the grace period."""
@@ -103,7 +103,7 @@ def start_process(
             )
         except OSError as error:
             raise ProcessStartError(f"{name}: cannot start {argv[0]}: {error}") from error
-    start = _start_time(child.pid) or ""
+    start = process_start_time(child.pid) or ""
     recorded = RecordedProcess(name=name, pid=child.pid, start_time=start, log=log)
     (pid_dir / f"{name}.json").write_text(
         json.dumps({"name": name, "pid": child.pid, "start_time": start, "log": str(log), "argv": list(argv)})

@@ -99,7 +99,7 @@ def _is_full_run(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if not is_conformance_run(config):
+    if not is_conformance_run(config) or config.option.collectonly:
         return
     if _is_worker(config):
         context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
@@ -127,6 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
         kind_bin=config.getoption("kind_bin"),
         kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
         kind_image=config.getoption("kind_image"),
+        implementation_pid=config.getoption("implementation_pid"),
     )
     try:
         config.stash[_run_key] = ConformanceRun(options)

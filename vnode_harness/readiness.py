@@ -20,13 +20,28 @@ PROBE_NAMESPACE = "vnode-conformance-probes"
 ECI_LABEL = "alibabacloud.com/eci"
 
 
-def ensure_probe_namespace(core: client.CoreV1Api) -> None:
+def ensure_probe_namespace(core: client.CoreV1Api, timeout: float = 120) -> None:
+    """Create the probe namespace; if a previous run's copy is still terminating, wait for it to go."""
     body = {"metadata": {"name": PROBE_NAMESPACE, "labels": {"istio-injection": "enabled"}}}
-    try:
-        core.create_namespace(body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
+
+    def created() -> tuple[bool | None, str]:
+        try:
+            core.create_namespace(body)
+        except client.ApiException as error:
+            if error.status != 409:
+                raise
+            existing = core.read_namespace(PROBE_NAMESPACE)
+            if existing.metadata.deletion_timestamp is None:
+                return True, "exists"
+            return None, "a previous run's probe namespace is still terminating"
+        return True, "created"
+
+    wait_for(
+        f"namespace {PROBE_NAMESPACE}",
+        created,
+        timeout=timeout,
+        hint=f"kubectl get namespace {PROBE_NAMESPACE}",
+    )
 
 
 def probe_pod(labels: dict[str, str] | None = None) -> dict[str, object]:

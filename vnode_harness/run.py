@@ -20,6 +20,7 @@ from rich.console import Console
 from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.install_local import LocalImplementation, start_local_implementation
 from vnode_harness.kube import api_client
+from vnode_harness.processes import process_start_time
 from vnode_harness.providers.base import ClusterError, ClusterHandle, ClusterProvider
 from vnode_harness.providers.select import choose_provider
 from vnode_harness.readiness import PROBE_NAMESPACE, check_cluster_ready
@@ -36,6 +37,9 @@ class RunOptions:
     kind_bin: str | None = None
     kind_kubectl_bin: str | None = None
     kind_image: str | None = None
+    implementation_pid: int | None = None
+    """A host-process implementation the user started next to an existing cluster: its pid is then
+    its identity for the "without restarting" checks."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class RunContext:
         )
 
 
+def _process_identity(pid: int) -> dict[str, str]:
+    start = process_start_time(pid)
+    if start is None:
+        raise ClusterError(f"--implementation-pid {pid}: no such process")
+    return {"pid": str(pid), "start_time": start, "name": f"pid {pid}", "log": ""}
+
+
 class ConformanceRun:
     def __init__(self, options: RunOptions, console: Console | None = None) -> None:
         self.options = options
@@ -106,6 +117,8 @@ class ConformanceRun:
         self._provider = self._make_provider(provider_name)
         cluster = self._provider.up()
         process: dict[str, str] = {}
+        if self.options.implementation_pid:
+            process = _process_identity(self.options.implementation_pid)
         if provider_name == "local":
             self._impl_workdir = Path(tempfile.mkdtemp(prefix="vnode-impl-"))
             self._local_impl = start_local_implementation(self.implementation, cluster, self._impl_workdir)
