@@ -65,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="implementation file of the implementation under test (default: the reference implementation)",
     )
     group.addoption(
+        "--implementation-pid",
+        type=int,
+        default=None,
+        help="with --cluster existing: pid of a host-process implementation you started yourself (its "
+        "identity for the 'without restarting' checks)",
+    )
+    group.addoption(
         "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
     )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
