@@ -345,6 +345,8 @@ def bench_reliability(runs: int = 10) -> dict[str, Any]:
                     "existing",
                     "--kubeconfig",
                     str(handle.kubeconfig),
+                    "--implementation-pid",
+                    str(started.process.pid),
                 ],
                 cwd=REPO,
                 capture_output=True,
