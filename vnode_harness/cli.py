@@ -6,6 +6,7 @@
     vnode cluster down NAME | --all      stop a local cluster: no process, port or directory left
     vnode cluster status                 list local clusters of this user
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
+    vnode report render REPORT.yaml      render a submitted conformance report as Markdown
 
 Errors the user can act on (a missing Go toolchain, a failed build, a component that exits during
 start-up) end with exit code 2 and one clear message, not a traceback.
@@ -113,6 +114,27 @@ def _cluster_kubeconfig(args: argparse.Namespace) -> int:
     return 2
 
 
+def _report_render(args: argparse.Namespace) -> int:
+    import yaml
+    from pydantic import ValidationError
+
+    from vnode_harness.catalogue import load_catalogue
+    from vnode_harness.report.markdown import render_markdown
+    from vnode_harness.report.model import ConformanceReport
+
+    try:
+        report = ConformanceReport.model_validate(yaml.safe_load(Path(args.report).read_text()))
+    except (OSError, yaml.YAMLError, ValidationError) as error:
+        console.print(f"[red]{args.report} is not a conformance report: {error}")
+        return 2
+    markdown = render_markdown(report, load_catalogue())
+    if args.output:
+        Path(args.output).write_text(markdown)
+    else:
+        sys.stdout.write(markdown)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vnode", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     kubeconfig = cluster.add_parser("kubeconfig", help="print a cluster's kubeconfig path")
     kubeconfig.add_argument("name")
     kubeconfig.set_defaults(handler=_cluster_kubeconfig)
+
+    report = commands.add_parser("report", help="conformance reports").add_subparsers(
+        dest="action", required=True
+    )
+    render = report.add_parser("render", help="render a conformance-report.yaml as Markdown")
+    render.add_argument("report", help="path of a conformance-report.yaml")
+    render.add_argument("--output", "-o", help="write here instead of standard output")
+    render.set_defaults(handler=_report_render)
     return parser
 
 
