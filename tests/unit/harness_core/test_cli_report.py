@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import yaml
+
+from vnode_harness.catalogue import load_catalogue
+from vnode_harness.cli import main
+from vnode_harness.implementation import load_implementation
+from vnode_harness.report.collector import ResultCollector
+from vnode_harness.report.model import RunInfo
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_report_render_turns_a_written_report_into_markdown(tmp_path, capsys):
+    collector = ResultCollector(load_catalogue())
+    collector.record(
+        "conformance/test_scheduling.py::t", ["SCHED-POD-LABEL"], "failed", 1.0, "AssertionError: x"
+    )
+    report = collector.build_report(
+        load_implementation(REPO / "implementations" / "reference.yaml"),
+        RunInfo(
+            suite_version="0",
+            cluster_provider="local",
+            kubernetes_version="v1",
+            mode="focused",
+            command="pytest",
+        ),
+    )
+    path = tmp_path / "conformance-report.yaml"
+    path.write_text(yaml.safe_dump(report.model_dump(mode="json", by_alias=True)))
+    assert main(["report", "render", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "SCHED-POD-LABEL" in out
+    assert "FAILURE" in out
+
+
+def test_report_render_rejects_other_files(tmp_path):
+    other = tmp_path / "x.yaml"
+    other.write_text("a: 1\n")
+    assert main(["report", "render", str(other)]) == 2
