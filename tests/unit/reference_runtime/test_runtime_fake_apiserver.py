@@ -210,8 +210,17 @@ async def _scenario(workdir):
                 "status": {"phase": "Pending"},
             },
         )
-        await asyncio.sleep(0.5)
-        assert api.list("persistentvolumes") == []
+        # A later claim that already has its node shows the provisioner has handled the first one (the
+        # claims watch delivers events in order): only then is "no PV for data" evidence of deferral.
+        marker = api.put("persistentvolumeclaims", _claim("marker", "virtual-kubelet-cn-hangzhou-j"))
+        await eventually(
+            "the marker PV", lambda: api.get("persistentvolumes", f"pvc-{marker['metadata']['uid']}")
+        )
+        assert [v["metadata"]["name"] for v in api.list("persistentvolumes")] == [
+            f"pvc-{marker['metadata']['uid']}"
+        ]
+        api.delete("persistentvolumes", f"pvc-{marker['metadata']['uid']}")
+        api.delete("persistentvolumeclaims", "marker", "plain")
         claim["metadata"]["annotations"] = {SELECTED_NODE_ANNOTATION: "virtual-kubelet-cn-hangzhou-j"}
         api.put("persistentvolumeclaims", claim)
         volume = await eventually(
@@ -245,8 +254,15 @@ async def _scenario(workdir):
         volume = api.get("persistentvolumes", volume["metadata"]["name"])
         api.put("persistentvolumes", {**volume, "status": {"phase": "Released"}})
         await eventually("the released PV deleted", lambda: not api.list("persistentvolumes"))
-        await asyncio.sleep(0.3)
-        assert not api.list("persistentvolumes")  # nothing provisioned again for the deleted claim
+        # Nothing is provisioned again for the deleted claim: once a later claim got its PV, the deletion
+        # was handled (in order), and that PV is the only one.
+        marker = api.put("persistentvolumeclaims", _claim("marker-2", "virtual-kubelet-cn-hangzhou-j"))
+        await eventually(
+            "the marker PV", lambda: api.get("persistentvolumes", f"pvc-{marker['metadata']['uid']}")
+        )
+        assert [v["metadata"]["name"] for v in api.list("persistentvolumes")] == [
+            f"pvc-{marker['metadata']['uid']}"
+        ]
 
         # --- a deleted profile is recreated with the defaults --------------------------------------------
         old_uid = api.get("configmaps", "eci-profile", "kube-system")["metadata"]["uid"]
@@ -319,3 +335,16 @@ def test_a_bad_cloud_config_exits_2_before_any_network(workdir, caplog):
     assert asyncio.run(run(options)) == 2
     assert f"cloud config {bad} is invalid" in caplog.text
     assert not (workdir / "w").exists()
+
+
+def _claim(name: str, node: str) -> dict:
+    """A pending eci-disk claim whose consumer the scheduler already placed on `node`."""
+    return {
+        "metadata": {"name": name, "namespace": "plain", "annotations": {SELECTED_NODE_ANNOTATION: node}},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "eci-disk",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+        "status": {"phase": "Pending"},
+    }
