@@ -204,8 +204,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.user_properties.append(kind)
     if report.when == "call" and report.failed and is_conformance_run(item.config):
         from vnode_harness.diagnostics import attach_failure_diagnostics
+        from vnode_harness.environment_health import environment_fault_text
 
         attach_failure_diagnostics(item)
+        context = getattr(item, "funcargs", {}).get("run_context")
+        fault = environment_fault_text(context.cluster) if context is not None else ""
+        if fault:
+            report.sections.append(("environment", fault))
     return report
 
 
@@ -232,15 +237,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     context = config.stash.get(_context_key, None)
     if run is None or collector is None or context is None or config.option.collectonly:
         return
+    from vnode_harness.environment_health import dead_components
     from vnode_harness.report.writer import write_run_reports
 
+    console = Console(stderr=True)
+    for message in dead_components(context.cluster):
+        console.print("[red]environment fault during the run:[/red]")
+        console.print(message, markup=False, highlight=False)
     write_run_reports(
         collector=collector,
         implementation=run.implementation,
         context=context,
         full=_is_full_run(config),
         command=shlex.join(["pytest", *config.invocation_params.args]),
-        console=Console(stderr=True),
+        console=console,
     )
 
 

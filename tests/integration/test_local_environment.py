@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
+from vnode_harness.environment_health import dead_components
 from vnode_harness.hostnet import port_is_listening
 from vnode_harness.kube import api_client
 from vnode_harness.observe import kubectl_ready
@@ -123,6 +125,69 @@ def test_injected_pod_on_virtual_node_shows_two_of_two(core, scratch_namespace, 
         check=True,
     ).stdout.split()
     assert printed[1] == "2/2", f"kubectl shows {printed}"
+
+
+CHURN_PODS = 40
+
+
+def _pinned_pod(name: str, node: str) -> dict[str, object]:
+    return {
+        "metadata": {"name": name, "annotations": {"sidecar.istio.io/inject": "false"}},
+        "spec": {
+            "nodeName": node,
+            "tolerations": [TOLERATION],
+            "containers": [{"name": "app", "image": "nginx"}],
+        },
+    }
+
+
+def _phases(core, namespace: str) -> dict[str, str]:
+    return {pod.metadata.name: pod.status.phase for pod in core.list_namespaced_pod(namespace).items}
+
+
+def test_virtual_node_survives_concurrent_pod_churn(core, scratch_namespace, local_cluster):
+    """Creates and deletes pods on one virtual node from many threads at once, as a parallel suite does.
+
+    Upstream's mock provider kept pods in an unguarded map; concurrent writes from the pod controller's
+    workers abort virtual-kubelet ("fatal error: concurrent map writes"), after which every pod bound
+    to that node stays Pending. The toolchain builds it with a lock (toolchain/patches); this test fails
+    against the unpatched v1.13.0.
+    """
+    node = VIRTUAL[0]
+    first = [f"churn-a-{index}" for index in range(CHURN_PODS)]
+    second = [f"churn-b-{index}" for index in range(CHURN_PODS)]
+
+    def create(name: str) -> None:
+        core.create_namespaced_pod(scratch_namespace, _pinned_pod(name, node))
+
+    def delete(name: str) -> None:
+        core.delete_namespaced_pod(name, scratch_namespace, grace_period_seconds=0)
+
+    def all_running(names: list[str]):
+        def probe():
+            phases = _phases(core, scratch_namespace)
+            pending = sorted(name for name in names if phases.get(name) != "Running")
+            return (True if not pending else None), f"{len(pending)} not Running, e.g. {pending[:3]}"
+
+        return probe
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(create, first))
+        wait_for(f"{CHURN_PODS} pods Running on {node}", all_running(first), timeout=120)
+        # Deletions of the first wave race with creations of the second, on the same node.
+        racing = [pool.submit(delete, name) for name in first] + [
+            pool.submit(create, name) for name in second
+        ]
+        for future in racing:
+            future.result()
+    wait_for(f"second wave of {CHURN_PODS} pods Running on {node}", all_running(second), timeout=120)
+
+    def first_wave_gone():
+        left = sorted(set(first) & set(_phases(core, scratch_namespace)))
+        return (True if not left else None), f"{len(left)} of the first wave still listed"
+
+    wait_for("first wave deleted", first_wave_gone, timeout=120)
+    assert dead_components(local_cluster) == []
 
 
 def test_down_leaves_no_process_port_or_directory(tmp_path):

@@ -24,6 +24,9 @@ class ClusterHandle:
     """component name → log file path, for attaching to failed tests."""
     facts: dict[str, str] = field(default_factory=dict)
     """Provider-specific facts worth recording in the report (ports, node names, versions)."""
+    process_dir: Path | None = None
+    """Where the provider records the host processes it started (local provider only), so a failing
+    test can tell a component that died from an implementation that misbehaved."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -34,6 +37,7 @@ class ClusterHandle:
             "kubernetes_version": self.kubernetes_version,
             "component_logs": self.component_logs,
             "facts": self.facts,
+            "process_dir": str(self.process_dir) if self.process_dir else "",
         }
 
     @classmethod
@@ -46,6 +50,7 @@ class ClusterHandle:
             kubernetes_version=str(data.get("kubernetes_version", "")),
             component_logs={str(k): str(v) for k, v in dict(data.get("component_logs", {})).items()},  # type: ignore[call-overload]
             facts={str(k): str(v) for k, v in dict(data.get("facts", {})).items()},  # type: ignore[call-overload]
+            process_dir=Path(str(data["process_dir"])) if data.get("process_dir") else None,
         )
 
 

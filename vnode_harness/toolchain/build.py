@@ -78,18 +78,7 @@ def _run_logged(command: list[str], cwd: Path, log: Path, step: str, recipe: Rec
 
 def _staging_replaces(go: str, recipe: Recipe, workdir: Path, log: Path) -> list[tuple[str, str]]:
     """Read the staging-module list of the pinned Kubernetes release from its own go.mod."""
-    gomod = subprocess.run(
-        [go, "mod", "download", "-json", f"{recipe.module}@{recipe.module_version}"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    with open(log, "a") as out:
-        out.write(gomod.stdout + gomod.stderr)
-    if gomod.returncode != 0:
-        raise ToolchainError(f"go mod download {recipe.module}@{recipe.module_version} failed; log: {log}")
-    gomod_path = Path(json.loads(gomod.stdout)["GoMod"])
+    gomod_path = Path(_download_module(go, recipe.module, recipe.module_version, workdir, log)["GoMod"])
     staging_version = "v0." + recipe.module_version.lstrip("v").split(".", 1)[1]
     modules = _STAGING_REPLACE.findall(gomod_path.read_text())
     if not modules:
@@ -97,7 +86,61 @@ def _staging_replaces(go: str, recipe: Recipe, workdir: Path, log: Path) -> list
     return [(module, staging_version) for module in modules]
 
 
-def _write_wrapper_module(workdir: Path, recipe: Recipe, replaces: list[tuple[str, str]]) -> None:
+def _download_module(go: str, module: str, version: str, workdir: Path, log: Path) -> dict[str, str]:
+    """`go mod download -json` of one module: its Dir (source in the module cache) and GoMod paths."""
+    result = subprocess.run(
+        [go, "mod", "download", "-json", f"{module}@{version}"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    with open(log, "a") as out:
+        out.write(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise ToolchainError(f"go mod download {module}@{version} failed; log: {log}")
+    info: dict[str, str] = json.loads(result.stdout)
+    return info
+
+
+PATCHED_MODULE_DIR = "patched-upstream"
+"""Directory, inside the wrapper module, holding the patched copy of the upstream module."""
+
+
+def _prepare_patched_module(go: str, recipe: Recipe, workdir: Path, log: Path) -> str:
+    """Copy the upstream module out of the read-only module cache, apply the recipe's patches with
+    `git apply`, and return the relative path the wrapper's `replace` points at."""
+    source = Path(_download_module(go, recipe.module, recipe.module_version, workdir, log)["Dir"])
+    target = workdir / PATCHED_MODULE_DIR
+    shutil.copytree(source, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    # GIT_CEILING_DIRECTORIES keeps git from finding an enclosing repository (a TMPDIR inside a
+    # checkout), so `git apply` patches these plain files relative to the module root.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(workdir)}
+    for patch in recipe.patch_paths():
+        with open(log, "a") as out:
+            out.write(f"\n$ git apply {patch.name}\n")
+            out.flush()
+            result = subprocess.run(
+                ["git", "apply", "--verbose", str(patch)],
+                cwd=target,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise ToolchainError(
+                f"patch {patch.name} does not apply to {recipe.module}@{recipe.module_version}: update or "
+                f"drop it together with the pin in vnode_harness/versions.py; log: {log}"
+            )
+    return f"./{PATCHED_MODULE_DIR}"
+
+
+def _write_wrapper_module(
+    workdir: Path, recipe: Recipe, replaces: list[tuple[str, str]], local_replace: str | None = None
+) -> None:
     lines = [
         "module example.invalid/vnode-toolchain-wrapper",
         "",
@@ -110,6 +153,8 @@ def _write_wrapper_module(workdir: Path, recipe: Recipe, replaces: list[tuple[st
         lines += ["", "replace ("]
         lines += [f"\t{module} => {module} {version}" for module, version in replaces]
         lines.append(")")
+    if local_replace:
+        lines += ["", f"replace {recipe.module} => {local_replace}"]
     (workdir / "go.mod").write_text("\n".join(lines) + "\n")
     imports = "\n".join(f'\t_ "{binary.package}"' for binary in recipe.binaries)
     (workdir / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
@@ -142,11 +187,16 @@ def build(recipe: Recipe, progress: ProgressCallback) -> Path:
             with tempfile.TemporaryDirectory(prefix="vnode-wrapper-") as tmp:
                 workdir = Path(tmp)
                 replaces = list(recipe.replaces)
+                # A throw-away module to run `go mod download` in; the wrapper's go.mod replaces it.
+                (workdir / "go.mod").write_text("module example.invalid/probe\n\ngo 1.25.0\n")
                 if recipe.replace_staging_from_gomod:
-                    (workdir / "go.mod").write_text("module example.invalid/probe\n\ngo 1.25.0\n")
                     progress(f"{recipe.label}: reading the staging module list")
                     replaces += _staging_replaces(go, recipe, workdir, log)
-                _write_wrapper_module(workdir, recipe, replaces)
+                local_replace = None
+                if recipe.patches:
+                    progress(f"{recipe.label}: applying {len(recipe.patches)} patch(es)")
+                    local_replace = _prepare_patched_module(go, recipe, workdir, log)
+                _write_wrapper_module(workdir, recipe, replaces, local_replace)
                 progress(f"{recipe.label}: resolving modules (go mod tidy)")
                 _run_logged([go, "mod", "tidy"], workdir, log, "go mod tidy", recipe)
                 progress(f"{recipe.label}: compiling {', '.join(b.name for b in recipe.binaries)}")

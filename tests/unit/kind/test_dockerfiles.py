@@ -15,6 +15,7 @@ from tests.unit.kind.kindconfig import REPOSITORY
 from vnode_harness import versions
 from vnode_harness.implementation import load_implementation
 from vnode_harness.providers.kind.cluster import VIRTUAL_KUBELET_DOCKERFILE, virtual_kubelet_build_command
+from vnode_harness.toolchain import RECIPES
 
 _SKIPPED_DIRS = {".venv", ".git", "node_modules", ".tox", "reports"}
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.I | re.M)
@@ -94,7 +95,14 @@ def test_virtual_kubelet_is_built_the_wrapper_module_way_at_the_pinned_version()
     assert "go install" not in text
     assert "@latest" not in text
     assert "GOTOOLCHAIN=local" in text  # the pinned builder's Go, never a downloaded toolchain
-    assert 'grep -F "Version: ${VIRTUAL_KUBELET_VERSION}"' in text  # the built binary says so
+    # the upstream module is patched (mock provider's pods map lock) and the binary says so
+    assert re.search(
+        rf"^ARG VIRTUAL_KUBELET_PATCH_LEVEL={re.escape(versions.VIRTUAL_KUBELET_PATCH_LEVEL)}$", text, re.M
+    )
+    assert "COPY --from=patches *.patch /patches/" in text
+    assert 'git apply --verbose "${patch}"' in text
+    assert "replace github.com/virtual-kubelet/virtual-kubelet => /src/virtual-kubelet" in text
+    assert 'grep -F "Version: ${VIRTUAL_KUBELET_VERSION}+${VIRTUAL_KUBELET_PATCH_LEVEL}"' in text
 
 
 def test_the_provider_passes_the_pinned_version(monkeypatch):
@@ -102,8 +110,14 @@ def test_the_provider_passes_the_pinned_version(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GOPROXY", "direct")
     command = virtual_kubelet_build_command()
-    assert command[:6] == ["docker", "build", "--tag", f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}",
-                           "--file", str(VIRTUAL_KUBELET_DOCKERFILE)]  # fmt: skip
+    tag = f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}"
+    assert command[:6] == ["docker", "build", "--tag", tag, "--file", str(VIRTUAL_KUBELET_DOCKERFILE)]
     build_args = [command[i + 1] for i, argument in enumerate(command) if argument == "--build-arg"]
-    assert build_args == [f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}", "GOPROXY=direct"]
+    assert build_args == [
+        f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}",
+        f"VIRTUAL_KUBELET_PATCH_LEVEL={versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
+        "GOPROXY=direct",
+    ]
+    contexts = [command[i + 1] for i, argument in enumerate(command) if argument == "--build-context"]
+    assert contexts == [f"patches={RECIPES['virtual-kubelet'].patch_paths()[0].parent}"]
     assert command[-1] == str(VIRTUAL_KUBELET_DOCKERFILE.parent)

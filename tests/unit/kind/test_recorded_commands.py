@@ -163,9 +163,12 @@ def test_virtual_kubelet_image_build(recorder, binaries, tmp_path, monkeypatch):
     monkeypatch.setattr(kind_cluster.shutil, "which", lambda name: None)  # no Go here: Go's defaults
     command = kind_cluster.virtual_kubelet_build_command()
     assert command == [
-        "docker", "build", "--tag", f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}",
+        "docker", "build", "--tag",
+        f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
         "--file", str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE),
+        "--build-context", f"patches={kind_cluster.PATCH_DIR}",
         "--build-arg", f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}",
+        "--build-arg", f"VIRTUAL_KUBELET_PATCH_LEVEL={versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
         str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE.parent),
     ]  # fmt: skip
 

@@ -132,7 +132,10 @@ def test_ports_and_probes(documents, index):
 def test_image_is_the_locally_loaded_build_and_runs_unprivileged(documents, index):
     deployment = by_kind(documents, "Deployment")[index]
     spec = container(deployment)
-    assert spec["image"] == f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}"
+    assert (
+        spec["image"]
+        == f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}"
+    )
     assert spec["imagePullPolicy"] == "Never"
     assert spec["securityContext"]["allowPrivilegeEscalation"] is False
     assert spec["securityContext"]["readOnlyRootFilesystem"] is True

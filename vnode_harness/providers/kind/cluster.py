@@ -50,6 +50,7 @@ from vnode_harness.providers.kind.implementation import apply_documents, install
 from vnode_harness.providers.kind.objects import annotations_of, has_condition, name_of
 from vnode_harness.providers.local.istio import ISTIO_NAMESPACE
 from vnode_harness.toolchain import resolve_toolchain
+from vnode_harness.toolchain.recipes import PATCH_DIR, RECIPES
 from vnode_harness.waits import WaitTimeout, wait_for
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
@@ -132,8 +133,12 @@ def virtual_kubelet_build_command() -> list[str]:
         vn.IMAGE,
         "--file",
         str(VIRTUAL_KUBELET_DOCKERFILE),
+        "--build-context",
+        f"patches={PATCH_DIR}",
         "--build-arg",
         f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}",
+        "--build-arg",
+        f"VIRTUAL_KUBELET_PATCH_LEVEL={versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
         *go_build_args(),
         str(VIRTUAL_KUBELET_DOCKERFILE.parent),
     ]
@@ -141,6 +146,8 @@ def virtual_kubelet_build_command() -> list[str]:
 
 def virtual_nodes_digest() -> str:
     payload = vn.manifests_digest() + hashlib.sha256(VIRTUAL_KUBELET_DOCKERFILE.read_bytes()).hexdigest()
+    for patch in RECIPES["virtual-kubelet"].patch_paths():
+        payload += hashlib.sha256(patch.read_bytes()).hexdigest()
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -50,7 +50,7 @@ CLUSTER_CA_CONFIGMAP = "kube-root-ca.crt"
 """Published into every namespace by kube-controller-manager: the CA that signs the API server's
 kubelet client certificate in a kubeadm (kind) cluster."""
 KUBELET_PORT = 10250
-IMAGE = f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}"
+IMAGE = f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}"
 """Built from images/virtual-kubelet.Dockerfile and loaded into the nodes; never pulled."""
 MOCK_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "1000"}
 """Same as the local provider's: large enough that capacity never decides a test."""

@@ -217,6 +217,7 @@ class LocalCluster:
                 "virtualKubelet": versions.VIRTUAL_KUBELET,
                 "etcd": versions.ETCD,
             },
+            process_dir=self.pid_dir,
         )
         self._write_state({"phase": "running", "ports": ports, "handle": handle.to_json()})
         return handle

@@ -1,0 +1,52 @@
+"""A component of the environment that dies mid-run is named, with its log, in the failing test's report."""
+
+import os
+import sys
+
+from vnode_harness.environment_health import dead_components, environment_fault_text
+from vnode_harness.processes import start_process, stop_recorded
+from vnode_harness.providers.base import ClusterHandle
+
+
+def _handle(tmp_path, process_dir=None):
+    return ClusterHandle(
+        name="c",
+        provider="local",
+        kubeconfig=tmp_path / "kubeconfig",
+        logs_dir=tmp_path,
+        process_dir=process_dir,
+    )
+
+
+def test_a_component_that_exited_is_named_with_its_log(tmp_path):
+    pids = tmp_path / "pids"
+    log = tmp_path / "virtual-kubelet-cn-hangzhou-i.log"
+    crashed = start_process(
+        "virtual-kubelet-cn-hangzhou-i",
+        [sys.executable, "-c", "print('fatal error: concurrent map writes')"],
+        log=log,
+        pid_dir=pids,
+    )
+    survivor = start_process(
+        "istiod", [sys.executable, "-c", "import time; time.sleep(60)"], log=log, pid_dir=pids
+    )
+    try:
+        os.waitpid(crashed.pid, 0)
+        [message] = dead_components(_handle(tmp_path, pids))
+        assert message.startswith(f"virtual-kubelet-cn-hangzhou-i (pid {crashed.pid}) is no longer running")
+        assert "fatal error: concurrent map writes" in message
+        assert "may not be the implementation's" in environment_fault_text(_handle(tmp_path, pids))
+        assert survivor.alive()
+    finally:
+        stop_recorded(pids)
+
+
+def test_providers_without_host_processes_report_nothing(tmp_path):
+    assert dead_components(_handle(tmp_path)) == []
+    assert environment_fault_text(_handle(tmp_path, tmp_path / "missing")) == ""
+
+
+def test_the_process_directory_survives_the_trip_to_xdist_workers(tmp_path):
+    handle = _handle(tmp_path, tmp_path / "pids")
+    assert ClusterHandle.from_json(handle.to_json()) == handle
+    assert ClusterHandle.from_json(_handle(tmp_path).to_json()).process_dir is None
