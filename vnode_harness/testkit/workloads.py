@@ -17,7 +17,7 @@ from kubernetes import client
 
 from vnode_harness.implementation import Implementation
 from vnode_harness.observe import is_virtual_node, kubectl_ready, pod_summary
-from vnode_harness.waits import wait_for
+from vnode_harness.waits import WaitTimeout, wait_for
 
 RUN_LABEL = "conformance.vnode.dev/run"
 TEST_IMAGE = os.environ.get("VNODE_TEST_IMAGE", "nginx:1.27")
@@ -99,12 +99,42 @@ def wait_running(
         running = pod.status.phase == "Running" and ready == total
         return (pod if running else None), str(pod_summary(pod))
 
-    return wait_for(
-        f"pod {namespace}/{name} to be Running and ready",
-        probe,
-        timeout=implementation.limits.pod_running_seconds,
-        hint=kubectl_pod(namespace, name),
-    )
+    try:
+        return wait_for(
+            f"pod {namespace}/{name} to be Running and ready",
+            probe,
+            timeout=implementation.limits.pod_running_seconds,
+            hint=kubectl_pod(namespace, name),
+        )
+    except WaitTimeout as timeout:
+        raise WaitTimeout(f"{timeout}\n{why_not_running(core, namespace, name)}") from None
+
+
+def why_not_running(core: client.CoreV1Api, namespace: str, name: str) -> str:
+    """The pod's events and its node's Ready condition: what `kubectl describe` would show a person
+    asking why a pod is stuck, so a CI log alone tells a node that stopped working from a pod the
+    implementation broke. Never raises: it only adds to a failure."""
+    lines = []
+    try:
+        events = core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+        for event in events:
+            source = getattr(event.source, "component", None) or event.reporting_component or "?"
+            lines.append(
+                f"  event {event.type} {event.reason} (x{event.count or 1}) from {source}: {event.message}"
+            )
+        node_name = core.read_namespaced_pod(name, namespace).spec.node_name
+        if node_name:
+            node = core.read_node(node_name)
+            ready = [c for c in node.status.conditions or [] if c.type == "Ready"]
+            state = (
+                f"{ready[0].status} ({ready[0].reason}, heartbeat {ready[0].last_heartbeat_time})"
+                if ready
+                else "unknown"
+            )
+            lines.append(f"  node {node_name}: Ready={state}")
+    except client.ApiException as error:
+        lines.append(f"  <could not read events or node: {error.status} {error.reason}>")
+    return "\n".join(lines) or "  <no events for the pod>"
 
 
 def node_of(core: client.CoreV1Api, pod: client.V1Pod) -> client.V1Node:

@@ -67,21 +67,20 @@ class Recipe:
     @property
     def digest(self) -> str:
         """A short hash of the recipe: a changed pin, flag or package list invalidates the cache."""
-        payload = json.dumps(
-            {
-                "component": self.component,
-                "module": self.module,
-                "module_version": self.module_version,
-                "binaries": [(b.name, b.package) for b in self.binaries],
-                "go": self.go_directive,
-                "ldflags": self.ldflags,
-                "replaces": self.replaces,
-                "staging": self.replace_staging_from_gomod,
-                "extra": self.extra_requires,
-                "patches": [hashlib.sha256(path.read_bytes()).hexdigest() for path in self.patch_paths()],
-            },
-            sort_keys=True,
-        )
+        fields: dict[str, object] = {
+            "component": self.component,
+            "module": self.module,
+            "module_version": self.module_version,
+            "binaries": [(b.name, b.package) for b in self.binaries],
+            "go": self.go_directive,
+            "ldflags": self.ldflags,
+            "replaces": self.replaces,
+            "staging": self.replace_staging_from_gomod,
+            "extra": self.extra_requires,
+        }
+        if self.patches:  # only when present, so unpatched components keep their cache keys
+            fields["patches"] = [hashlib.sha256(path.read_bytes()).hexdigest() for path in self.patch_paths()]
+        payload = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
