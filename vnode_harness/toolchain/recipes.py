@@ -165,7 +165,7 @@ def _virtual_kubelet() -> Recipe:
     return Recipe(
         component="virtual-kubelet",
         version=v,
-        label=f"virtual-kubelet {v}",
+        label=f"virtual-kubelet {stamp}",
         module="github.com/virtual-kubelet/virtual-kubelet",
         module_version=v,
         binaries=(
