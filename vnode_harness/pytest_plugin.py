@@ -199,18 +199,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
     report = yield
     report.user_properties.append((REQUIREMENTS_PROPERTY, requirement_ids(item)))
-    kind = failure_kind_property(call)
-    if kind is not None:
-        report.user_properties.append(kind)
-    if report.when == "call" and report.failed and is_conformance_run(item.config):
-        from vnode_harness.diagnostics import attach_failure_diagnostics
+    fault = ""
+    if report.failed and is_conformance_run(item.config):
         from vnode_harness.environment_health import environment_fault_text
 
-        attach_failure_diagnostics(item)
         context = getattr(item, "funcargs", {}).get("run_context")
         fault = environment_fault_text(context.cluster) if context is not None else ""
         if fault:
             report.sections.append(("environment", fault))
+    kind = failure_kind_property(call, environment_broken=bool(fault))
+    if kind is not None:
+        report.user_properties.append(kind)
+    if report.when == "call" and report.failed and is_conformance_run(item.config):
+        from vnode_harness.diagnostics import attach_failure_diagnostics
+
+        attach_failure_diagnostics(item)
     return report
 
 

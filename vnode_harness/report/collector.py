@@ -38,6 +38,7 @@ from vnode_harness.report.rules import (
     summarize_requirements,
     worst_outcome,
 )
+from vnode_harness.waits import WaitTimeout
 
 FAILURE_KIND_PROPERTY = "vnode.failure-kind"
 """A user property the plugin may attach in pytest_runtest_makereport, where the exception object is
@@ -61,11 +62,19 @@ class PhaseOutcome:
     reason: str | None
 
 
-def failure_kind_property(call: pytest.CallInfo[Any]) -> tuple[str, str] | None:
-    """The `FAILURE_KIND_PROPERTY` user property for a phase that raised; None when it did not."""
+def failure_kind_property(
+    call: pytest.CallInfo[Any], *, environment_broken: bool = False
+) -> tuple[str, str] | None:
+    """The `FAILURE_KIND_PROPERTY` user property for a phase that raised; None when it did not.
+
+    An assertion, and a wait that ran past its published maximum time (`WaitTimeout`: the
+    implementation did not reach the documented state in time), are the implementation's failures —
+    unless a component of the test environment itself had died, which makes any outcome "broken"."""
     if call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
         return None
-    assertion = call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+    if environment_broken:
+        return (FAILURE_KIND_PROPERTY, "error")
+    assertion = call.excinfo.errisinstance((AssertionError, pytest.fail.Exception, WaitTimeout))
     return (FAILURE_KIND_PROPERTY, "assertion" if assertion else "error")
 
 

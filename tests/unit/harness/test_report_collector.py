@@ -9,8 +9,14 @@ import pytest
 
 from tests.unit.harness.builders import catalogue_data, implementation
 from vnode_harness.catalogue import Catalogue
-from vnode_harness.report.collector import FAILURE_KIND_PROPERTY, ResultCollector, classify_phase
+from vnode_harness.report.collector import (
+    FAILURE_KIND_PROPERTY,
+    ResultCollector,
+    classify_phase,
+    failure_kind_property,
+)
 from vnode_harness.report.model import ConformanceReport, RunInfo
+from vnode_harness.waits import WaitTimeout
 
 
 def phase_report(when="call", outcome="passed", longrepr=None, user_properties=(), duration=0.5, **extra):
@@ -99,6 +105,28 @@ class TestClassifyPhase:
     def test_passed(self):
         phase = classify_phase(phase_report())
         assert (phase.outcome, phase.reason, phase.duration) == ("passed", None, 0.5)
+
+
+def _raising(error: BaseException) -> pytest.CallInfo[None]:
+    def call() -> None:
+        raise error
+
+    return pytest.CallInfo.from_call(call, when="call")
+
+
+class TestFailureKind:
+    def test_a_wait_past_its_published_limit_is_the_implementations_failure(self):
+        kind = failure_kind_property(_raising(WaitTimeout("pod never Running")))
+        assert kind == (FAILURE_KIND_PROPERTY, "assertion")
+
+    def test_anything_fails_as_broken_when_the_environment_died(self):
+        for error in (WaitTimeout("pod never Running"), AssertionError("not on a virtual node")):
+            kind = failure_kind_property(_raising(error), environment_broken=True)
+            assert kind == (FAILURE_KIND_PROPERTY, "error")
+
+    def test_api_errors_are_broken_and_passing_calls_have_no_kind(self):
+        assert failure_kind_property(_raising(ConnectionError("refused"))) == (FAILURE_KIND_PROPERTY, "error")
+        assert failure_kind_property(pytest.CallInfo.from_call(lambda: None, when="call")) is None
 
 
 class TestRecord:
