@@ -26,6 +26,9 @@ VIRTUAL_KUBELET_PATCH_LEVEL: Final = "vnode.1"
 """Suffix of the built virtual-kubelet's version ("v1.13.0+vnode.1"): the mock provider is built with
 the thread-safety fix in vnode_harness/toolchain/patches (see the recipe)."""
 
+VIRTUAL_KUBELET_BUILD: Final = f"{VIRTUAL_KUBELET}+{VIRTUAL_KUBELET_PATCH_LEVEL}"
+"""What the built virtual-kubelet reports as its version, and what reports record."""
+
 ISTIO_MODULE: Final = "v0.0.0-20260827124520-eed52ebb66ad"
 """istio.io/istio as the Go module proxy serves it. Istio's release tags ("1.30.3") have no "v" prefix,
 so the module proxy cannot resolve them and serves no pseudo-version for them; this is the newest

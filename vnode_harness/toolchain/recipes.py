@@ -161,7 +161,7 @@ def _virtual_kubelet() -> Recipe:
     its pods stayed Pending. The patch adds a mutex around the map and nothing else; the version stamp
     says so, so an unpatched v1.13.0 on PATH is not mistaken for this build."""
     v = versions.VIRTUAL_KUBELET
-    stamp = f"{v}+{versions.VIRTUAL_KUBELET_PATCH_LEVEL}"
+    stamp = versions.VIRTUAL_KUBELET_BUILD
     return Recipe(
         component="virtual-kubelet",
         version=v,

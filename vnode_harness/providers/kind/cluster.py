@@ -324,7 +324,7 @@ class KindProvider:
                 "kind": kind_version,
                 "nodeImage": self.node_image,
                 "virtualNodes": ",".join(vn.node_names()),
-                "virtualKubelet": versions.VIRTUAL_KUBELET,
+                "virtualKubelet": versions.VIRTUAL_KUBELET_BUILD,
                 "istio": versions.ISTIO_LABEL if self.with_istio else "not installed",
                 "istioProxy": f"{versions.ISTIO_PROXY_HUB}:{versions.ISTIO_PROXY_TAG}"
                 if self.with_istio

@@ -214,7 +214,7 @@ class LocalCluster:
                 "istio": versions.ISTIO_LABEL if self.with_istio else "not installed",
                 "istiodInjectionUrl": istiod_ports.injection_url if self.with_istio else "",
                 "kwok": versions.KWOK,
-                "virtualKubelet": versions.VIRTUAL_KUBELET,
+                "virtualKubelet": versions.VIRTUAL_KUBELET_BUILD,
                 "etcd": versions.ETCD,
             },
             process_dir=self.pid_dir,
