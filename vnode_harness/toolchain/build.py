@@ -65,10 +65,18 @@ def _component_lock(recipe: Recipe) -> Iterator[None]:
 
 
 def _run_logged(command: list[str], cwd: Path, log: Path, step: str, recipe: Recipe) -> None:
+    settings = " ".join(f"{name}={value}" for name, value in recipe.build_env)
     with open(log, "a") as out:
-        out.write(f"\n$ (cd {cwd} && {' '.join(command)})\n")
+        out.write(f"\n$ (cd {cwd} && {settings + ' ' if settings else ''}{' '.join(command)})\n")
         out.flush()
-        result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=False)
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env={**os.environ, **dict(recipe.build_env)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if result.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise ToolchainError(

@@ -61,6 +61,9 @@ class Recipe:
     `replace`s the module with. Only for upstream bugs that break the environment; each is explained
     at the top of the recipe that uses it."""
 
+    build_env: tuple[tuple[str, str], ...] = ()
+    """Environment of `go build` on top of the caller's (CGO_ENABLED=0 for a static binary)."""
+
     def patch_paths(self) -> tuple[Path, ...]:
         return tuple(PATCH_DIR / name for name in self.patches)
 
@@ -78,8 +81,11 @@ class Recipe:
             "staging": self.replace_staging_from_gomod,
             "extra": self.extra_requires,
         }
-        if self.patches:  # only when present, so unpatched components keep their cache keys
+        # Only when present, so components without patches or build environment keep their cache keys.
+        if self.patches:
             fields["patches"] = [hashlib.sha256(path.read_bytes()).hexdigest() for path in self.patch_paths()]
+        if self.build_env:
+            fields["build_env"] = self.build_env
         payload = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
@@ -159,7 +165,9 @@ def _virtual_kubelet() -> Recipe:
     that the pod controller's create, update and delete workers write concurrently, and Go aborts the
     whole process on "concurrent map writes". Under a parallel suite a virtual node died mid-run and
     its pods stayed Pending. The patch adds a mutex around the map and nothing else; the version stamp
-    says so, so an unpatched v1.13.0 on PATH is not mistaken for this build."""
+    says so, so an unpatched v1.13.0 on PATH is not mistaken for this build.
+
+    Static (CGO_ENABLED=0): the kind provider copies this same binary into a distroless image."""
     v = versions.VIRTUAL_KUBELET
     stamp = versions.VIRTUAL_KUBELET_BUILD
     return Recipe(
@@ -177,6 +185,7 @@ def _virtual_kubelet() -> Recipe:
         ),
         ldflags=("-s", "-w", f"-X main.buildVersion={stamp}"),
         patches=("virtual-kubelet-mock-provider-pods-lock.patch",),
+        build_env=(("CGO_ENABLED", "0"),),
     )
 
 

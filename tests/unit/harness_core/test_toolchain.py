@@ -134,3 +134,16 @@ def test_a_patch_that_no_longer_applies_names_the_patch_and_the_pin(monkeypatch,
     )
     with pytest.raises(ToolchainError, match=r"greeting.patch does not apply to example.com/m@v1.0.0"):
         _prepare_patched_module(str(go), recipe, workdir, tmp_path / "build.log")
+
+
+def test_a_recipes_build_environment_reaches_go(tmp_path):
+    from dataclasses import replace
+
+    from vnode_harness.toolchain.build import _run_logged
+
+    recipe = replace(RECIPES["etcd"], build_env=(("CGO_ENABLED", "0"),))
+    assert recipe.digest != RECIPES["etcd"].digest
+    log = tmp_path / "build.log"
+    _run_logged(["sh", "-c", "echo cgo=$CGO_ENABLED"], tmp_path, log, "go build", recipe)
+    assert "cgo=0" in log.read_text()
+    assert "CGO_ENABLED=0 sh -c" in log.read_text()  # the log shows how to repeat the step

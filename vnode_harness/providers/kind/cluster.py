@@ -50,7 +50,7 @@ from vnode_harness.providers.kind.implementation import apply_documents, install
 from vnode_harness.providers.kind.objects import annotations_of, has_condition, name_of
 from vnode_harness.providers.local.istio import ISTIO_NAMESPACE
 from vnode_harness.toolchain import resolve_toolchain
-from vnode_harness.toolchain.recipes import PATCH_DIR, RECIPES
+from vnode_harness.toolchain.recipes import RECIPES
 from vnode_harness.waits import WaitTimeout, wait_for
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
@@ -62,8 +62,6 @@ STATE_CONFIGMAP = "vnode-kind-provider"
 STATE_NAMESPACE = "kube-system"
 APPLIED_HASH_PREFIX = "vnode.dev/applied-hash."
 FIELD_MANAGER = "vnode-kind-provider"
-GO_BUILD_ENV = ("GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE")
-"""Forwarded into the virtual-kubelet image build, so it uses the same Go module proxy as this machine."""
 
 INSTALL_KIND = (
     f"install kind {versions.KIND} (`go install sigs.k8s.io/kind@{versions.KIND}`, or the release binary for "
@@ -109,23 +107,10 @@ def resolve_binary(explicit: Path | None, name: str, how_to_install: str) -> Pat
     return Path(found)
 
 
-def go_build_args() -> list[str]:
-    """`--build-arg NAME=VALUE` for the Go module settings of this machine (none when Go is absent)."""
-    values = {name: os.environ[name] for name in GO_BUILD_ENV if os.environ.get(name)}
-    go = shutil.which("go")
-    if "GOPROXY" not in values and go is not None:
-        result = subprocess.run(
-            [go, "env", "GOPROXY"], capture_output=True, text=True, timeout=30, check=False
-        )
-        if result.returncode == 0 and result.stdout.strip():
-            values["GOPROXY"] = result.stdout.strip()
-    arguments: list[str] = []
-    for name, value in sorted(values.items()):
-        arguments += ["--build-arg", f"{name}={value}"]
-    return arguments
-
-
-def virtual_kubelet_build_command() -> list[str]:
+def virtual_kubelet_build_command(binary_dir: Path) -> list[str]:
+    """`docker build` of the virtual-node image around the toolchain's own virtual-kubelet build
+    (`binary_dir`, the named build context `toolchain`): the image holds exactly the binary the local
+    provider runs, and Docker needs no Go toolchain or module proxy of its own."""
     return [
         "docker",
         "build",
@@ -134,20 +119,17 @@ def virtual_kubelet_build_command() -> list[str]:
         "--file",
         str(VIRTUAL_KUBELET_DOCKERFILE),
         "--build-context",
-        f"patches={PATCH_DIR}",
-        "--build-arg",
-        f"VIRTUAL_KUBELET_VERSION={versions.VIRTUAL_KUBELET}",
-        "--build-arg",
-        f"VIRTUAL_KUBELET_PATCH_LEVEL={versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
-        *go_build_args(),
+        f"toolchain={binary_dir}",
         str(VIRTUAL_KUBELET_DOCKERFILE.parent),
     ]
 
 
 def virtual_nodes_digest() -> str:
-    payload = vn.manifests_digest() + hashlib.sha256(VIRTUAL_KUBELET_DOCKERFILE.read_bytes()).hexdigest()
-    for patch in RECIPES["virtual-kubelet"].patch_paths():
-        payload += hashlib.sha256(patch.read_bytes()).hexdigest()
+    payload = (
+        vn.manifests_digest()
+        + hashlib.sha256(VIRTUAL_KUBELET_DOCKERFILE.read_bytes()).hexdigest()
+        + RECIPES["virtual-kubelet"].digest
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -419,9 +401,10 @@ class KindProvider:
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         digest = virtual_nodes_digest()
         if digest != applied or not self._virtual_kubelets_available(apps):
-            self.console.print(f"building {vn.IMAGE} (first build compiles virtual-kubelet: minutes)")
+            binary = resolve_toolchain(["virtual-kubelet"], console=self.console)["virtual-kubelet"]
+            self.console.print(f"building {vn.IMAGE} around {binary}")
             commands.run(
-                virtual_kubelet_build_command(),
+                virtual_kubelet_build_command(binary.parent),
                 what=f"docker build of {vn.IMAGE}",
                 log=self.logs_dir / "docker-build-virtual-kubelet.log",
                 timeout=1800,
