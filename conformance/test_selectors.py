@@ -10,15 +10,34 @@ from kubernetes import client
 
 from vnode_harness.testkit.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
 from vnode_harness.testkit.fixtures import profile_fixture, selectors_of
+from vnode_harness.waits import wait_for
 
 ECI = "alibabacloud.com/eci"
 
 
 def webhook_entries(api, implementation):
-    config = client.AdmissionregistrationV1Api(api).read_mutating_webhook_configuration(
-        implementation.observation.webhook_configuration_name
-    )
+    """The entries of the implementation's webhook configuration ([] while it does not exist)."""
+    try:
+        config = client.AdmissionregistrationV1Api(api).read_mutating_webhook_configuration(
+            implementation.observation.webhook_configuration_name
+        )
+    except client.ApiException as error:
+        if error.status == 404:
+            return []
+        raise
     return config.webhooks or []
+
+
+def kubectl_webhook(implementation):
+    name = implementation.observation.webhook_configuration_name
+    return f"kubectl get mutatingwebhookconfigurations {name} -o yaml"
+
+
+def describe_selector(selector):
+    return (
+        f"{selector.get('name', '<unnamed>')} (namespaceSelector {selector.get('namespaceSelector')}, "
+        f"objectSelector {selector.get('objectSelector')})"
+    )
 
 
 def shows_selector(entries, selector) -> bool:
@@ -80,16 +99,24 @@ def test_labels_of_one_match_labels_are_anded(core, namespace, implementation, e
 
 @pytest.mark.requirement("SEL-WEBHOOK-VISIBLE")
 def test_saved_selectors_show_in_the_webhook_configuration(api, implementation, eci_profile):
+    # "After saving the profile ... the output contains your configured selectors": a profile in force
+    # for admission does not mean the configuration has been rewritten yet (an implementation whose
+    # webhook sees every pod may rewrite it later), so wait up to the published limit.
     eci_profile.apply(profile_fixture("configuration-template"))
-    entries = webhook_entries(api, implementation)
-    name = implementation.observation.webhook_configuration_name
-    for selector in selectors_of("configuration-template"):
-        assert shows_selector(entries, selector), (
-            f"selector {selector['name']} is not shown in MutatingWebhookConfiguration {name}: no entry has "
-            f"namespaceSelector {selector.get('namespaceSelector')} and objectSelector "
-            f"{selector.get('objectSelector')}\n"
-            f"  see: kubectl get mutatingwebhookconfigurations {name} -o yaml"
-        )
+    selectors = selectors_of("configuration-template")
+
+    def all_shown():
+        entries = webhook_entries(api, implementation)
+        missing = [describe_selector(s) for s in selectors if not shows_selector(entries, s)]
+        return (None if missing else True), f"{len(entries)} entries; not shown: {missing}"
+
+    wait_for(
+        f"every selector of the saved profile to show in MutatingWebhookConfiguration "
+        f"{implementation.observation.webhook_configuration_name}",
+        all_shown,
+        timeout=implementation.limits.webhook_configuration_seconds,
+        hint=kubectl_webhook(implementation),
+    )
 
 
 @pytest.mark.requirement("SEL-INVALID-JSON")
@@ -103,10 +130,22 @@ def test_saved_selectors_show_in_the_webhook_configuration(api, implementation, 
     ids=["truncated-json", "missing-name", "not-a-list"],
 )
 def test_invalid_selectors_are_not_active(api, core, namespace, implementation, eci_profile, selectors):
-    eci_profile.apply_invalid({"selectors": selectors})
-    entries = webhook_entries(api, implementation)
-    assert not shows_selector(entries, {"objectSelector": {"matchLabels": {"broken-selector": "true"}}}), (
-        "an invalid selector appears in the webhook configuration"
+    broken_selector = {"objectSelector": {"matchLabels": {"broken-selector": "true"}}}
+
+    def not_shown():
+        entries = webhook_entries(api, implementation)
+        shown = shows_selector(entries, broken_selector)
+        return (None if shown else True), (
+            "an entry with objectSelector broken-selector=true" if shown else f"{len(entries)} entries"
+        )
+
+    # Held over the hold window together with "the last valid profile stays in force".
+    eci_profile.apply_invalid(
+        {"selectors": selectors},
+        also_holding={
+            f"the invalid selector out of MutatingWebhookConfiguration "
+            f"{implementation.observation.webhook_configuration_name}": not_shown
+        },
     )
     broken = run_pod(core, namespace.name, "broken", implementation, labels={"broken-selector": "true"})
     labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI: "true"})

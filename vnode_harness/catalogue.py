@@ -38,6 +38,10 @@ SeedDocument = Literal["000_79a2fc8511f6d768", "002_defe58e5e33e4986"]
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "conformance" / "catalogue.yaml"
 """The catalogue of the checkout this harness runs from (the suite always runs from a checkout)."""
+SOURCES_DIR = DEFAULT_CATALOGUE_PATH.parent / "sources"
+"""The source documents, `<seed id>.txt`, copied byte for byte (conformance/sources/README.md)."""
+INTRODUCTION = "(introduction)"
+"""The section name of text before a document's first heading."""
 
 REQUIREMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 MAX_QUOTE_LENGTH = 300
@@ -66,7 +70,8 @@ class Feature(_CatalogueModel):
 
 
 class Source(_CatalogueModel):
-    """Where the documentation states a requirement: the reviewer checks the quote against the seed."""
+    """Where the documentation states a requirement. `check_quotes` checks the quote against the copy
+    of the document in conformance/sources/, so a requirement cannot claim words the document lacks."""
 
     document: SeedDocument
     section: NonEmptyText
@@ -200,3 +205,61 @@ def _unknown_id_message(requirement_id: str, known_ids: Sequence[str] | Mapping[
     close = difflib.get_close_matches(requirement_id, list(known_ids), n=3)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"unknown requirement id {requirement_id!r}{hint}"
+
+
+def normalise_whitespace(text: str) -> str:
+    """Runs of whitespace as one space: the catalogue folds long quotes over lines (YAML `>-`) and
+    the documents are text extractions of web pages, so only the words and their order are compared."""
+    return " ".join(text.split())
+
+
+def check_quotes(catalogue: Catalogue, sources_dir: Path = SOURCES_DIR) -> list[str]:
+    """Check every requirement's quote against its source document; return the problems, empty when none.
+
+    A quote must appear verbatim in `<sources_dir>/<document>.txt`, modulo whitespace; and unless its
+    section is "(introduction)", the section heading must appear somewhere before that quote (headings
+    are not reliably on lines of their own in the extracted text, so this is the check that holds).
+    A quote that is not found is reported with the longest part of it that the document does contain
+    and what the document says after that, which is where the quote went wrong.
+    """
+    problems: list[str] = []
+    documents: dict[str, str] = {}
+    for requirement in catalogue.requirements:
+        source = requirement.source
+        path = sources_dir / f"{source.document}.txt"
+        if source.document not in documents:
+            if not path.is_file():
+                problems.append(f"{requirement.id}: source document {path} does not exist")
+                continue
+            documents[source.document] = normalise_whitespace(path.read_text(encoding="utf-8"))
+        text = documents[source.document]
+        quote = normalise_whitespace(source.quote)
+        found = [match.start() for match in re.finditer(re.escape(quote), text)]
+        if not found:
+            problems.append(f"{requirement.id}: quote not found in {path.name}: {_divergence(quote, text)}")
+            continue
+        if source.section != INTRODUCTION:
+            heading = text.find(normalise_whitespace(source.section))
+            if heading < 0 or heading >= found[-1]:
+                problems.append(
+                    f"{requirement.id}: section {source.section!r} does not precede the quote in {path.name}"
+                )
+    return problems
+
+
+def _divergence(quote: str, text: str) -> str:
+    """Where a quote stops matching: its longest prefix that the text contains, and what follows it."""
+    low, high = 0, len(quote)  # the longest prefix found: binary search on its length
+    while low < high:
+        middle = (low + high + 1) // 2
+        if quote[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0:
+        return f"not even its first character occurs: {quote[:60]!r}"
+    start = text.find(quote[:low]) + low
+    return (
+        f"it matches up to {quote[max(0, low - 40) : low]!r}, then the quote has "
+        f"{quote[low : low + 40]!r} where the document has {text[start : start + 40]!r}"
+    )

@@ -272,16 +272,22 @@ class Observation(_ImplementationModel):
 
 
 class Limits(_ImplementationModel):
-    """The longest a conformant implementation may take, per kind of wait, in seconds.
+    """The longest a conformant implementation may take, per kind of wait, and the hold window, in seconds.
 
     A wait that runs out is a non-conformance, so these are part of what is certified: the vendor may
     declare its own, and the report records them next to the result.
+
+    `hold_seconds` is the other direction: how long every "stays so" claim (a pod created before a
+    change stays as it was, an unconsumed claim stays Pending, an invalid selector stays out of the
+    webhook configuration) is watched after the change is in force. A shorter window certifies less,
+    which is why it is published in the report like the waits.
     """
 
     profile_propagation_seconds: LimitSeconds = 30
     pod_running_seconds: LimitSeconds = 60
     volume_provisioning_seconds: LimitSeconds = 60
     webhook_configuration_seconds: LimitSeconds = 30
+    hold_seconds: LimitSeconds = 10
 
 
 class Implementation(_ImplementationModel):

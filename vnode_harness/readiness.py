@@ -12,7 +12,12 @@ from __future__ import annotations
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
-from vnode_harness.observe import node_is_ready, tolerates_or_binds_virtual, virtual_nodes
+from vnode_harness.observe import (
+    long_running_container_names,
+    node_is_ready,
+    tolerates_or_binds_virtual,
+    virtual_nodes,
+)
 from vnode_harness.waits import WaitTimeout, wait_for
 
 PROBE_NAMESPACE = "vnode-conformance-probes"
@@ -97,8 +102,9 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
                 pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod(), dry_run="All")
             except client.ApiException as error:
                 return None, f"dry-run pod creation failed: {error.status} {error.reason}"
-            names = [c.name for c in pod.spec.containers]
-            return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
+            # Classic or native sidecar (a restartable init container): either is Istio's own mode.
+            names = long_running_container_names(pod)
+            return (True if "istio-proxy" in names else None), f"long-running containers: {names}"
 
         wait_for(
             "the Istio sidecar injector to inject into an istio-injection=enabled namespace",

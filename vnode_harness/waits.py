@@ -1,4 +1,4 @@
-"""Waiting for a condition, with tenacity, and failing with what was last seen.
+"""Waiting for a condition, or watching that one keeps holding, with tenacity.
 
 A wait polls a *probe* until the condition holds or the published maximum time for that kind of wait
 runs out. The probe returns `(value, seen)`: `value` is None while the condition does not hold, and
@@ -6,10 +6,17 @@ runs out. The probe returns `(value, seen)`: `value` is None while the condition
 retried — plus the exception types the caller names as transient (an API server restarting) — never
 an assertion, so a real failure is not retried away. On time-out the error says what was awaited, for
 how long, what was seen last and which kubectl command shows it.
+
+`consistently` is the other half: a "stays so" claim (a pod created before a change keeps its node, an
+unconsumed claim stays Pending) is not shown by one read right after the change, because an
+implementation that breaks it a few seconds later would pass. It polls the same kind of probe over the
+implementation's published hold window and fails at the first sample where the claim does not hold,
+saying which sample, when, and what was seen then.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,6 +29,22 @@ Probe = Callable[[], tuple[T | None, object]]
 
 class WaitTimeout(TimeoutError):
     """The awaited condition did not hold within its maximum time."""
+
+
+class ConsistencyViolation(AssertionError):
+    """A claim that must keep holding stopped holding during its window.
+
+    An AssertionError, so the test is reported "failed" (the implementation does not conform), like a
+    wait that runs past its published limit.
+    """
+
+
+class ConsistencyUnobserved(RuntimeError):
+    """No sample of a hold window answered (only transient errors): nothing was learnt.
+
+    Not an AssertionError: the API server being away says nothing about the implementation, so the
+    test is reported "broken".
+    """
 
 
 def wait_for(
@@ -58,3 +81,64 @@ def wait_for(
             message += f"\n  inspect with: {hint}"
         raise WaitTimeout(message)
     return result
+
+
+def consistently(
+    description: str,
+    probe: Probe[object],
+    *,
+    hold: float,
+    interval: float = 0.5,
+    hint: str = "",
+    transient: tuple[type[BaseException], ...] = (),
+) -> int:
+    """Poll `probe` for `hold` seconds; raise ConsistencyViolation at the first sample that does not hold.
+
+    The probe has the shape of a `wait_for` probe, so one probe can first be awaited and then held:
+    `(value, seen)` with `value` None when the claim does not hold. The first sample is taken at once
+    and the last one no earlier than `hold` seconds after it, so the whole window is covered. A
+    transient error (the caller names its types) is no evidence either way: it is recorded, not a
+    violation; a window in which no sample answered at all raises ConsistencyUnobserved. Returns the
+    number of samples that held (for tests and logs).
+    """
+    start = time.monotonic()
+    held: list[object] = []
+    unanswered: list[str] = []
+    violation: list[tuple[float, int, object]] = []
+
+    def sample() -> bool:
+        """One poll; True while the claim still holds (tenacity retries on True)."""
+        number = len(held) + len(unanswered) + 1
+        try:
+            value, seen = probe()
+        except transient as error:
+            unanswered.append(f"{type(error).__name__}: {error}")
+            return True
+        if value is None:
+            violation.append((time.monotonic() - start, number, seen))
+            return False
+        held.append(seen)
+        return True
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(hold),
+        wait=tenacity.wait_fixed(interval),
+        retry=tenacity.retry_if_result(lambda holding: holding is True),
+        retry_error_callback=lambda state: None,
+    )
+    retrying(sample)
+    where = f"\n  inspect with: {hint}" if hint else ""
+    if violation:
+        elapsed, number, seen = violation[0]
+        before = f"; before that it held {len(held)} time(s), last seen: {held[-1]}" if held else ""
+        raise ConsistencyViolation(
+            f"expected {description} for {hold:g} s; violated {elapsed:.1f} s into the window "
+            f"(sample {number}): seen {seen}{before}{where}"
+        )
+    if not held:
+        last_error = unanswered[-1] if unanswered else "<no sample taken>"
+        raise ConsistencyUnobserved(
+            f"could not observe {description} during its {hold:g} s window: no sample answered "
+            f"(last error: {last_error}){where}"
+        )
+    return len(held)

@@ -1,12 +1,13 @@
 """Assertions the conformance tests share, each failing with expected / seen / how to look.
 
 They are assertions (AssertionError → the test is reported "failed": the implementation does not
-conform), unlike waits that time out on the cluster (reported "broken").
+conform). A "stays so" claim is never judged by one read right after the change: `assert_pod_stays`
+watches it over the implementation's published hold window (`limits.holdSeconds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import allure
@@ -15,6 +16,7 @@ from kubernetes import client
 from vnode_harness.implementation import Implementation
 from vnode_harness.observe import is_virtual_node, pod_summary
 from vnode_harness.testkit.workloads import create_pod, kubectl_pod, pod_manifest, wait_running
+from vnode_harness.waits import consistently
 
 
 def _where(core: client.CoreV1Api, pod: client.V1Pod) -> str:
@@ -87,3 +89,64 @@ def assert_metadata(
         assert key not in seen_labels, (
             f"expected no label {key} on pod {pod.metadata.name}; seen {seen_labels[key]!r}\n  see: {where}"
         )
+
+
+def pod_stays_probe(
+    core: client.CoreV1Api,
+    pod: client.V1Pod,
+    *,
+    annotations: Mapping[str, str] | None = None,
+    absent_annotations: tuple[str, ...] = (),
+) -> Callable[[], tuple[client.V1Pod | None, str]]:
+    """A probe that holds while `pod` is the same pod (uid) on the same node with the given annotation
+    values and without the absent ones; what it quotes otherwise says which of these changed."""
+    namespace, name = pod.metadata.namespace, pod.metadata.name
+    uid, node = pod.metadata.uid, pod.spec.node_name
+
+    def probe() -> tuple[client.V1Pod | None, str]:
+        try:
+            now = core.read_namespaced_pod(name, namespace)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None, f"pod {namespace}/{name} was deleted"
+            raise
+        seen = now.metadata.annotations or {}
+        changes = []
+        if now.metadata.uid != uid:
+            changes.append(f"replaced (uid {uid} → {now.metadata.uid})")
+        if now.spec.node_name != node:
+            changes.append(f"moved from node {node} to {now.spec.node_name}")
+        changes += [
+            f"annotation {key}={seen.get(key)!r} (was {value!r})"
+            for key, value in (annotations or {}).items()
+            if seen.get(key) != value
+        ]
+        changes += [f"annotation {key}={seen[key]!r} appeared" for key in absent_annotations if key in seen]
+        if changes:
+            return None, f"pod {namespace}/{name}: " + ", ".join(changes)
+        return now, f"pod {namespace}/{name} unchanged on {node}"
+
+    return probe
+
+
+def assert_pod_stays(
+    core: client.CoreV1Api,
+    pod: client.V1Pod,
+    implementation: Implementation,
+    why: str,
+    *,
+    annotations: Mapping[str, str] | None = None,
+    absent_annotations: tuple[str, ...] = (),
+) -> None:
+    """Watch, for the hold window, that a pod created before a change is left as it was: same pod, same
+    node, same annotation values. `why` names the change it must outlive (it is quoted on failure).
+
+    Only an implementation that mutates pods at creation leaves them alone afterwards; one that patches,
+    evicts or re-creates existing pods a few seconds after the change would pass a single read.
+    """
+    consistently(
+        f"pod {pod.metadata.namespace}/{pod.metadata.name}, created before {why}, to stay as it was",
+        pod_stays_probe(core, pod, annotations=annotations, absent_annotations=absent_annotations),
+        hold=implementation.limits.hold_seconds,
+        hint=kubectl_pod(pod.metadata.namespace, pod.metadata.name) + " -o yaml",
+    )

@@ -15,7 +15,6 @@ an implementation that declares none gets the whole propagation limit to show th
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,12 +26,16 @@ from kubernetes import client
 from vnode_harness.implementation import Implementation
 from vnode_harness.readiness import PROBE_NAMESPACE
 from vnode_harness.testkit.lease_lock import ClusterLock
-from vnode_harness.waits import wait_for
+from vnode_harness.waits import Probe, consistently, wait_for
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
 LOCK_NAME = "vnode-conformance-eci-profile"
 LOCK_TIMEOUT_SECONDS = 900.0
 """Profile-changing tests of every worker queue on this lock; the longest queue is the whole set."""
+
+
+class ProfileLockLost(RuntimeError):
+    """The profile lock stopped being ours during a test (not an AssertionError: the test is broken)."""
 
 
 @dataclass
@@ -91,32 +94,42 @@ class ProfileEditor:
 
     @allure.step("restore the eci-profile byte for byte")
     def restore(self) -> None:
-        """Put back the snapshot byte for byte, wait until the implementation left the test's profile."""
+        """Put back the snapshot byte for byte, wait until the implementation left the test's profile,
+        release the lock; raise ProfileLockLost if the lock stopped being ours during the test."""
         try:
-            if self.snapshot is None:
-                return
-            if self.snapshot.existed:
-                self._write(
-                    self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations
-                )
-            else:
-                try:
-                    self.core.delete_namespaced_config_map(
-                        self.observation.profile_name, self.observation.profile_namespace
-                    )
-                except client.ApiException as error:
-                    if error.status != 404:
-                        raise
-            if self._last_token is not None:
-                token = self._last_token
-                wait_for(
-                    "the implementation to leave the test's profile after the restore",
-                    lambda: self._probe_absent(token),
-                    timeout=self.limits.profile_propagation_seconds,
-                    hint=self._kubectl_profile(),
-                )
+            self._put_back()
         finally:
             self.lock.release()
+        if self.lock.lost is not None:
+            # Another writer may have changed the profile during the test: its result proves nothing.
+            raise ProfileLockLost(
+                f"the eci-profile lock {self.observation.profile_namespace}/{LOCK_NAME} was lost while "
+                f"this test held it ({self.lock.lost}); another test may have changed the profile meanwhile"
+            )
+
+    def _put_back(self) -> None:
+        if self.snapshot is None:
+            return
+        if self.snapshot.existed:
+            self._write(
+                self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations
+            )
+        else:
+            try:
+                self.core.delete_namespaced_config_map(
+                    self.observation.profile_name, self.observation.profile_namespace
+                )
+            except client.ApiException as error:
+                if error.status != 404:
+                    raise
+        if self._last_token is not None:
+            token = self._last_token
+            wait_for(
+                "the implementation to leave the test's profile after the restore",
+                lambda: self._probe_absent(token),
+                timeout=self.limits.profile_propagation_seconds,
+                hint=self._kubectl_profile(),
+            )
 
     # --- changes -----------------------------------------------------------------------------------
 
@@ -146,15 +159,21 @@ class ProfileEditor:
         return data
 
     @allure.step("write an invalid eci-profile: {changes}")
-    def apply_invalid(self, changes: Mapping[str, str | None]) -> str:
+    def apply_invalid(
+        self, changes: Mapping[str, str | None], *, also_holding: Mapping[str, Probe[object]] | None = None
+    ) -> str:
         """Write an invalid profile verbatim and wait until it is known to have been rejected.
 
         Before it, a valid profile carrying a probe token is put in force. Rejected means: the
         implementation's declared rejection Event for exactly this resourceVersion appeared (when it
-        declares one) and the probe token is still stamped — the last valid profile is still in force.
-        Without a declared Event, the token must stay stamped for the whole propagation limit. A token
-        that disappears means the invalid profile was applied: that is a failed assertion, not a wait.
-        Returns the resourceVersion written.
+        declares one), and from then on the probe token stays stamped for the hold window — the last
+        valid profile stays in force (one read would pass an implementation that applies the invalid
+        profile a little later). Without a declared Event there is no moment at which the rejection is
+        known, so the token must stay stamped for the propagation limit plus the hold window. A token
+        that disappears means the invalid profile was applied: a failed assertion (ConsistencyViolation),
+        not a wait. `also_holding` adds the test's own "stays so" claims (description → probe, in the
+        shape of a `wait_for` probe) to the same window, so they are watched together rather than one
+        window after another. Returns the resourceVersion written.
         """
         if self._last_token is None:
             self.apply({})
@@ -173,20 +192,32 @@ class ProfileEditor:
                 hint=f"kubectl -n {self.observation.profile_namespace} get events "
                 f"--field-selector involvedObject.name={self.observation.profile_name}",
             )
-            self._assert_still_in_force(token)
+            window = float(self.limits.hold_seconds)
         else:
-            deadline = time.monotonic() + limit
-            while time.monotonic() < deadline:
-                self._assert_still_in_force(token)
-                time.sleep(0.5)  # a bounded "stays so" check: there is no event to wait for
-        return version
+            window = float(limit + self.limits.hold_seconds)
+        claims: dict[str, Probe[object]] = {
+            "the last valid profile in force (if not, the invalid one was applied)": (
+                lambda: self._probe_present(token)
+            ),
+            **(also_holding or {}),
+        }
 
-    def _assert_still_in_force(self, token: str) -> None:
-        present, seen = self._probe_present(token)
-        assert present, (
-            "after an invalid eci-profile was written, the last valid profile is no longer in force "
-            f"(a probe pod shows {seen}): the invalid profile was applied\n  see: {self._kubectl_profile()}"
+        def every_claim() -> tuple[bool | None, str]:
+            seen_all = []
+            for description, probe in claims.items():
+                value, seen = probe()
+                if value is None:
+                    return None, f"{description}: no longer holds, seen {seen}"
+                seen_all.append(f"{description}: {seen}")
+            return True, "; ".join(seen_all)
+
+        consistently(
+            "after an invalid eci-profile was written: " + ", and ".join(claims),
+            every_claim,
+            hold=window,
+            hint=self._kubectl_profile(),
         )
+        return version
 
     def _merged(self, changes: Mapping[str, str | None]) -> dict[str, str]:
         data = self.baseline

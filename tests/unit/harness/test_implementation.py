@@ -84,6 +84,7 @@ class TestDefaults:
         assert implementation.limits.pod_running_seconds == 60
         assert implementation.limits.volume_provisioning_seconds == 60
         assert implementation.limits.webhook_configuration_seconds == 30
+        assert implementation.limits.hold_seconds == 10
 
     def test_without_install_only_existing_clusters(self, tmp_path):
         implementation = load_implementation(write_yaml(tmp_path / "impl.yaml", implementation_data()))
@@ -93,11 +94,12 @@ class TestDefaults:
 
     def test_vendor_limits_and_selectors(self, tmp_path):
         data = implementation_data(
-            limits={"podRunningSeconds": 120},
+            limits={"podRunningSeconds": 120, "holdSeconds": 20},
             observation={"virtualNodeSelector": "node.acme.io/kind in (serverless, burst),!legacy"},
         )
         implementation = load_implementation(write_yaml(tmp_path / "impl.yaml", data))
         assert implementation.limits.pod_running_seconds == 120
+        assert implementation.limits.hold_seconds == 20
         assert implementation.limits.profile_propagation_seconds == 30
 
     def test_placeholder_substitution_leaves_json_braces_alone(self, tmp_path):
@@ -142,6 +144,10 @@ BAD_FILES = {
         "limits.podRunningSeconds: Input should be less than or equal",
     ),
     "unknown-limit": ({"limits": {"podRunning": 60}}, "limits.podRunning: unknown field"),
+    "zero-hold": (
+        {"limits": {"holdSeconds": 0}},
+        "limits.holdSeconds: Input should be greater than 0",
+    ),
     "empty-selector": (
         {"observation": {"virtualNodeSelector": ""}},
         "observation.virtualNodeSelector: an empty label selector",

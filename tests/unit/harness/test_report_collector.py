@@ -208,6 +208,7 @@ class TestBuildReport:
         assert report.implementation.project == "acme-vnode"
         assert report.implementation.declared_features == declared
         assert report.implementation.limits.pod_running_seconds == 60
+        assert report.implementation.limits.hold_seconds == 10, "the hold window is a published limit"
         assert report.feature("extended").result == "partial"
         assert report.totals.skipped == 1
         assert report.tests[-1].reason == "not supported"

@@ -101,6 +101,7 @@ class TestMarkdown:
             "| Declared features | core-scheduling, selectors-effects, hot-updates, storage, mesh |" in page
         )
         assert "| Pod reaches Running | 60 s |" in page
+        assert "| What must stay so is watched for (hold window) | 10 s |" in page
         assert page.endswith(
             "## Reproduce\n\n```sh\nvnode run --provider kind --implementation impl.yaml\n```\n"
         )

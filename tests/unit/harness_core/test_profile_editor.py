@@ -1,6 +1,11 @@
 import json
+from types import SimpleNamespace
 
-from vnode_harness.testkit.profile import PROBE_LABEL, with_probe_selector
+import pytest
+
+from vnode_harness.implementation import Limits, Observation, ProfileRejectionEvent
+from vnode_harness.testkit.profile import PROBE_LABEL, ProfileEditor, ProfileLockLost, with_probe_selector
+from vnode_harness.waits import ConsistencyViolation
 
 
 def test_probe_selector_is_appended_last_and_keeps_the_tests_selectors():
@@ -14,3 +19,61 @@ def test_probe_selector_is_appended_last_and_keeps_the_tests_selectors():
 
 def test_empty_selectors_get_only_the_probe():
     assert len(json.loads(with_probe_selector("", "t2"))) == 1
+
+
+# --- apply_invalid holds "the last valid profile stays in force" over the hold window ---------------
+
+
+def editor_with(probe_results, *, hold=1, rejection=True):
+    """A ProfileEditor without a cluster: writes are recorded, probe answers come from `probe_results`."""
+    editor = ProfileEditor.__new__(ProfileEditor)
+    editor.observation = Observation(profile_rejection_event=ProfileRejectionEvent() if rejection else None)
+    editor.limits = Limits(hold_seconds=hold, profile_propagation_seconds=1)
+    editor.snapshot = None
+    editor._last_token = "tok"
+    editor._merged = dict
+    editor._write = lambda data: SimpleNamespace(metadata=SimpleNamespace(resource_version="7"))
+    editor._rejection_event = lambda reason, version: (True, "event seen")
+    answers = iter(probe_results)
+    editor._probe_present = lambda token: next(answers, (True, "stamped"))
+    return editor
+
+
+def test_invalid_profile_applied_a_little_after_its_rejection_event_fails():
+    # The Event arrives and the token is still stamped at first; two samples later it is gone.
+    editor = editor_with([(True, "stamped"), (True, "stamped"), (None, "annotation None")])
+    with pytest.raises(ConsistencyViolation, match=r"last valid profile in force .* seen annotation None"):
+        editor.apply_invalid({"selectors": "not json"})
+
+
+def test_invalid_profile_that_stays_rejected_passes_and_extra_claims_share_the_window():
+    seen = []
+    editor = editor_with([])
+
+    def webhook_claim():
+        seen.append(1)
+        return True, "0 entries"
+
+    assert (
+        editor.apply_invalid({"x": "y"}, also_holding={"the selector out of vk-webhook": webhook_claim})
+        == "7"
+    )
+    assert len(seen) >= 2, "the test's own claim is sampled throughout the same window"
+
+
+def test_an_extra_claim_that_breaks_fails_with_its_own_description():
+    editor = editor_with([])
+    answers = iter([(True, "0 entries"), (None, "an entry with broken-selector")])
+    with pytest.raises(ConsistencyViolation, match="the selector out of vk-webhook: no longer holds"):
+        editor.apply_invalid(
+            {"x": "y"}, also_holding={"the selector out of vk-webhook": lambda: next(answers)}
+        )
+
+
+def test_a_lost_profile_lock_makes_the_restore_raise():
+    editor = ProfileEditor.__new__(ProfileEditor)
+    editor.snapshot = None
+    editor.observation = Observation()
+    editor.lock = SimpleNamespace(release=lambda: None, lost="the lease is now held by 'other'")
+    with pytest.raises(ProfileLockLost, match=r"was lost while this test held it \(the lease is now held"):
+        editor.restore()

@@ -1,9 +1,16 @@
 import socket
+import time
 
 import pytest
 
 from vnode_harness.hostnet import free_ports, port_is_listening
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.waits import (
+    ConsistencyUnobserved,
+    ConsistencyViolation,
+    WaitTimeout,
+    consistently,
+    wait_for,
+)
 
 
 def test_wait_returns_the_value_once_the_condition_holds():
@@ -44,3 +51,64 @@ def test_free_ports_are_distinct_and_listening_is_read_from_the_kernel():
         server.bind(("127.0.0.1", ports[0]))
         server.listen()
         assert port_is_listening(ports[0])
+
+
+class TestConsistently:
+    def test_a_claim_that_holds_is_sampled_over_the_whole_window(self):
+        times = []
+
+        def probe():
+            times.append(time.monotonic())
+            return True, "fine"
+
+        held = consistently("the thing to stay", probe, hold=0.5, interval=0.05)
+        assert held == len(times) >= 5
+        assert times[-1] - times[0] >= 0.5, "the last sample is taken at the end of the window, not before"
+
+    def test_the_first_violation_fails_with_what_when_and_what_held_before(self):
+        samples = iter([(True, "ok 1"), (True, "ok 2"), (None, "moved to vk-1"), (True, "ok again")])
+        with pytest.raises(ConsistencyViolation) as raised:
+            consistently("pod p to stay", lambda: next(samples), hold=5, interval=0.01, hint="kubectl get p")
+        message = str(raised.value)
+        assert message.startswith("expected pod p to stay for 5 s; violated ")
+        assert "s into the window (sample 3): seen moved to vk-1" in message
+        assert "before that it held 2 time(s), last seen: ok 2" in message
+        assert message.endswith("\n  inspect with: kubectl get p")
+
+    def test_a_late_violation_is_caught(self):
+        start = time.monotonic()
+
+        def probe():
+            late = time.monotonic() - start > 0.3
+            return (None, "changed") if late else (True, "unchanged")
+
+        with pytest.raises(ConsistencyViolation, match=r"violated 0\.[3-9] s into the window"):
+            consistently("x", probe, hold=2, interval=0.05)
+
+    def test_a_violation_is_an_assertion_so_the_implementation_is_blamed(self):
+        assert issubclass(ConsistencyViolation, AssertionError)
+        assert not issubclass(ConsistencyUnobserved, AssertionError)
+
+    def test_transient_errors_are_no_evidence_but_a_window_without_answers_is_unobserved(self):
+        answers = iter([ConnectionError("refused"), (True, "ok")])
+
+        def flaky():
+            answer = next(answers, (True, "ok"))
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        assert consistently("x", flaky, hold=0.2, interval=0.05, transient=(ConnectionError,)) >= 1
+
+        def down():
+            raise ConnectionError("refused")
+
+        with pytest.raises(ConsistencyUnobserved, match=r"no sample answered \(last error: ConnectionError"):
+            consistently("x", down, hold=0.2, interval=0.05, transient=(ConnectionError,))
+
+    def test_other_errors_propagate(self):
+        def probe():
+            raise ValueError("bug")
+
+        with pytest.raises(ValueError, match="bug"):
+            consistently("x", probe, hold=1, interval=0.05)
