@@ -6,6 +6,7 @@
     vnode cluster down NAME | --all      stop a local cluster: no process, port or directory left
     vnode cluster status                 list local clusters of this user
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
+    vnode kind images                    build every kind image from package registries (cached)
     vnode report render REPORT.yaml      render a submitted conformance report as Markdown
 
 Errors the user can act on (a missing Go toolchain, a failed build, a component that exits during
@@ -114,6 +115,27 @@ def _cluster_kubeconfig(args: argparse.Namespace) -> int:
     return 2
 
 
+def _kind_images(_: argparse.Namespace) -> int:
+    from vnode_harness.kind_images import ImageBuildError, build_image_set
+    from vnode_harness.providers.kind.docker import docker_available
+
+    usable, reason = docker_available()
+    if not usable:
+        console.print(f"[red]error:[/red] building the kind images needs a running Docker Engine: {reason} "
+                      "(sandboxed hosts: `bash .ci/docker-engine.sh` installs and starts one)")  # fmt: skip
+        return 2
+    try:
+        images = build_image_set(console)
+    except ImageBuildError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    table = Table("image", "id")
+    for name, image_id in images.image_ids.items():
+        table.add_row(name, image_id.removeprefix("sha256:")[:12])
+    Console().print(table)
+    return 0
+
+
 def _report_render(args: argparse.Namespace) -> int:
     import yaml
     from pydantic import ValidationError
@@ -163,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     kubeconfig = cluster.add_parser("kubeconfig", help="print a cluster's kubeconfig path")
     kubeconfig.add_argument("name")
     kubeconfig.set_defaults(handler=_cluster_kubeconfig)
+
+    kind = commands.add_parser("kind", help="the kind provider").add_subparsers(dest="action", required=True)
+    kind.add_parser(
+        "images", help="build every image of the kind provider from package registries only (cached)"
+    ).set_defaults(handler=_kind_images)
 
     report = commands.add_parser("report", help="conformance reports").add_subparsers(
         dest="action", required=True

@@ -35,6 +35,7 @@ from vnode_harness.processes import ProcessStartError
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.report.collector import ResultCollector, failure_kind_property
 from vnode_harness.run import ConformanceRun, RunContext, RunOptions
+from vnode_harness.testkit.workloads import TEST_IMAGE_VARIABLE
 from vnode_harness.toolchain import ToolchainError
 from vnode_harness.waits import WaitTimeout
 
@@ -74,6 +75,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
     )
+    group.addoption(
+        "--kind-images",
+        choices=("auto", "built", "upstream"),
+        default=os.environ.get("VNODE_KIND_IMAGES", "auto"),
+        help="with --cluster kind: the image set — built (every image made here from package registries, "
+        "`vnode kind images`), upstream (the pinned upstream images, pulled), auto (upstream where its node "
+        "image is already in Docker, else built)",
+    )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
     # pytest-kind's own options, shared with it.
 
@@ -112,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
         context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
         config.stash[_context_key] = context
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
+        _use_provider_test_image(context)
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(config.getoption("reports_dir")).resolve() / "runs" / f"{stamp}-{os.getpid()}"
@@ -134,6 +144,7 @@ def pytest_configure(config: pytest.Config) -> None:
         kind_bin=config.getoption("kind_bin"),
         kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
         kind_image=config.getoption("kind_image"),
+        kind_images=config.getoption("kind_images"),
         implementation_pid=config.getoption("implementation_pid"),
     )
     try:
@@ -153,12 +164,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[_started_key] = time.monotonic()
     try:
         config.stash[_context_key] = run.start()
+        _use_provider_test_image(config.stash[_context_key])
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
         pytest.exit(f"the cluster is not ready, no test was run: {error}", returncode=EXIT_NOT_READY)
     except BaseException:
         run.stop()
         raise
+
+
+def _use_provider_test_image(context: RunContext) -> None:
+    """Test pods on regular nodes run the image the provider loaded (kind's built set), unless the user
+    chose one with VNODE_TEST_IMAGE."""
+    image = context.cluster.facts.get("testImage")
+    if image:
+        os.environ.setdefault(TEST_IMAGE_VARIABLE, image)
 
 
 @pytest.hookimpl(optionalhook=True)

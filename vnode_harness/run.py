@@ -37,6 +37,7 @@ class RunOptions:
     kind_bin: str | None = None
     kind_kubectl_bin: str | None = None
     kind_image: str | None = None
+    kind_images: str = "auto"
     implementation_pid: int | None = None
     """A host-process implementation the user started next to an existing cluster: its pid is then
     its identity for the "without restarting" checks."""

@@ -62,6 +62,17 @@ KIND_NODE_IMAGE: Final = (
 v0.33.0's release notes list as built for that release; kind supports an image only with the release
 it was built for and guarantees it only by digest (a tag can be re-pushed for another release)."""
 
+COREDNS: Final = "v1.13.1"
+"""github.com/coredns/coredns: the CoreDNS that kubeadm of KUBERNETES deploys (its image tag; the kind
+provider's locally built image set builds it)."""
+
+FLANNEL: Final = "v0.28.10"
+"""github.com/flannel-io/flannel: the CNI daemon of locally built kind node images (kindnetd, kind's own,
+is not served by the Go module proxy)."""
+
+DEBIAN_SUITE: Final = "bookworm"
+"""Debian release of every locally built image (debootstrap), the same as the machines' own."""
+
 MINIMUM_GO: Final = (1, 26)
 """Oldest Go toolchain that builds every pin above (the Istio snapshot needs 1.26; Kubernetes 1.35, 1.25)."""
 

@@ -1,9 +1,11 @@
 """Which cluster provider a run uses: `--cluster kind|local|existing|auto`.
 
-`auto` prefers kind, the more faithful environment (real kubelets, Istio's own images), when it can
-work — a Docker daemon answers and a `kind` binary is there — and otherwise the local provider, which
-needs neither. The reason is returned so the caller can print it: a run should say which environment
-certified the implementation and why that one.
+`auto` prefers kind, the more faithful environment (real kubelets in Docker), when it can work at
+once — a Docker daemon answers, a `kind` binary is there (PATH, --kind-bin, or the toolchain's build)
+and its images are (the locally built set, or the pinned upstream node image) — and otherwise the
+local provider, which needs none of them. auto never starts a long image build by itself: `vnode kind
+images` or `--cluster kind` does. The reason is returned so the caller can print it: a run should
+say which environment certified the implementation and why that one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,38 @@ def choose_provider(requested: str, *, kind_bin: Path | None = None) -> tuple[st
         raise ValueError(f"unknown cluster provider {requested!r}; choose one of {', '.join(PROVIDERS)}")
     kind = str(kind_bin) if kind_bin is not None and kind_bin.is_file() else shutil.which("kind")
     if kind is None:
-        return "local", "--cluster auto: no kind binary on PATH (or --kind-bin), so the local provider"
+        kind = _toolchain_kind()
+    if kind is None:
+        return (
+            "local",
+            "--cluster auto: no kind binary on PATH (or --kind-bin, or built), so the local provider",
+        )
     available, reason = docker_available()
     if not available:
         return "local", f"--cluster auto: Docker is not usable ({reason}), so the local provider"
-    return "kind", f"--cluster auto: {reason} answers and kind is at {kind}, so the kind provider"
+    images_ready, images_reason = _kind_images_ready()
+    if not images_ready:
+        return "local", f"--cluster auto: {images_reason}, so the local provider"
+    return (
+        "kind",
+        f"--cluster auto: {reason} answers, kind is at {kind} and {images_reason}, so the kind provider",
+    )
+
+
+def _toolchain_kind() -> str | None:
+    from vnode_harness.toolchain.cache import component_dir, read_stamp
+    from vnode_harness.toolchain.recipes import KIND_RECIPES
+
+    recipe = KIND_RECIPES["kind"]
+    directory = component_dir(recipe)
+    return str(directory / "kind") if read_stamp(directory) == recipe.digest else None
+
+
+def _kind_images_ready() -> tuple[bool, str]:
+    from vnode_harness import versions
+    from vnode_harness.kind_images.engine import image_id
+    from vnode_harness.kind_images.plan import built_set_ready
+
+    if image_id(versions.KIND_NODE_IMAGE):
+        return True, "the pinned upstream node image is in Docker"
+    return built_set_ready()

@@ -226,4 +226,6 @@ class ResultCollector:
             requirements=requirements,
             tests=tests,
             command=run.command,
+            environment=run.environment,
+            images=run.images,
         )

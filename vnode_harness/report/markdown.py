@@ -17,6 +17,7 @@ _LIMIT_LABELS = {
     "pod_running_seconds": "Pod reaches Running",
     "volume_provisioning_seconds": "Volume is provisioned",
     "webhook_configuration_seconds": "Webhook configuration follows the profile",
+    "hold_seconds": "What must stay so is watched for (hold window)",
 }
 
 
@@ -30,6 +31,7 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
         _not_tested(report, catalogue),
         _implementation(report),
         _limits(report),
+        _environment(report),
         _reproduce(report),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -156,9 +158,22 @@ def _limits(report: ConformanceReport) -> str:
         if hasattr(limits, name)
     ]
     return (
-        "## Declared limits\n\nThe longest each kind of wait may take for the implementation to conform.\n\n"
-        + _table(["Wait", "Limit"], rows)
+        "## Declared limits\n\nThe longest each kind of wait may take for the implementation to conform, and "
+        "how long each claim that something stays as it was is watched.\n\n" + _table(["Wait", "Limit"], rows)
     )
+
+
+def _environment(report: ConformanceReport) -> str:
+    if not report.environment and not report.images:
+        return ""
+    text = "## Environment\n\n" + _table(["Fact", "Value"], [[k, v] for k, v in report.environment.items()])
+    if report.images:
+        rows = [
+            [image.name, image.id.removeprefix("sha256:")[:12], image.stand_in or ""]
+            for image in report.images
+        ]
+        text += "\n\n### Images\n\n" + _table(["Image", "ID", "Stand-in for"], rows)
+    return text
 
 
 def _reproduce(report: ConformanceReport) -> str:

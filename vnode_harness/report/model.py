@@ -48,12 +48,16 @@ class _ReportModel(BaseModel):
 
 
 class DeclaredLimits(_ReportModel):
-    """The wait limits the implementation file declared (seconds): part of what was certified."""
+    """The wait limits and the hold window the implementation file declared (seconds): part of what was
+    certified."""
 
     profile_propagation_seconds: NonNegativeInt
     pod_running_seconds: NonNegativeInt
     volume_provisioning_seconds: NonNegativeInt
     webhook_configuration_seconds: NonNegativeInt
+    hold_seconds: NonNegativeInt = Field(
+        description='How long each "stays so" claim was watched after its change was in force.'
+    )
 
 
 class ReportedImplementation(_ReportModel):
@@ -118,6 +122,16 @@ class RecordedTest(_ReportModel):
     )
 
 
+class RecordedImage(_ReportModel):
+    """A container image the cluster ran for the suite (kind provider), as Docker identifies it."""
+
+    name: str
+    id: str = Field(description="Docker image ID (sha256) of the image loaded into the cluster.")
+    stand_in: str | None = Field(
+        default=None, description="What upstream component this image stands in for, and how; null if none."
+    )
+
+
 class ConformanceReport(_ReportModel):
     """The result of one conformance run against one implementation."""
 
@@ -135,6 +149,13 @@ class ConformanceReport(_ReportModel):
     requirements: list[RequirementSummary]
     tests: list[RecordedTest]
     command: str = Field(description="The exact command that reproduces this run.")
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the cluster provider reports of the environment (versions, nodes).",
+    )
+    images: list[RecordedImage] = Field(
+        default_factory=list, description="Every image the provider built or loaded for the run (kind)."
+    )
 
     @field_validator("date")
     @classmethod
@@ -165,4 +186,6 @@ class RunInfo:
     mode: RunMode
     command: str
     date: datetime = field(default_factory=lambda: datetime.now(UTC))
+    environment: dict[str, str] = field(default_factory=dict)
+    images: list[RecordedImage] = field(default_factory=list)
     """When the run finished; timezone-aware (the report stores it in UTC)."""

@@ -19,8 +19,25 @@ from vnode_harness.report.allure_env import executor_from_environment, write_all
 from vnode_harness.report.allure_html import AllureUnavailable, generate_html
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.markdown import render_markdown
-from vnode_harness.report.model import RunInfo
+from vnode_harness.report.model import RecordedImage, RunInfo
 from vnode_harness.run import RunContext
+
+IMAGE_FACT = "image:"
+STAND_IN_FACT = "standIn:"
+"""Prefixes of the provider facts that name an image (→ its ID) and a stand-in (→ what it replaces)."""
+
+
+def environment_facts(facts: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in facts.items() if not k.startswith((IMAGE_FACT, STAND_IN_FACT))}
+
+
+def recorded_images(facts: dict[str, str]) -> list[RecordedImage]:
+    return [
+        RecordedImage(name=key.removeprefix(IMAGE_FACT), id=value,
+                      stand_in=facts.get(STAND_IN_FACT + key.removeprefix(IMAGE_FACT)))
+        for key, value in sorted(facts.items())
+        if key.startswith(IMAGE_FACT)
+    ]  # fmt: skip
 
 
 def write_run_reports(
@@ -38,6 +55,8 @@ def write_run_reports(
         kubernetes_version=context.cluster.kubernetes_version or "unknown",
         mode="full" if full else "focused",
         command=command,
+        environment=environment_facts(context.cluster.facts),
+        images=recorded_images(context.cluster.facts),
     )
     report = collector.build_report(implementation, run)
     run_dir = context.run_dir

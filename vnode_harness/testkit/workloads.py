@@ -20,9 +20,15 @@ from vnode_harness.observe import is_virtual_node, kubectl_ready, pod_summary
 from vnode_harness.waits import WaitTimeout, wait_for
 
 RUN_LABEL = "conformance.vnode.dev/run"
-TEST_IMAGE = os.environ.get("VNODE_TEST_IMAGE", "nginx:1.27")
-"""The container image of test pods (the seed documents use nginx). A vendor whose virtual nodes pull
-images can point this at a mirror reachable from its cluster."""
+DEFAULT_TEST_IMAGE = "nginx:1.27"
+TEST_IMAGE_VARIABLE = "VNODE_TEST_IMAGE"
+
+
+def test_image() -> str:
+    """The container image of test pods (the seed documents use nginx). A vendor whose virtual nodes pull
+    images can point VNODE_TEST_IMAGE at a mirror reachable from its cluster; a provider that loads its
+    own (kind's locally built set: Debian's nginx) sets it for the run when the user did not."""
+    return os.environ.get(TEST_IMAGE_VARIABLE, DEFAULT_TEST_IMAGE)
 
 
 @dataclass
@@ -65,7 +71,7 @@ def pod_manifest(
     volumes: list[dict[str, Any]] | None = None,
     node_selector: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "nginx", "image": TEST_IMAGE}
+    container: dict[str, Any] = {"name": "nginx", "image": test_image()}
     spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 0}
     if volumes:
         spec["volumes"] = volumes

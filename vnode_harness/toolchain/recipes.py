@@ -94,10 +94,11 @@ class Recipe:
         return f"{self.component}-{self.version}"
 
 
-def _kubernetes() -> Recipe:
-    v = versions.KUBERNETES
+def _kubernetes_stamp(v: str) -> tuple[str, ...]:
+    """The ldflags that make a wrapper-module build report the release version, as a release build does
+    (kubeadm also picks its control-plane image tags from it)."""
     major, minor = v.lstrip("v").split(".")[:2]
-    stamp = []
+    stamp: list[str] = []
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         stamp += [
             f"-X {pkg}.gitVersion={v}",
@@ -105,6 +106,11 @@ def _kubernetes() -> Recipe:
             f"-X {pkg}.gitMinor={minor}",
             f"-X {pkg}.gitTreeState=clean",
         ]
+    return ("-s", "-w", *stamp)
+
+
+def _kubernetes() -> Recipe:
+    v = versions.KUBERNETES
     server_probe = VersionProbe(("--version",), f"Kubernetes {v}")
     return Recipe(
         component="kubernetes",
@@ -122,7 +128,7 @@ def _kubernetes() -> Recipe:
                 VersionProbe(("version", "--client"), f"Client Version: {v}"),
             ),
         ),
-        ldflags=("-s", "-w", *stamp),
+        ldflags=_kubernetes_stamp(v),
         replace_staging_from_gomod=True,
     )
 
@@ -217,3 +223,87 @@ RECIPES: dict[str, Recipe] = {
     recipe.component: recipe for recipe in (_kubernetes(), _etcd(), _kwok(), _virtual_kubelet(), _istio())
 }
 """Every component of the local environment, in build order (cheapest first is not needed: all are needed)."""
+
+
+def _kubernetes_node() -> Recipe:
+    """What a kind node runs itself: same module, wrapper and version stamp as `kubernetes`."""
+    v = versions.KUBERNETES
+    return Recipe(
+        component="kubernetes-node",
+        version=v,
+        label=f"Kubernetes {v} node binaries",
+        module="k8s.io/kubernetes",
+        module_version=v,
+        binaries=(
+            Binary(
+                "kubelet", "k8s.io/kubernetes/cmd/kubelet", VersionProbe(("--version",), f"Kubernetes {v}")
+            ),
+            Binary("kubeadm", "k8s.io/kubernetes/cmd/kubeadm", VersionProbe(("version", "-o", "short"), v)),
+            Binary(
+                "kube-proxy",
+                "k8s.io/kubernetes/cmd/kube-proxy",
+                VersionProbe(("--version",), f"Kubernetes {v}"),
+            ),
+        ),
+        ldflags=_kubernetes_stamp(v),
+        replace_staging_from_gomod=True,
+    )
+
+
+def _coredns() -> Recipe:
+    """CoreDNS at the version kubeadm pins for the Kubernetes minor; static, for a FROM-scratch image."""
+    v = versions.COREDNS
+    return Recipe(
+        component="coredns",
+        version=v,
+        label=f"CoreDNS {v}",
+        module="github.com/coredns/coredns",
+        module_version=v,
+        binaries=(
+            Binary(
+                "coredns",
+                "github.com/coredns/coredns",
+                VersionProbe(("-version",), f"CoreDNS-{v.lstrip('v')}"),
+            ),
+        ),
+        build_env=(("CGO_ENABLED", "0"),),
+    )
+
+
+def _flannel() -> Recipe:
+    """flanneld, the kind clusters' CNI daemon (kind's own kindnetd is not served by the module proxy).
+
+    Patched: main.go links every backend, and the Tencent Cloud VPC backend's SDK module is not served
+    by the Go module proxy; the patch drops that one import (the host-gw backend the kind images use is
+    untouched). Built with cgo, as upstream builds it (the udp backend links C), for the Debian image."""
+    v = versions.FLANNEL
+    return Recipe(
+        component="flannel",
+        version=v,
+        label=f"flannel {v}",
+        module="github.com/flannel-io/flannel",
+        module_version=v,
+        binaries=(Binary("flanneld", "github.com/flannel-io/flannel", VersionProbe(("--version",), v)),),
+        ldflags=("-s", "-w", f"-X github.com/flannel-io/flannel/pkg/version.Version={v}"),
+        patches=("flannel-without-tencentvpc-backend.patch",),
+    )
+
+
+def _kind() -> Recipe:
+    v = versions.KIND
+    return Recipe(
+        component="kind",
+        version=v,
+        label=f"kind {v}",
+        module="sigs.k8s.io/kind",
+        module_version=v,
+        binaries=(Binary("kind", "sigs.k8s.io/kind", VersionProbe(("version",), f"kind {v}")),),
+    )
+
+
+KIND_RECIPES: dict[str, Recipe] = {
+    recipe.component: recipe for recipe in (_kind(), _kubernetes_node(), _coredns(), _flannel())
+}
+"""What the kind provider's locally built images need on top of RECIPES (`vnode kind images`)."""
+
+ALL_RECIPES: dict[str, Recipe] = {**RECIPES, **KIND_RECIPES}

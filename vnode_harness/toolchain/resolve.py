@@ -20,7 +20,7 @@ from rich.console import Console
 from vnode_harness.toolchain.build import build
 from vnode_harness.toolchain.cache import component_dir, read_stamp
 from vnode_harness.toolchain.errors import ToolchainError
-from vnode_harness.toolchain.recipes import RECIPES, Binary, Recipe
+from vnode_harness.toolchain.recipes import ALL_RECIPES, RECIPES, Binary, Recipe
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,13 @@ def resolve_component(recipe: Recipe, console: Console, *, allow_build: bool = T
 def resolve_toolchain(
     components: Iterable[str] | None = None, *, console: Console | None = None, allow_build: bool = True
 ) -> Toolchain:
-    """Resolve (and build when missing) the named components, all of them by default."""
+    """Resolve (and build when missing) the named components: the local environment's by default, or
+    any of ALL_RECIPES by name (the kind image set's too)."""
     console = console or Console(stderr=True)
     binaries: dict[str, Path] = {}
     origins: dict[str, str] = {}
     for name in components or RECIPES:
-        recipe = RECIPES[name]
+        recipe = ALL_RECIPES[name]
         directory, origin = resolve_component(recipe, console, allow_build=allow_build)
         origins[name] = origin
         for binary in recipe.binaries:

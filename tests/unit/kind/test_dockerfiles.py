@@ -1,8 +1,9 @@
-"""Every Dockerfile the kind provider builds has pinned bases; the virtual-kubelet image wraps
-the toolchain build.
+"""Every Dockerfile the kind provider builds has pinned or locally built bases; the generated images
+of `vnode kind images` come from the local Debian image or scratch and wrap the toolchain's builds.
 
 "Pinned" means an exact version tag (major.minor.patch, or a dated tag) or a digest: never `latest`,
-never a floating `golang:1.26`. A stage built earlier in the same file (`FROM build`) is not a base.
+never a floating `golang:1.26`. A stage built earlier in the same file (`FROM build`) is not a base,
+and neither is an image `vnode kind images` builds here (`vnode/…`, cached under a key of its inputs).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from tests.unit.kind.kindconfig import REPOSITORY
 from vnode_harness.implementation import load_implementation
-from vnode_harness.providers.kind.cluster import VIRTUAL_KUBELET_DOCKERFILE
+from vnode_harness.kind_images import debian, dockerfiles, plan
 from vnode_harness.toolchain import RECIPES
 
 _SKIPPED_DIRS = {".venv", ".git", "node_modules", ".tox", "reports"}
@@ -51,8 +52,12 @@ def bases(text: str) -> list[str]:
     return images
 
 
-def test_the_virtual_kubelet_dockerfile_is_checked():
-    assert VIRTUAL_KUBELET_DOCKERFILE in repository_dockerfiles()
+LOCALLY_BUILT = ("vnode/",)
+"""Images of the locally built set (vnode_harness/kind_images/plan.py): made here, never pulled."""
+
+
+def test_the_reference_dockerfile_is_checked():
+    assert REPOSITORY / "eci_reference" / "deploy" / "Dockerfile" in repository_dockerfiles()
 
 
 @pytest.mark.parametrize("dockerfile", repository_dockerfiles(), ids=lambda p: str(p.relative_to(REPOSITORY)))
@@ -62,6 +67,8 @@ def test_every_base_image_is_pinned(dockerfile):
     assert images, f"{dockerfile} has no FROM"
     for image in images:
         assert ":latest" not in image, f"{dockerfile}: {image} is not pinned"
+        if image.startswith(LOCALLY_BUILT):
+            continue
         assert _EXACT_TAG.search(image) or _DIGEST.search(image), (
             f"{dockerfile}: {image} has neither an exact version tag nor a digest"
         )
@@ -83,17 +90,33 @@ def test_the_pin_rule_itself(image, pinned):
     assert bool(_EXACT_TAG.search(image) or _DIGEST.search(image)) is pinned
 
 
-def test_the_virtual_kubelet_image_holds_the_toolchains_static_build():
-    """No Go build in Docker: the image copies the toolchain's binary (patched, CGO_ENABLED=0), so the
-    kind nodes run exactly what the local provider runs and Docker needs no module proxy."""
-    text = "\n".join(
-        line
-        for line in VIRTUAL_KUBELET_DOCKERFILE.read_text().splitlines()
-        if not line.lstrip().startswith("#")
-    )
-    assert "COPY --from=toolchain virtual-kubelet /usr/local/bin/virtual-kubelet" in text
+def test_the_reference_image_needs_no_registry():
+    """Debian's Python on the local Debian image, dependencies from the host-built wheelhouse, offline."""
+    text = (REPOSITORY / "eci_reference" / "deploy" / "Dockerfile").read_text()
+    assert bases(text) == [plan.WHEELS_IMAGE, debian.IMAGE]
+    assert "PIP_NO_INDEX=1" in text
+
+
+def test_generated_dockerfiles_start_from_the_local_base_or_scratch():
+    generated = [
+        dockerfiles.binary_image(debian.IMAGE, "kube-proxy", packages=("iptables", "conntrack")),
+        dockerfiles.static_image("coredns"),
+        dockerfiles.packages_image(debian.IMAGE, ("nginx",), ["nginx", "-g", "daemon off;"]),
+        dockerfiles.files_image("wheels", "/wheels"),
+    ]
+    for text in generated:
+        assert all(image == debian.IMAGE for image in bases(text)), text
+
+
+def test_a_binary_image_runs_the_copied_toolchain_binary():
+    text = dockerfiles.binary_image(debian.IMAGE, "virtual-kubelet", user="65532:65532")
+    assert "COPY virtual-kubelet /usr/local/bin/virtual-kubelet" in text
+    assert 'ENTRYPOINT ["/usr/local/bin/virtual-kubelet"]' in text
+    assert "USER 65532:65532" in text
     assert "go build" not in text
-    assert "ARG" not in text  # nothing of the build machine is passed in
-    assert bases(text) == [bases(text)[0]]
-    assert bases(text)[0].startswith("gcr.io/distroless/static-")
     assert ("CGO_ENABLED", "0") in RECIPES["virtual-kubelet"].build_env
+
+
+def test_the_sidecar_stand_in_is_named_as_one():
+    assert "proxyv2" in plan.PROXY_STANDIN_IMAGE
+    assert "proxies nothing" in plan.STAND_INS[plan.PROXY_STANDIN_IMAGE]

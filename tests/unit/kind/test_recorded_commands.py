@@ -6,10 +6,12 @@ and kubectl are never downloaded."""
 from __future__ import annotations
 
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 import pytest_kind.cluster
+import yaml
 
 from vnode_harness import versions
 from vnode_harness.implementation import Implementation, KindImage
@@ -100,12 +102,18 @@ def test_create_load_delete(recorder, binaries, tmp_path):
     kubeconfig = tmp_path / "state" / "vnode-0a1b2c" / "kubeconfig"
 
     assert cluster._create_or_reuse(kind, kubectl) is False
+    config = kubeconfig.parent / "kind-config.yaml"
     assert recorder.calls == [
         [str(kind), "get", "clusters"],  # ours: refuse to take over a cluster we did not make
         [str(kind), "get", "clusters"],  # pytest-kind's own check
         [str(kind), "create", "cluster", "--name=vnode-0a1b2c", f"--kubeconfig={kubeconfig}",
-         f"--image={versions.KIND_NODE_IMAGE}", "--config", str(DEFAULT_CONFIG)],
+         f"--image={versions.KIND_NODE_IMAGE}", "--config", str(config)],
     ]  # fmt: skip
+    assert yaml.safe_load(config.read_text()) == kind_cluster.effective_config(
+        DEFAULT_CONFIG,
+        cgroup_v1=kind_cluster.cgroup_v1_host(),
+        restrict_oom_score_adj=not kind_cluster.has_cap_sys_resource(),
+    )
     assert not (tmp_path / ".pytest-kind").exists(), "pytest-kind's scratch directory was left behind"
 
     recorder.calls.clear()
@@ -158,15 +166,49 @@ def test_fresh_names_per_run():
     assert all(name.startswith("vnode-") for name in names)
 
 
-def test_virtual_kubelet_image_build(tmp_path):
-    command = kind_cluster.virtual_kubelet_build_command(tmp_path / "virtual-kubelet-v1.13.0")
-    assert command == [
-        "docker", "build", "--tag",
-        f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}",
-        "--file", str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE),
-        "--build-context", f"toolchain={tmp_path / 'virtual-kubelet-v1.13.0'}",
-        str(kind_cluster.VIRTUAL_KUBELET_DOCKERFILE.parent),
-    ]  # fmt: skip
+class TestHostFixesInTheKindConfig:
+    """What a cgroup v1 host and a host without CAP_SYS_RESOURCE need, added to kind-config/cluster.yaml."""
+
+    def test_a_cgroup_v2_host_with_every_capability_gets_the_config_as_it_is(self):
+        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=False)
+        assert config == yaml.safe_load(DEFAULT_CONFIG.read_text())
+
+    def test_cgroup_v1_lets_the_kubelet_start(self):
+        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=True, restrict_oom_score_adj=False)
+        patches = [yaml.safe_load(patch) for patch in config["kubeadmConfigPatches"]]
+        assert patches == [{"kind": "KubeletConfiguration", "failCgroupV1": False}]
+        assert "containerdConfigPatches" not in config
+
+    def test_without_cap_sys_resource_containerd_leaves_oom_score_adj_alone(self):
+        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=True)
+        (patch,) = config["containerdConfigPatches"]
+        assert tomllib.loads(patch) == {
+            "plugins": {"io.containerd.grpc.v1.cri": {"restrict_oom_score_adj": True}}
+        }
+
+
+class TestImageSetChoice:
+    def test_explicit_choices_are_kept(self):
+        assert kind_cluster.choose_image_set("built", False)[0] == "built"
+        assert kind_cluster.choose_image_set("upstream", False)[0] == "upstream"
+
+    def test_an_explicit_node_image_means_upstream(self):
+        assert kind_cluster.choose_image_set("auto", True) == (
+            "upstream",
+            "--kind-image names the node image",
+        )
+
+    def test_auto_builds_unless_the_upstream_node_image_is_there(self, monkeypatch):
+        monkeypatch.setattr(kind_cluster, "image_id", lambda image: None)
+        chosen, reason = kind_cluster.choose_image_set("auto", False)
+        assert chosen == "built"
+        assert "built here from package registries" in reason
+        monkeypatch.setattr(kind_cluster, "image_id", lambda image: "sha256:1")
+        assert kind_cluster.choose_image_set("auto", False)[0] == "upstream"
+
+    def test_unknown(self):
+        with pytest.raises(ClusterError, match="unknown --kind-images"):
+            kind_cluster.choose_image_set("nightly", False)
 
 
 def implementation_with_image(tmp_path) -> tuple[Implementation, Path]:
@@ -264,14 +306,22 @@ class TestNeverDownloads:
         with pytest.raises(ClusterError, match="is not an executable file"):
             resolve_binary(missing, "kind", kind_cluster.INSTALL_KIND)
 
-    def test_up_fails_before_anything_when_kind_is_missing(self, monkeypatch, tmp_path):
+    def test_up_fails_before_anything_when_docker_is_missing(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PATH", str(tmp_path))
         monkeypatch.setattr(pytest_kind.cluster, "requests", NoDownloads())
-        with pytest.raises(ClusterError, match="needs kind"):
+        with pytest.raises(ClusterError, match=r"needs a running Docker Engine.*\.ci/docker-engine\.sh"):
             KindProvider(logs_dir=tmp_path / "logs").up()
 
-    def test_kubectl_is_not_downloaded_either(self, monkeypatch, tmp_path, binaries):
-        kind, _ = binaries
+    def test_a_missing_kind_is_built_from_go_modules_not_downloaded(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("PATH", str(tmp_path))  # no go either
+        monkeypatch.setenv("VNODE_CACHE_DIR", str(tmp_path / "cache"))
+        with pytest.raises(ClusterError, match=r"kind is not on PATH and could not be built.*Go toolchain"):
+            resolve_binary(None, "kind", kind_cluster.INSTALL_KIND, component="kind")
+
+    def test_kubectl_is_not_downloaded_either(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PATH", str(tmp_path))
-        with pytest.raises(ClusterError, match=r"needs kubectl.*--kind-kubectl-bin"):
-            KindProvider(kind_bin=kind, logs_dir=tmp_path / "logs").up()
+        monkeypatch.setenv("VNODE_CACHE_DIR", str(tmp_path / "cache"))
+        with pytest.raises(
+            ClusterError, match=r"kubectl is not on PATH and could not be built.*--kind-kubectl-bin"
+        ):
+            resolve_binary(None, "kubectl", kind_cluster.INSTALL_KUBECTL, component="kubernetes")

@@ -26,11 +26,14 @@ def bin_dir(tmp_path, monkeypatch) -> Path:
     directory = tmp_path / "bin"
     directory.mkdir()
     monkeypatch.setenv("PATH", str(directory))
+    monkeypatch.setenv("VNODE_CACHE_DIR", str(tmp_path / "cache"))  # no toolchain kind, no image stamps
     return directory
 
 
-def answering_docker(bin_dir: Path) -> None:
-    script(bin_dir, "docker", 'test "$1" = info && echo 28.2.2')
+def answering_docker(bin_dir: Path, *, images: bool = True) -> None:
+    """A docker that answers `info`, and `image inspect` with an ID when `images` (every image present)."""
+    inspect = "echo sha256:0123" if images else "exit 1"
+    script(bin_dir, "docker", f'case "$1" in info) echo 28.2.2;; image) {inspect};; *) exit 1;; esac')
 
 
 class TestDockerAvailable:
@@ -91,6 +94,13 @@ class TestChooseProvider:
         assert provider == "kind"
         assert "Docker Engine 28.2.2" in reason
         assert str(kind) in reason
+
+    def test_auto_without_kind_images(self, bin_dir):
+        answering_docker(bin_dir, images=False)
+        script(bin_dir, "kind", "exit 0")
+        provider, reason = select.choose_provider("auto")
+        assert provider == "local"
+        assert "the kind images are not built (`vnode kind images`)" in reason
 
     def test_auto_with_an_explicit_kind_binary(self, bin_dir, tmp_path):
         answering_docker(bin_dir)

@@ -40,6 +40,8 @@ from rich.console import Console
 
 from vnode_harness import versions
 from vnode_harness.implementation import Implementation
+from vnode_harness.kind_images import BuiltImageSet, ImageBuildError, build_image_set
+from vnode_harness.kind_images.engine import image_id
 from vnode_harness.kube import api_client
 from vnode_harness.processes import pid_alive, start_process, stop_recorded
 from vnode_harness.providers.base import ClusterError, ClusterHandle
@@ -49,13 +51,12 @@ from vnode_harness.providers.kind.docker import docker_available
 from vnode_harness.providers.kind.implementation import apply_documents, install_implementation
 from vnode_harness.providers.kind.objects import annotations_of, has_condition, name_of
 from vnode_harness.providers.local.istio import ISTIO_NAMESPACE
-from vnode_harness.toolchain import resolve_toolchain
-from vnode_harness.toolchain.recipes import RECIPES
+from vnode_harness.toolchain import ToolchainError, resolve_toolchain
 from vnode_harness.waits import WaitTimeout, wait_for
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG = REPOSITORY_ROOT / "kind-config" / "cluster.yaml"
-VIRTUAL_KUBELET_DOCKERFILE = Path(__file__).parent / "images" / "virtual-kubelet.Dockerfile"
+IMAGE_SETS = ("auto", "built", "upstream")
 KEPT_CLUSTER_NAME = "vnode-kept"
 """Default name with `keep_cluster`: a stable name is what lets the next run find the cluster again."""
 STATE_CONFIGMAP = "vnode-kind-provider"
@@ -87,6 +88,8 @@ class KindOptions(Protocol):
     def kind_kubectl_bin(self) -> str | None: ...
     @property
     def kind_image(self) -> str | None: ...
+    @property
+    def kind_images(self) -> str: ...
 
 
 def kind_state_root() -> Path:
@@ -94,43 +97,83 @@ def kind_state_root() -> Path:
     return Path(tempfile.gettempdir()) / f"vnode-kind-{os.getuid()}"
 
 
-def resolve_binary(explicit: Path | None, name: str, how_to_install: str) -> Path:
-    """An explicit path (must be an executable file) or the binary on PATH; never a download."""
+def resolve_binary(explicit: Path | None, name: str, how_to_install: str, *, component: str | None = None,
+                   console: Console | None = None) -> Path:  # fmt: skip
+    """An explicit path (must be an executable file), the binary on PATH, or the toolchain's own build
+    of the pinned version from Go modules (`component`; built on first use); never a download."""
     if explicit is not None:
         path = explicit.expanduser()
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise ClusterError(f"{path} is not an executable file: {how_to_install}")
         return path.resolve()
     found = shutil.which(name)
-    if found is None:
+    if found is not None:
+        return Path(found)
+    if component is None:
         raise ClusterError(f"the kind provider needs {name}, which is not on PATH: {how_to_install}")
-    return Path(found)
+    try:
+        return resolve_toolchain([component], console=console)[name]
+    except ToolchainError as error:
+        raise ClusterError(
+            f"{name} is not on PATH and could not be built ({error}): {how_to_install}"
+        ) from error
 
 
-def virtual_kubelet_build_command(binary_dir: Path) -> list[str]:
-    """`docker build` of the virtual-node image around the toolchain's own virtual-kubelet build
-    (`binary_dir`, the named build context `toolchain`): the image holds exactly the binary the local
-    provider runs, and Docker needs no Go toolchain or module proxy of its own."""
-    return [
-        "docker",
-        "build",
-        "--tag",
-        vn.IMAGE,
-        "--file",
-        str(VIRTUAL_KUBELET_DOCKERFILE),
-        "--build-context",
-        f"toolchain={binary_dir}",
-        str(VIRTUAL_KUBELET_DOCKERFILE.parent),
-    ]
-
-
-def virtual_nodes_digest() -> str:
-    payload = (
-        vn.manifests_digest()
-        + hashlib.sha256(VIRTUAL_KUBELET_DOCKERFILE.read_bytes()).hexdigest()
-        + RECIPES["virtual-kubelet"].digest
+def choose_image_set(requested: str, explicit_node_image: bool) -> tuple[str, str]:
+    """(built|upstream, reason). `auto` takes the pinned upstream images only where they are already in
+    Docker (a run never reaches for a registry on its own); otherwise it builds them here."""
+    if requested not in IMAGE_SETS:
+        raise ClusterError(f"unknown --kind-images {requested!r}; choose one of {', '.join(IMAGE_SETS)}")
+    if requested != "auto":
+        return requested, f"--kind-images {requested} was requested"
+    if explicit_node_image:
+        return "upstream", "--kind-image names the node image"
+    if image_id(versions.KIND_NODE_IMAGE):
+        return "upstream", f"the pinned upstream node image {versions.KIND_NODE_IMAGE} is in Docker"
+    return "built", (
+        "the pinned upstream node image is not in Docker, so every image is built here from package "
+        "registries (`--kind-images upstream` pulls the upstream ones instead)"
     )
+
+
+def virtual_nodes_digest(virtual_kubelet_image_id: str) -> str:
+    """The manifests and the image (the toolchain's virtual-kubelet, built by `vnode kind images`)."""
+    payload = vn.manifests_digest() + virtual_kubelet_image_id
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cgroup_v1_host() -> bool:
+    """cgroup v1 (or hybrid) host: /sys/fs/cgroup is a tmpfs of controllers, not the cgroup2 fs."""
+    result = subprocess.run(
+        ["stat", "-fc", "%T", "/sys/fs/cgroup"], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() != "cgroup2fs"
+
+
+def has_cap_sys_resource() -> bool:
+    """CAP_SYS_RESOURCE (bit 24) in this process's capability bounding set."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapBnd:"):
+            return bool(int(line.split()[1], 16) >> 24 & 1)
+    return True
+
+
+def effective_config(config_file: Path, *, cgroup_v1: bool, restrict_oom_score_adj: bool) -> dict[str, Any]:
+    """kind-config/cluster.yaml with what this host needs:
+    - cgroup v1: Kubernetes 1.35's kubelet refuses cgroup v1 unless `failCgroupV1: false` (kind then
+      warns that cgroup v1 is deprecated, and goes on);
+    - no CAP_SYS_RESOURCE in the bounding set: containerd must not raise oom_score_adj (kind's
+      entrypoint does the same on rootless hosts), or every static pod's sandbox fails to start."""
+    config: dict[str, Any] = yaml.safe_load(config_file.read_text()) or {}
+    if cgroup_v1:
+        config.setdefault("kubeadmConfigPatches", []).append(
+            "kind: KubeletConfiguration\nfailCgroupV1: false\n"
+        )
+    if restrict_oom_score_adj:
+        config.setdefault("containerdConfigPatches", []).append(
+            '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n'
+        )
+    return config
 
 
 def kind_clusters(kind: Path) -> list[str]:
@@ -184,7 +227,8 @@ class KindProvider:
         console: Console | None = None,
         with_istio: bool = True,
         config_file: Path = DEFAULT_CONFIG,
-        node_image: str = versions.KIND_NODE_IMAGE,
+        node_image: str | None = None,
+        image_set: str = "auto",
     ) -> None:
         self.cluster_name = cluster_name or (
             KEPT_CLUSTER_NAME if keep_cluster else f"vnode-{uuid.uuid4().hex[:6]}"
@@ -198,7 +242,10 @@ class KindProvider:
         self.console = console or Console(stderr=True)
         self.with_istio = with_istio
         self.config_file = config_file
-        self.node_image = node_image
+        self.explicit_node_image = node_image
+        self.node_image = node_image or versions.KIND_NODE_IMAGE
+        self.image_set = image_set
+        self.images: BuiltImageSet | None = None
         self.directory = kind_state_root() / self.cluster_name
         self.kubeconfig = self.directory / "kubeconfig"
         self._cluster: KindCluster | None = None
@@ -219,7 +266,8 @@ class KindProvider:
             implementation=implementation,
             logs_dir=options.run_dir / "cluster",
             console=console,
-            node_image=options.kind_image or versions.KIND_NODE_IMAGE,
+            node_image=options.kind_image,
+            image_set=options.kind_images,
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -232,16 +280,22 @@ class KindProvider:
 
     def up(self) -> ClusterHandle:
         """Create (or, with keep_cluster, reuse) the cluster and return once the topology is ready."""
-        kind = resolve_binary(self.kind_bin, "kind", INSTALL_KIND)
-        kubectl = self._kubectl = resolve_binary(self.kubectl_bin, "kubectl", INSTALL_KUBECTL)
         if not self.config_file.is_file():
             raise ClusterError(
                 f"kind configuration {self.config_file} is missing (run from a suite checkout)"
             )
         usable, reason = docker_available()
         if not usable:
-            raise ClusterError(f"the kind provider needs a running Docker Engine: {reason}")
+            raise ClusterError(
+                f"the kind provider needs a running Docker Engine: {reason} (on a sandboxed host "
+                "`bash .ci/docker-engine.sh` installs and starts one)"
+            )
+        kind = resolve_binary(self.kind_bin, "kind", INSTALL_KIND, component="kind", console=self.console)
+        kubectl = self._kubectl = resolve_binary(
+            self.kubectl_bin, "kubectl", INSTALL_KUBECTL, component="kubernetes", console=self.console
+        )
         kind_version = self._kind_version(kind)
+        self.images = self._prepare_images()
         reap_orphaned_clusters(kind, self.console)
         started = time.monotonic()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -259,6 +313,18 @@ class KindProvider:
         )
         return handle
 
+    def _prepare_images(self) -> BuiltImageSet:
+        chosen, reason = choose_image_set(self.image_set, self.explicit_node_image is not None)
+        self.image_set = chosen
+        self.console.print(f"kind image set: [bold]{chosen}[/bold] ({reason})")
+        try:
+            images = build_image_set(self.console, upstream=chosen == "upstream")
+        except ImageBuildError as error:
+            raise ClusterError(str(error)) from error
+        if self.explicit_node_image is None:
+            self.node_image = images.node_image
+        return images
+
     def _kind_version(self, kind: Path) -> str:
         output = commands.run([str(kind), "version"], what="kind version", timeout=30).strip()
         if versions.KIND not in output.split():
@@ -273,6 +339,9 @@ class KindProvider:
         api = api_client(self.kubeconfig, "kind-provider")
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self._wait_kind_nodes(core)
+        assert self.images is not None
+        for image in self.images.load_images:
+            self._load_image(image)
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
             apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
         applied = self._applied(core)
@@ -295,6 +364,7 @@ class KindProvider:
             self._record_applied(core, "implementation", digest)
         version = client.VersionApi(api).get_code().git_version
         self._follow_component_logs()
+        images = self.images
         return ClusterHandle(
             name=self.cluster_name,
             provider="kind",
@@ -308,11 +378,14 @@ class KindProvider:
                 "virtualNodes": ",".join(vn.node_names()),
                 "virtualKubelet": versions.VIRTUAL_KUBELET_BUILD,
                 "istio": versions.ISTIO_LABEL if self.with_istio else "not installed",
-                "istioProxy": f"{versions.ISTIO_PROXY_HUB}:{versions.ISTIO_PROXY_TAG}"
-                if self.with_istio
-                else "",
+                "istioProxy": f"{images.istio_hub}/proxyv2:{images.istio_tag}" if self.with_istio else "",
                 "reusedCluster": str(reused).lower(),
                 "keepCluster": str(self.keep_cluster).lower(),
+                "imageSet": self.image_set,
+                "testImage": images.test_image,
+                "cgroupVersion": "v1" if cgroup_v1_host() else "v2",
+                **{f"image:{name}": image for name, image in images.image_ids.items()},
+                **{f"standIn:{name}": what for name, what in images.stand_ins.items()},
             },
         )
 
@@ -344,8 +417,13 @@ class KindProvider:
             self.console.print(
                 f"creating kind cluster {self.cluster_name} with {self.node_image} (kind's output follows)"
             )
+        config = effective_config(
+            self.config_file, cgroup_v1=cgroup_v1_host(), restrict_oom_score_adj=not has_cap_sys_resource()
+        )
+        config_path = self.directory / "kind-config.yaml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         try:
-            self._cluster.create(self.config_file)
+            self._cluster.create(config_path)
         except subprocess.CalledProcessError as error:
             raise ClusterError(
                 f"`kind create cluster` failed (exit {error.returncode}); kind's output is above"
@@ -399,16 +477,9 @@ class KindProvider:
 
     def _install_virtual_nodes(self, api: client.ApiClient, kubectl: Path, applied: str | None) -> None:
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-        digest = virtual_nodes_digest()
+        assert self.images is not None
+        digest = virtual_nodes_digest(self.images.image_ids[vn.IMAGE])
         if digest != applied or not self._virtual_kubelets_available(apps):
-            binary = resolve_toolchain(["virtual-kubelet"], console=self.console)["virtual-kubelet"]
-            self.console.print(f"building {vn.IMAGE} around {binary}")
-            commands.run(
-                virtual_kubelet_build_command(binary.parent),
-                what=f"docker build of {vn.IMAGE}",
-                log=self.logs_dir / "docker-build-virtual-kubelet.log",
-                timeout=1800,
-            )
             self._load_image(vn.IMAGE)
             documents = vn.manifests(vn.make_serving_certificate())
             apply_documents(kubectl, self.kubeconfig, documents, what="kubectl apply of the virtual nodes",
@@ -434,12 +505,14 @@ class KindProvider:
         return set(vn.node_names()) <= available
 
     def _install_istio(self, api: client.ApiClient, applied: str | None) -> None:
-        digest = istio.install_digest()
+        assert self.images is not None
+        hub, tag = self.images.istio_hub, self.images.istio_tag
+        digest = istio.install_digest(hub, tag)
         available, _ = istio.istiod_available(client.AppsV1Api(api))
         if digest != applied or not available:
             istioctl = resolve_toolchain(["istio"], console=self.console)["istioctl"]
             self.console.print(f"installing Istio ({versions.ISTIO_LABEL}, minimal profile) with istioctl")
-            istio.install(istioctl, self.kubeconfig, self.logs_dir / "istioctl-install.log")
+            istio.install(istioctl, self.kubeconfig, self.logs_dir / "istioctl-install.log", hub=hub, tag=tag)
         istio.wait_ready(api)
         self._record_applied(client.CoreV1Api(api), "istio", digest)
 

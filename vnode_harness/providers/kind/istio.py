@@ -29,8 +29,9 @@ ISTIOD = "istiod"
 READINESS_TIMEOUT_SECONDS = 300
 
 
-def profile_arguments() -> list[str]:
-    """The profile and settings, shared by `istioctl install` and `istioctl manifest generate`."""
+def profile_arguments(hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG) -> list[str]:
+    """The profile and settings, shared by `istioctl install` and `istioctl manifest generate`; `hub` and
+    `tag` name the pilot and proxyv2 images (the pinned upstream ones, or the locally built set's)."""
     return [
         "-f",
         str(ISTIO_OPERATOR_OVERLAY),
@@ -39,30 +40,32 @@ def profile_arguments() -> list[str]:
         "--set",
         "values.pilot.env.ENABLE_NATIVE_SIDECARS=false",
         "--set",
-        f"hub={versions.ISTIO_PROXY_HUB}",
+        f"hub={hub}",
         "--set",
-        f"tag={versions.ISTIO_PROXY_TAG}",
+        f"tag={tag}",
     ]
 
 
-def install_command(istioctl: Path, kubeconfig: Path) -> list[str]:
+def install_command(
+    istioctl: Path, kubeconfig: Path, hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG
+) -> list[str]:
     return [
         str(istioctl),
         "install",
         "-y",
         "--kubeconfig",
         str(kubeconfig),
-        *profile_arguments(),
+        *profile_arguments(hub, tag),
         "--readiness-timeout",
         f"{READINESS_TIMEOUT_SECONDS}s",
     ]
 
 
-def install_digest() -> str:
+def install_digest(hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG) -> str:
     """What decides whether an installed Istio is current: istioctl's version, the settings, the overlay."""
     payload = {
         "istio": versions.ISTIO_MODULE,
-        "arguments": profile_arguments()[2:],
+        "arguments": profile_arguments(hub, tag)[2:],
         "overlay": hashlib.sha256(ISTIO_OPERATOR_OVERLAY.read_bytes()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -77,13 +80,20 @@ def render_manifests(istioctl: Path) -> list[dict[str, Any]]:
     return [document for document in yaml.safe_load_all(result.stdout) if isinstance(document, dict)]
 
 
-def install(istioctl: Path, kubeconfig: Path, log: Path) -> None:
+def install(
+    istioctl: Path,
+    kubeconfig: Path,
+    log: Path,
+    *,
+    hub: str = versions.ISTIO_PROXY_HUB,
+    tag: str = versions.ISTIO_PROXY_TAG,
+) -> None:
     """Install (or upgrade in place) and return once istioctl saw every component ready."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         try:
             result = subprocess.run(
-                install_command(istioctl, kubeconfig),
+                install_command(istioctl, kubeconfig, hub, tag),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 timeout=READINESS_TIMEOUT_SECONDS + 120,

@@ -60,7 +60,7 @@ CERT_FINGERPRINT_ANNOTATION = "vnode.dev/serving-cert-sha256"
 _SERVING_DIR = "/etc/virtual-kubelet/serving"
 _CLUSTER_CA_DIR = "/etc/virtual-kubelet/cluster-ca"
 _PROVIDER_DIR = "/etc/virtual-kubelet/provider"
-_RUN_AS = 65532
+RUN_AS = 65532
 """The distroless image's non-root user."""
 NOT_ON_VIRTUAL_NODES: dict[str, Any] = {
     "nodeAffinity": {
@@ -258,9 +258,9 @@ def deployment_manifest(zone: str, cert_fingerprint: str) -> dict[str, Any]:
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": _RUN_AS,
-                        "runAsGroup": _RUN_AS,
-                        "fsGroup": _RUN_AS,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     # Only on a real (kind) node: never on a virtual node, which would run nothing.
