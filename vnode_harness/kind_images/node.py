@@ -71,7 +71,12 @@ def assemble(
             what="containerd configuration",
         )
         step.run(
-            [*exec_, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &"],
+            [
+                *exec_,
+                "bash",
+                "-c",
+                "nohup containerd > /var/log/containerd-build.log 2>&1 & echo $! > /run/containerd-build.pid",
+            ],
             what="starting containerd in the node base",
         )
         step.run(
@@ -130,8 +135,10 @@ def assemble(
                 *exec_,
                 "bash",
                 "-c",
-                "pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; "
-                "rm -f /var/log/containerd-build.log",
+                # PID 1 is `sleep`, which reaps nothing: gone or a zombie both mean containerd exited.
+                "pid=$(cat /run/containerd-build.pid); kill $pid; "
+                "while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; do sleep 0.2; done; "
+                "rm -f /var/log/containerd-build.log /run/containerd-build.pid",
             ],
             what="stopping containerd",
         )

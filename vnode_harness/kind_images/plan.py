@@ -302,7 +302,7 @@ def plan(console: Console, *, upstream: bool = False) -> list[Step]:
         Step("debian", debian.IMAGE, debian.inputs, debian.build),
         *preloaded_steps,
         _node_step(kind_source, tools, preloaded, names["pause"]),
-        _binary_step("pilot", PILOT_IMAGE, tools["pilot-discovery"], base),
+        _binary_step("pilot", PILOT_IMAGE, tools["pilot-discovery"], base, user="1337:1337"),  # as upstream
         _packages_step(
             "proxy-standin",
             PROXY_STANDIN_IMAGE,

@@ -119,8 +119,9 @@ def test_create_load_delete(recorder, binaries, tmp_path):
     recorder.calls.clear()
     cluster._load_image("vnode/virtual-kubelet:v1.13.0")
     assert recorder.calls == [
-        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "vnode/virtual-kubelet:v1.13.0"]
-    ]
+        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-worker",
+         "vnode/virtual-kubelet:v1.13.0"]
+    ]  # fmt: skip
 
     recorder.calls.clear()
     cluster.down()

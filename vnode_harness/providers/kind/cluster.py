@@ -386,8 +386,16 @@ class KindProvider:
                 "cgroupVersion": "v1" if cgroup_v1_host() else "v2",
                 **{f"image:{name}": image for name, image in images.image_ids.items()},
                 **{f"standIn:{name}": what for name, what in images.stand_ins.items()},
+                **self._implementation_images(),
             },
         )
+
+    def _implementation_images(self) -> dict[str, str]:
+        """The implementation's own images (install.kind.images), as facts for the report."""
+        install = self.implementation.install.kind if self.implementation is not None else None
+        return {
+            f"image:{image.name}": image_id(image.name) or "" for image in (install.images if install else [])
+        }
 
     def _create_or_reuse(self, kind: Path, kubectl: Path) -> bool:
         """Create the cluster through pytest-kind, or reuse an existing one when keeping; True if reused."""
@@ -455,14 +463,22 @@ class KindProvider:
         return cluster
 
     def _load_image(self, image: str) -> None:
+        """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
+        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes)."""
         assert self._cluster is not None
-        self.console.print(f"loading {image} into the kind nodes")
-        try:
-            self._cluster.load_docker_image(image)
-        except subprocess.CalledProcessError as error:
-            raise ClusterError(
-                f"`kind load docker-image {image}` failed (exit {error.returncode})"
-            ) from error
+        workers = self._worker_nodes()
+        self.console.print(f"loading {image} into {', '.join(workers)}")
+        command = [str(self._cluster.kind_path), "load", "docker-image", "--name", self.cluster_name,
+                   "--nodes", ",".join(workers), image]  # fmt: skip
+        commands.run(command, what=f"kind load docker-image {image}", timeout=600)
+
+    def _worker_nodes(self) -> list[str]:
+        """kind's names for the configured worker nodes (<cluster>-worker, -worker2, …)."""
+        nodes = (yaml.safe_load(self.config_file.read_text()) or {}).get("nodes") or []
+        count = sum(1 for node in nodes if node.get("role") == "worker")
+        return [f"{self.cluster_name}-worker{'' if i == 1 else i}" for i in range(1, count + 1)] or [
+            f"{self.cluster_name}-control-plane"
+        ]
 
     def _wait_kind_nodes(self, core: client.CoreV1Api) -> None:
         expected = _kind_node_count(self.config_file)
