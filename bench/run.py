@@ -6,6 +6,9 @@
     suite        full conformance suite wall time, -n 0 against -n auto (includes cluster start)
     reliability  ten full runs against one long-lived cluster: flakes, eci-profile bytes, leftovers
     cold-build   every upstream binary built from scratch in an empty cache (slow: minutes)
+    kind-images  `vnode kind images` with nothing changed, then from nothing (every image removed; the Go
+                 builds stay cached); disk used by the images (needs Docker)
+    kind-create  `kind create cluster` with the built node image until every kind node is Ready, 3 times
 
 Figures are printed and written to reports/bench/<name>-<timestamp>.json. Goals (from the issues) are
 printed beside the figures for reading, never enforced: a benchmark is not a test.
@@ -294,7 +297,8 @@ def bench_suite() -> dict[str, Any]:
     for workers in ("0", "auto"):
         start = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "-n", workers],
+            [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "-n", workers,
+             "--cluster", "local"],  # fmt: skip
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -384,7 +388,71 @@ def bench_cold_build() -> dict[str, Any]:
         }
 
 
+def _vnode(*arguments: str) -> float:
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "vnode_harness.cli", *arguments], cwd=REPO, check=True)
+    return round(time.monotonic() - start, 1)
+
+
+def _docker_images_bytes(names: list[str]) -> int:
+    output = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", *names],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sum(int(line) for line in output.split())
+
+
+def bench_kind_images() -> dict[str, Any]:
+    """Warm (nothing changed) and cold (every image and stamp removed; Go builds cached) image builds."""
+    from vnode_harness.kind_images.engine import stamp_dir
+    from vnode_harness.kind_images.plan import build_image_set
+
+    warm = _vnode("kind", "images")
+    images = list(build_image_set().image_ids)
+    size = _docker_images_bytes(images)
+    subprocess.run(["docker", "image", "rm", "-f", *images], capture_output=True, check=False)
+    for stamp in stamp_dir().glob("*.json"):
+        stamp.unlink()
+    cold = _vnode("kind", "images")
+    return {
+        "warm_seconds": warm,
+        "cold_seconds": cold,
+        "images": len(images),
+        "images_gib": round(size / 2**30, 2),
+        "goal": "cold ≤ 12 min, warm ≤ 10 s",
+    }
+
+
+def bench_kind_create(runs: int = 3) -> dict[str, Any]:
+    """`kind create cluster` (the provider's generated config, the built node image) until every kind node
+    is Ready, then deleted; the virtual nodes, Istio and the implementation are not part of this figure."""
+    from kubernetes import client
+    from rich.console import Console
+
+    from vnode_harness.kind_images.plan import NODE_IMAGE
+    from vnode_harness.kube import api_client
+    from vnode_harness.providers.kind.cluster import KindProvider, resolve_binary
+
+    seconds = []
+    for _ in range(runs):
+        provider = KindProvider(console=Console(stderr=True, quiet=True), node_image=NODE_IMAGE)
+        kind = resolve_binary(None, "kind", "", component="kind")
+        kubectl = resolve_binary(None, "kubectl", "", component="kubernetes")
+        start = time.monotonic()
+        try:
+            provider._create_or_reuse(kind, kubectl)
+            provider._wait_kind_nodes(client.CoreV1Api(api_client(provider.kubeconfig, "bench")))
+            seconds.append(round(time.monotonic() - start, 1))
+        finally:
+            provider.down()
+    return {"create_to_ready_seconds": seconds, "goal": "≤ 60 s"}
+
+
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
+    "kind-images": bench_kind_images,
+    "kind-create": bench_kind_create,
     "warm-start": bench_warm_start,
     "admission": bench_admission,
     "e2e-pods": bench_e2e_pods,
@@ -400,10 +468,14 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "names", nargs="*", choices=[*BENCHES, []], help="default: all but cold-build and reliability"
+        "names",
+        nargs="*",
+        choices=[*BENCHES, []],
+        help="default: all but cold-build, reliability and the kind ones",
     )
     args = parser.parse_args()
-    names = args.names or [name for name in BENCHES if name not in ("cold-build", "reliability")]
+    slow_or_docker = ("cold-build", "reliability", "kind-images", "kind-create")
+    names = args.names or [name for name in BENCHES if name not in slow_or_docker]
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:
         figures = BENCHES[name]()

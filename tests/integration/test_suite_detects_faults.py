@@ -38,6 +38,7 @@ def run_suite(tmp_path: Path, implementation: Path, selection: str) -> tuple[int
     reports = tmp_path / "reports"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-n", "0", "-q",
+         "--cluster", "local",  # the mutant is a host process; `auto` may pick kind where Docker runs
          "--implementation", str(implementation), "--reports-dir", str(reports), "-k", selection],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
