@@ -297,8 +297,19 @@ def bench_suite() -> dict[str, Any]:
     for workers in ("0", "auto"):
         start = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "-n", workers,
-             "--cluster", "local"],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "conformance",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-n",
+                workers,
+                "--cluster",
+                "local",
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
