@@ -14,15 +14,14 @@ from kubernetes import client
 from vnode_harness.implementation import Observation
 
 
-def parse_label_selector(selector: str) -> dict[str, str]:
-    """`a=b,c=d` → {"a": "b", "c": "d"} (the observation contract uses equality selectors only)."""
-    pairs = [term.split("=", 1) for term in selector.split(",") if term.strip()]
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-def is_virtual_node(node: client.V1Node, observation: Observation) -> bool:
-    labels = node.metadata.labels or {}
-    return all(labels.get(k) == v for k, v in parse_label_selector(observation.virtual_node_selector).items())
+def is_virtual_node(core: client.CoreV1Api, node_name: str, observation: Observation) -> bool:
+    """Asked of the API server with the declared selector as it is, so any label selector an
+    implementation file may declare (set-based `type in (…)`, `!key`, several terms) means what
+    Kubernetes says it means; the suite parses no selector itself."""
+    nodes = core.list_node(
+        label_selector=observation.virtual_node_selector, field_selector=f"metadata.name={node_name}"
+    )
+    return bool(nodes.items)
 
 
 def virtual_nodes(core: client.CoreV1Api, observation: Observation) -> list[client.V1Node]:

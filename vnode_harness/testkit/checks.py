@@ -25,8 +25,7 @@ def _where(core: client.CoreV1Api, pod: client.V1Pod) -> str:
 
 
 def assert_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> None:
-    node = core.read_node(pod.spec.node_name)
-    assert is_virtual_node(node, implementation.observation), (
+    assert is_virtual_node(core, pod.spec.node_name, implementation.observation), (
         f"expected pod {pod.metadata.namespace}/{pod.metadata.name} on a virtual node "
         f"({implementation.observation.virtual_node_selector}); it runs on {_where(core, pod)}\n"
         f"  pod: {pod_summary(pod)}\n  see: {kubectl_pod(pod.metadata.namespace, pod.metadata.name)}"
@@ -34,10 +33,9 @@ def assert_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementa
 
 
 def assert_on_regular_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> None:
-    node = core.read_node(pod.spec.node_name)
-    assert not is_virtual_node(node, implementation.observation), (
+    assert not is_virtual_node(core, pod.spec.node_name, implementation.observation), (
         f"expected pod {pod.metadata.namespace}/{pod.metadata.name} on a regular node; it runs on the "
-        f"virtual node {node.metadata.name}\n  pod: {pod_summary(pod)}\n"
+        f"virtual node {pod.spec.node_name}\n  pod: {pod_summary(pod)}\n"
         f"  see: {kubectl_pod(pod.metadata.namespace, pod.metadata.name)}"
     )
 

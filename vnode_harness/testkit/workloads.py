@@ -148,4 +148,4 @@ def node_of(core: client.CoreV1Api, pod: client.V1Pod) -> client.V1Node:
 
 
 def runs_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> bool:
-    return is_virtual_node(node_of(core, pod), implementation.observation)
+    return is_virtual_node(core, pod.spec.node_name, implementation.observation)

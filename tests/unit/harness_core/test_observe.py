@@ -1,3 +1,4 @@
+import pytest
 from kubernetes import client
 
 from vnode_harness.implementation import Observation
@@ -5,7 +6,6 @@ from vnode_harness.observe import (
     is_virtual_node,
     kubectl_ready,
     long_running_container_names,
-    parse_label_selector,
 )
 
 
@@ -114,10 +114,28 @@ def test_ready_requires_running_state():
     assert kubectl_ready(pod(["app"], statuses=[status("app", True, running=False)])) == (0, 1)
 
 
-def test_virtual_node_is_judged_by_the_observation_selector():
-    observation = Observation()
-    assert parse_label_selector("type=virtual-kubelet,a=b") == {"type": "virtual-kubelet", "a": "b"}
-    virtual = client.V1Node(metadata=client.V1ObjectMeta(labels={"type": "virtual-kubelet"}))
-    regular = client.V1Node(metadata=client.V1ObjectMeta(labels={"type": "kwok"}))
-    assert is_virtual_node(virtual, observation)
-    assert not is_virtual_node(regular, observation)
+class NodeLister:
+    """Answers list_node for one virtual node, and records what the suite asked the API server."""
+
+    def __init__(self, virtual: str) -> None:
+        self.virtual = virtual
+        self.asked: list[dict[str, str]] = []
+
+    def list_node(self, **query: str) -> client.V1NodeList:
+        self.asked.append(query)
+        name = query["field_selector"].removeprefix("metadata.name=")
+        return client.V1NodeList(items=[client.V1Node()] if name == self.virtual else [])
+
+
+@pytest.mark.parametrize(
+    "selector", ["type=virtual-kubelet", "type in (virtual-kubelet),!kwok.x-k8s.io/node"]
+)
+def test_virtual_node_is_judged_by_the_api_server_with_the_declared_selector(selector):
+    observation = Observation(virtualNodeSelector=selector)
+    core = NodeLister("vk-i")
+    assert is_virtual_node(core, "vk-i", observation)
+    assert not is_virtual_node(core, "kwok-0", observation)
+    assert core.asked == [
+        {"label_selector": selector, "field_selector": "metadata.name=vk-i"},
+        {"label_selector": selector, "field_selector": "metadata.name=kwok-0"},
+    ]
