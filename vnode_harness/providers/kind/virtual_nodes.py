@@ -325,7 +325,7 @@ def label_virtual_nodes(core: Any) -> None:
 
 
 def daemonset_patch() -> dict[str, Any]:
-    """Keeps kind's DaemonSets (kube-proxy, kindnet) off the virtual nodes. They tolerate every taint,
+    """Keeps kind's DaemonSets (kube-proxy, the CNI) off the virtual nodes. They tolerate every taint,
     so without this the mock provider would report fake kube-proxy pods Running on virtual nodes, as
     no ACK virtual node ever does (virtual nodes run no DaemonSets)."""
     return {"spec": {"template": {"spec": {"affinity": NOT_ON_VIRTUAL_NODES}}}}
