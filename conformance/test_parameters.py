@@ -15,6 +15,7 @@ from vnode_harness.testkit.checks import (
     assert_pod_stays,
     run_pod,
 )
+from vnode_harness.testkit.workloads import pod_image
 from vnode_harness.waits import wait_for
 
 ECI = "alibabacloud.com/eci"
@@ -93,7 +94,7 @@ def _deployment(name: str) -> dict:
                 "metadata": {"labels": labels},
                 "spec": {
                     "terminationGracePeriodSeconds": 0,
-                    "containers": [{"name": "nginx", "image": "nginx"}],
+                    "containers": [{"name": "nginx", "image": pod_image()}],
                 },
             },
         },

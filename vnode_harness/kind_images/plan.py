@@ -9,6 +9,7 @@ in the report: `vnode/proxyv2` (Istio's sidecar on regular nodes; Envoy cannot b
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from vnode_harness import versions
 from vnode_harness.kind_images import debian, dockerfiles, node
-from vnode_harness.kind_images.engine import ImageBuildError, Step, StepRun, run_steps
+from vnode_harness.kind_images.engine import ImageBuildError, Step, StepRun, image_id, run_steps, stamp_dir
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.toolchain import ToolchainError, resolve_toolchain
 from vnode_harness.toolchain.build import _download_module, go_binary
@@ -354,13 +355,10 @@ def build_image_set(console: Console | None = None, *, upstream: bool = False) -
 
 
 def built_set_ready() -> tuple[bool, str]:
-    """Whether the locally built set is complete in Docker, without building anything (`--cluster auto`):
-    its last image, the node image, is stamped only after every image it contains."""
-    from vnode_harness.kind_images.engine import image_id, stamp_dir
-
+    """Whether the built set's node image is in Docker, as its build stamped it, without building
+    anything (`--cluster auto`). It is the image that takes minutes; any other image still missing is
+    built by the kind run itself in seconds."""
     try:
-        import json
-
         stamp = json.loads((stamp_dir() / "kind-node.json").read_text())
     except (OSError, ValueError):
         return False, "the kind images are not built (`vnode kind images`)"

@@ -24,7 +24,7 @@ DEFAULT_TEST_IMAGE = "nginx:1.27"
 TEST_IMAGE_VARIABLE = "VNODE_TEST_IMAGE"
 
 
-def test_image() -> str:
+def pod_image() -> str:
     """The container image of test pods (the seed documents use nginx). A vendor whose virtual nodes pull
     images can point VNODE_TEST_IMAGE at a mirror reachable from its cluster; a provider that loads its
     own (kind's locally built set: Debian's nginx) sets it for the run when the user did not."""
@@ -71,7 +71,7 @@ def pod_manifest(
     volumes: list[dict[str, Any]] | None = None,
     node_selector: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "nginx", "image": test_image()}
+    container: dict[str, Any] = {"name": "nginx", "image": pod_image()}
     spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 0}
     if volumes:
         spec["volumes"] = volumes
