@@ -9,6 +9,8 @@
     kind-images  `vnode kind images` with nothing changed, then from nothing (every image removed; the Go
                  builds stay cached); disk used by the images (needs Docker)
     kind-create  `kind create cluster` with the built node image until every kind node is Ready, 3 times
+    mutation     the whole mutation matrix (every mutant and variant, tests/mutation): kill rate, time
+    generative   the generated routing cases (GEN-ROUTING-EFFECTS) alone on a local cluster: pods per second
 
 Figures are printed and written to reports/bench/<name>-<timestamp>.json. Goals (from the issues) are
 printed beside the figures for reading, never enforced: a benchmark is not a test.
@@ -461,6 +463,54 @@ def bench_kind_create(runs: int = 3) -> dict[str, Any]:
     return {"create_to_ready_seconds": seconds, "goal": "≤ 60 s"}
 
 
+def bench_mutation() -> dict[str, Any]:
+    """The nightly half of the mutation matrix (CI runs `--fast` always, through tox -e integration)."""
+    import yaml
+
+    report_dir = RESULTS / "mutation"
+    started = time.monotonic()
+    code = subprocess.run(
+        [sys.executable, "-m", "tests.mutation.matrix", "--report-dir", str(report_dir)],
+        cwd=REPO,
+        check=False,
+    ).returncode
+    matrix = yaml.safe_load((report_dir / "matrix.yaml").read_text())
+    return {
+        "exit_code": code,
+        "kill_rate": matrix["killRate"],
+        "seconds": round(time.monotonic() - started, 1),
+        "goal": "every mutant killed, every variant passed",
+    }
+
+
+def bench_generative(scenarios: int = 60) -> dict[str, Any]:
+    """Pods per second of GEN-ROUTING-EFFECTS: the test's own duration from the JUnit file."""
+    import xml.etree.ElementTree as ET
+
+    from vnode_harness.generative.model import ParameterKeys
+    from vnode_harness.generative.strategies import DEFAULT_SEED, draw_scenarios
+
+    keys = ParameterKeys("k8s.aliyun.com/eci-security-group", "k8s.aliyun.com/eci-vswitch")
+    pods = sum(len(s.pods) for s in draw_scenarios(DEFAULT_SEED, scenarios, keys))
+    with tempfile.TemporaryDirectory() as reports:
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-n", "0", "-q",
+             "--cluster", "local", "-k", "test_generated", "--gen-cases", str(scenarios),
+             "--reports-dir", reports],
+            cwd=REPO, check=True,
+        )  # fmt: skip
+        junit = next(Path(reports).glob("runs/*/junit.xml"))
+        case = next(ET.parse(junit).iter("testcase"))
+        seconds = float(case.get("time", "0"))
+    return {
+        "scenarios": scenarios,
+        "pods": pods,
+        "test_seconds": round(seconds, 1),
+        "pods_per_second": round(pods / seconds, 1) if seconds else None,
+        "goal": "a few hundred pods in well under a minute",
+    }
+
+
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "kind-images": bench_kind_images,
     "kind-create": bench_kind_create,
@@ -468,6 +518,8 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "admission": bench_admission,
     "e2e-pods": bench_e2e_pods,
     "suite": bench_suite,
+    "mutation": bench_mutation,
+    "generative": bench_generative,
     "cold-build": bench_cold_build,
     "reliability": bench_reliability,
 }
@@ -485,7 +537,7 @@ def main() -> int:
         help="default: all but cold-build, reliability and the kind ones",
     )
     args = parser.parse_args()
-    slow_or_docker = ("cold-build", "reliability", "kind-images", "kind-create")
+    slow_or_docker = ("cold-build", "reliability", "kind-images", "kind-create", "mutation")
     names = args.names or [name for name in BENCHES if name not in slow_or_docker]
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:

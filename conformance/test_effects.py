@@ -143,3 +143,26 @@ def test_effects_apply_at_creation_only(core, namespace, implementation, eci_pro
     assert_pod_stays(
         core, before, implementation, "the selector with the effect", absent_annotations=(AUTO_IMC,)
     )
+
+
+@pytest.mark.requirement("EFF-AT-CREATION")
+def test_labelling_a_pod_afterwards_brings_no_effect(core, namespace, implementation, eci_profile):
+    eci_profile.apply(profile_fixture("example-3-image-cache"))
+    # A pod created with the label shows the selector routes and injects; one labelled afterwards must
+    # get neither: not the annotation, not a move to a virtual node, not a replacement.
+    created_with = run_pod(core, namespace.name, "created-with", implementation, labels={"imc": "auto"})
+    assert_on_virtual_node(core, created_with, implementation)
+    assert_metadata(created_with, annotations={AUTO_IMC: "true"})
+    labelled_later = run_pod(core, namespace.name, "labelled-later", implementation)
+    assert_on_regular_node(core, labelled_later, implementation)
+    # kubectl label pod labelled-later imc=auto
+    core.patch_namespaced_pod(
+        labelled_later.metadata.name, namespace.name, {"metadata": {"labels": {"imc": "auto"}}}
+    )
+    assert_pod_stays(
+        core,
+        labelled_later,
+        implementation,
+        "its label imc=auto (added with kubectl label)",
+        absent_annotations=(AUTO_IMC,),
+    )

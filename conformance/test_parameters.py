@@ -16,7 +16,7 @@ from vnode_harness.testkit.checks import (
     run_pod,
 )
 from vnode_harness.testkit.workloads import pod_image
-from vnode_harness.waits import wait_for
+from vnode_harness.waits import WaitTimeout, wait_for
 
 ECI = "alibabacloud.com/eci"
 
@@ -209,3 +209,54 @@ def test_omitted_optional_parameters_take_their_documented_defaults(
     )
     pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-omitted"})
+
+
+@pytest.mark.requirement("PARAM-OMITTED-DEFAULTS")
+def test_parameter_omitted_after_a_non_default_value_takes_its_default(
+    core, namespace, implementation, eci_profile
+):
+    _, security_group = params(implementation)
+    eci_profile.apply(
+        {
+            "enableLogController": "true",
+            "slsMachineGroup": "conformance-group",
+            "securityGroupId": "sg-conformance-logging",
+        }
+    )
+    # enableLogController omitted: its default "false" needs no slsMachineGroup, so this profile is valid,
+    # unless the implementation kept the previous profile's "true" for the key it no longer finds.
+    try:
+        eci_profile.apply(
+            {"enableLogController": None, "slsMachineGroup": "", "securityGroupId": "sg-conformance-fallback"}
+        )
+    except WaitTimeout as timeout:
+        raise AssertionError(
+            'a profile without enableLogController (default "false") and with an empty slsMachineGroup was '
+            'not applied after one with enableLogController "true": the omitted parameter did not fall back '
+            f"to its default\n{timeout}"
+        ) from None
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    assert_metadata(pod, annotations={security_group: "sg-conformance-fallback"})
+
+
+@pytest.mark.requirement("PARAM-OMITTED-DEFAULTS", "PARAM-VALIDATION")
+def test_parameter_omitted_after_a_value_is_not_remembered(core, namespace, implementation, eci_profile):
+    _, security_group = params(implementation)
+    eci_profile.apply(
+        {
+            "enableLogController": "true",
+            "slsMachineGroup": "conformance-group",
+            "securityGroupId": "sg-conformance-valid",
+        }
+    )
+    # slsMachineGroup omitted: its default "" does not satisfy enableLogController "true", so the profile
+    # is invalid, although the previous one named a machine group.
+    eci_profile.apply_invalid(
+        {
+            "enableLogController": "true",
+            "slsMachineGroup": None,
+            "securityGroupId": "sg-conformance-rejected",
+        }
+    )
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    assert_metadata(pod, annotations={security_group: "sg-conformance-valid"})

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from vnode_harness.observe import tolerates_or_binds_virtual, virtual_nodes
-from vnode_harness.readiness import probe_pod
+from vnode_harness.placement import wait_new_pods_on_virtual_nodes
 from vnode_harness.testkit.checks import (
     assert_on_regular_node,
     assert_on_virtual_node,
     assert_pod_stays,
     run_pod,
 )
-from vnode_harness.waits import wait_for
 
 ECI = "alibabacloud.com/eci"
 
@@ -44,19 +42,16 @@ def test_labelling_namespace_routes_only_pods_created_afterwards(core, namespace
     before = run_pod(core, namespace.name, "nginx-before", implementation)
     assert_on_regular_node(core, before, implementation)
     core.patch_namespace(namespace.name, {"metadata": {"labels": {ECI: "true"}}})
-    virtual = {node.metadata.name for node in virtual_nodes(core, implementation.observation)}
-
-    def label_in_force() -> tuple[bool | None, str]:
-        # Admission sees namespace labels through caches (the API server's own included): wait until a
-        # dry-run pod in the namespace is routed, then create the real one.
-        pod = core.create_namespaced_pod(namespace.name, probe_pod(), dry_run="All")
-        routed = tolerates_or_binds_virtual(pod, implementation.observation, virtual)
-        return (True if routed else None), "a dry-run pod in the labelled namespace is not routed yet"
-
-    wait_for(
-        "the namespace label to be in force for new pods",
-        label_in_force,
+    # Admission sees namespace labels through caches (the API server's own included): new pods are
+    # created until one runs on a virtual node — judged by where it is bound, not by how it got there.
+    wait_new_pods_on_virtual_nodes(
+        core,
+        namespace.name,
+        implementation.observation,
+        f"new pods in namespace {namespace.name}, now labelled {ECI}=true, to run on a virtual node",
         timeout=implementation.limits.profile_propagation_seconds,
+        bind_timeout=implementation.limits.pod_running_seconds,
+        hint=f"kubectl get namespace {namespace.name} --show-labels",
     )
     after = run_pod(core, namespace.name, "nginx-after", implementation)
     assert_on_virtual_node(core, after, implementation)
@@ -64,15 +59,22 @@ def test_labelling_namespace_routes_only_pods_created_afterwards(core, namespace
     assert_pod_stays(core, before, implementation, f"the namespace label {ECI}=true")
 
 
+# Values a lenient boolean parser reads as true (Go's strconv.ParseBool: "1", "t", "T", "TRUE", "True";
+# YAML 1.1: "yes", "on") must not route: the rule is the exact label alibabacloud.com/eci=true. Every value
+# here is a valid label value, so the API server accepts the pod or namespace as written.
+NOT_TRUE = ["false", "True", "TRUE", "t", "1", "yes", "on", "True1"]
+
+
 @pytest.mark.requirement("SCHED-NOT-TRUE")
-@pytest.mark.parametrize("value", ["false", "True1", "yes"])
+@pytest.mark.parametrize("value", NOT_TRUE)
 def test_pod_label_other_than_true_does_not_route(core, namespace, implementation, value):
     pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: value})
     assert_on_regular_node(core, pod, implementation)
 
 
 @pytest.mark.requirement("SCHED-NOT-TRUE")
-def test_namespace_label_other_than_true_does_not_route(core, namespace_factory, implementation):
-    namespace = namespace_factory({ECI: "false"})
+@pytest.mark.parametrize("value", NOT_TRUE)
+def test_namespace_label_other_than_true_does_not_route(core, namespace_factory, implementation, value):
+    namespace = namespace_factory({ECI: value})
     pod = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_regular_node(core, pod, implementation)

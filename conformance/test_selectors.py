@@ -88,13 +88,40 @@ def test_both_selectors_must_match(core, namespace_factory, implementation, eci_
 
 
 @pytest.mark.requirement("SEL-AND-LABELS")
-def test_labels_of_one_match_labels_are_anded(core, namespace, implementation, eci_profile):
+def test_labels_of_an_object_selector_are_anded(core, namespace_factory, implementation, eci_profile):
     selectors = [{"name": "two-labels", "objectSelector": {"matchLabels": {"team": "a", "tier": "batch"}}}]
     eci_profile.apply({"selectors": json.dumps(selectors)})
-    both = run_pod(core, namespace.name, "both", implementation, labels={"team": "a", "tier": "batch"})
-    one = run_pod(core, namespace.name, "one", implementation, labels={"team": "a"})
+    plain = namespace_factory()
+    both = run_pod(core, plain.name, "both", implementation, labels={"team": "a", "tier": "batch"})
+    one = run_pod(core, plain.name, "one", implementation, labels={"team": "a"})
+    other_value = run_pod(
+        core, plain.name, "other-value", implementation, labels={"team": "a", "tier": "web"}
+    )
+    # The namespace's label does not stand in for the pod's missing one: an objectSelector reads pod labels.
+    completed = run_pod(
+        core, namespace_factory({"tier": "batch"}).name, "completed", implementation, labels={"team": "a"}
+    )
     assert_on_virtual_node(core, both, implementation)
-    assert_on_regular_node(core, one, implementation)
+    for pod in (one, other_value, completed):
+        assert_on_regular_node(core, pod, implementation)
+
+
+@pytest.mark.requirement("SEL-AND-LABELS")
+def test_labels_of_a_namespace_selector_are_anded(core, namespace_factory, implementation, eci_profile):
+    selectors = [
+        {"name": "two-namespace-labels", "namespaceSelector": {"matchLabels": {"team": "a", "tier": "batch"}}}
+    ]
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    one_label = namespace_factory({"team": "a"})
+    both = run_pod(core, namespace_factory({"team": "a", "tier": "batch"}).name, "nginx", implementation)
+    one = run_pod(core, one_label.name, "nginx", implementation)
+    other_value = run_pod(core, namespace_factory({"team": "a", "tier": "web"}).name, "nginx", implementation)
+    # The pod's label does not stand in for the namespace's missing one: a namespaceSelector reads the
+    # namespace's labels.
+    completed = run_pod(core, one_label.name, "completed", implementation, labels={"tier": "batch"})
+    assert_on_virtual_node(core, both, implementation)
+    for pod in (one, other_value, completed):
+        assert_on_regular_node(core, pod, implementation)
 
 
 @pytest.mark.requirement("SEL-WEBHOOK-VISIBLE")
@@ -119,35 +146,93 @@ def test_saved_selectors_show_in_the_webhook_configuration(api, implementation, 
     )
 
 
+def baseline_selectors(eci_profile):
+    """The selectors of the profile as it was before the test (what restore puts back)."""
+    try:
+        selectors = json.loads(eci_profile.baseline.get("selectors") or "[]")
+    except ValueError:
+        return []
+    return selectors if isinstance(selectors, list) else []
+
+
+def assert_selectors_not_active(api, core, namespace, implementation, eci_profile, text, selectors):
+    """Write `text` as the profile's selectors and show that none of `selectors` (what a lenient reader
+    would make of it) became active: no vk-webhook entry shows one, held over the hold window together
+    with the last valid profile staying in force; no pod is routed by an object-only one; and the
+    implementation keeps serving (a pod labelled alibabacloud.com/eci=true still runs on a virtual node)."""
+
+    def none_shown():
+        entries = webhook_entries(api, implementation)
+        shown = [describe_selector(s) for s in selectors if shows_selector(entries, s)]
+        return (None if shown else True), (f"shown: {shown}" if shown else f"none in {len(entries)} entries")
+
+    in_baseline = [describe_selector(s) for s in selectors if s in baseline_selectors(eci_profile)]
+    if in_baseline:
+        pytest.skip(
+            f"the cluster's own eci-profile already holds {in_baseline}: whether the invalid text activates "
+            "them cannot be observed (not conformant); run on a cluster whose profile lacks them"
+        )
+    # vk-webhook may still show an earlier test's profile for up to webhookConfigurationSeconds (an
+    # implementation whose webhook sees every pod rewrites it later): wait until it shows none of these
+    # selectors under the last valid profile, so that what the hold sees is the invalid text's doing.
+    eci_profile.apply({})
+    wait_for(
+        f"MutatingWebhookConfiguration {implementation.observation.webhook_configuration_name} to show none "
+        "of the selectors under the last valid profile",
+        none_shown,
+        timeout=implementation.limits.webhook_configuration_seconds,
+        hint=kubectl_webhook(implementation),
+    )
+    eci_profile.apply_invalid(
+        {"selectors": text},
+        also_holding={
+            f"the invalid selectors out of MutatingWebhookConfiguration "
+            f"{implementation.observation.webhook_configuration_name}": none_shown
+        },
+    )
+    object_only = [s for s in selectors if "namespaceSelector" not in s and "objectSelector" in s]
+    for index, selector in enumerate(object_only):
+        labels = selector["objectSelector"]["matchLabels"]
+        pod = run_pod(core, namespace.name, f"not-routed-{index}", implementation, labels=labels)
+        assert_on_regular_node(core, pod, implementation)
+    labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI: "true"})
+    assert_on_virtual_node(core, labelled, implementation)
+
+
+BROKEN = [{"name": "broken", "objectSelector": {"matchLabels": {"broken-selector": "true"}}}]
+
+
 @pytest.mark.requirement("SEL-INVALID-JSON")
 @pytest.mark.parametrize(
     "selectors",
     [
         '[{"name": "broken", "objectSelector": {"matchLabels": {"broken-selector": "true"}}',  # not JSON
+        # JSON5, HJSON and YAML readers accept a trailing comma; JSON does not.
+        '[{"name": "broken", "objectSelector": {"matchLabels": {"broken-selector": "true"}}},]',
         '[{"objectSelector": {"matchLabels": {"broken-selector": "true"}}}]',  # no name
         '{"name": "broken", "objectSelector": {"matchLabels": {"broken-selector": "true"}}}',  # not a list
     ],
-    ids=["truncated-json", "missing-name", "not-a-list"],
+    ids=["truncated-json", "trailing-comma", "missing-name", "not-a-list"],
 )
 def test_invalid_selectors_are_not_active(api, core, namespace, implementation, eci_profile, selectors):
-    broken_selector = {"objectSelector": {"matchLabels": {"broken-selector": "true"}}}
+    assert_selectors_not_active(api, core, namespace, implementation, eci_profile, selectors, BROKEN)
 
-    def not_shown():
-        entries = webhook_entries(api, implementation)
-        shown = shows_selector(entries, broken_selector)
-        return (None if shown else True), (
-            "an entry with objectSelector broken-selector=true" if shown else f"{len(entries)} entries"
-        )
 
-    # Held over the hold window together with "the last valid profile stays in force".
-    eci_profile.apply_invalid(
-        {"selectors": selectors},
-        also_holding={
-            f"the invalid selector out of MutatingWebhookConfiguration "
-            f"{implementation.observation.webhook_configuration_name}": not_shown
-        },
-    )
-    broken = run_pod(core, namespace.name, "broken", implementation, labels={"broken-selector": "true"})
-    labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI: "true"})
-    assert_on_regular_node(core, broken, implementation)
-    assert_on_virtual_node(core, labelled, implementation)
+@pytest.mark.requirement("SEL-INVALID-JSON")
+def test_the_seed_template_with_its_comments_is_not_active(api, core, namespace, implementation, eci_profile):
+    # The seed's configuration template verbatim, comments included ("Remove all comments before applying
+    # the configuration"): not JSON, although a YAML reader (sigs.k8s.io/yaml, PyYAML) accepts it.
+    text = profile_fixture("configuration-template-with-comments")["selectors"]
+    template = selectors_of("configuration-template")  # the same selectors, comments removed
+    assert_selectors_not_active(api, core, namespace, implementation, eci_profile, text, template)
+
+
+@pytest.mark.requirement("SEL-UNIQUE-NAMES")
+def test_selectors_with_duplicate_names_are_not_active(api, core, namespace, implementation, eci_profile):
+    # Each selector is valid on its own; together they are not a valid selector list, so neither the
+    # first, nor the last, nor both may become active.
+    twins = [
+        {"name": "twin", "objectSelector": {"matchLabels": {"twin": "first"}}},
+        {"name": "twin", "objectSelector": {"matchLabels": {"twin": "second"}}},
+    ]
+    assert_selectors_not_active(api, core, namespace, implementation, eci_profile, json.dumps(twins), twins)

@@ -177,6 +177,25 @@ def test_volume_is_created_in_the_zone_of_the_pods_node(api, core, namespace, im
         )
 
 
+@pytest.mark.requirement("WFFC-DEFAULT-IMMEDIATE")
+def test_removing_the_feature_gate_returns_to_immediate_binding(
+    api, core, namespace, implementation, eci_profile
+):
+    eci_profile.apply(WFFC_ON)
+    wait_binding_mode(api, implementation, "WaitForFirstConsumer")
+    # featureGates removed, not set to false: its documented default "WaitForFirstConsumer=false" applies,
+    # not the value the previous profile had.
+    eci_profile.apply({"featureGates": None})
+    storage_class = wait_binding_mode(api, implementation, "Immediate")
+    class_zone = (storage_class.parameters or {}).get(implementation.observation.storage_class_zone_parameter)
+    create_claim(core, namespace.name, "data", implementation)
+    volume = wait_bound(core, namespace.name, "data", implementation)  # no pod uses it: bound at once
+    assert pv_zone(volume, implementation) == {class_zone}, (
+        f"PV {volume.metadata.name} is pinned to zones {pv_zone(volume, implementation)}; expected the "
+        f"StorageClass zone {class_zone}"
+    )
+
+
 @pytest.mark.requirement("WFFC-OFF-IMMEDIATE")
 def test_without_the_gate_volume_is_created_at_once_in_the_class_zone(
     api, core, namespace, implementation, eci_profile

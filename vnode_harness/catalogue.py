@@ -3,11 +3,14 @@
 The catalogue is the single source of truth for what the suite certifies. Tests name the requirements
 they certify with `@pytest.mark.requirement("ID", ...)`; `check_coverage` compares those markers with the
 catalogue so that no requirement goes untested and no test certifies nothing (or something unknown).
+Its `scope` names what the suite does not certify: statements of the documents scoped out (with their
+quote and reason) and cases the documents leave open; `check_quotes` checks those quotes too.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +38,17 @@ Severity = Literal["blocker", "critical", "normal", "minor"]
 
 SeedDocument = Literal["000_79a2fc8511f6d768", "002_defe58e5e33e4986"]
 """The documents the requirements are read from (000: ASM + ECI virtual nodes; 002: the eci-profile)."""
+DOCUMENT_TITLES: dict[str, str] = {
+    "000_79a2fc8511f6d768": "Alibaba Cloud Service Mesh: Manage ECI-based pods on ACK virtual nodes with ASM",
+    "002_defe58e5e33e4986": "ack-virtual-node: Configure an ECI profile",
+}
+"""A reader's name for each seed document (conformance/sources/README.md), for the catalogue browser
+and the Allure descriptions."""
+
+ScopeReason = Literal["not-observable", "not-a-virtual-node-behavior", "documents-silent"]
+"""Why a statement of the documents is not certified: nothing in the Kubernetes API shows it; it is the
+behavior of another product, the cluster or its operator; or the documents name it without saying what
+must be true."""
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "conformance" / "catalogue.yaml"
 """The catalogue of the checkout this harness runs from (the suite always runs from a checkout)."""
@@ -47,6 +61,7 @@ REQUIREMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 MAX_QUOTE_LENGTH = 300
 
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+CatalogueId = Annotated[str, StringConstraints(pattern=REQUIREMENT_ID_PATTERN)]
 
 
 class UnknownIdError(KeyError):
@@ -67,6 +82,10 @@ class Feature(_CatalogueModel):
     title: NonEmptyText
     description: NonEmptyText
     optional: bool
+    requires: list[FeatureId] = Field(default_factory=list)
+    """Features the suite needs to observe this one: the profile editor learns that a profile change is
+    in force from a selector's effect, so every feature whose tests change the profile needs
+    `selectors-effects`. Declared here, stated in the report, and checked before the tests run."""
 
 
 class Source(_CatalogueModel):
@@ -81,7 +100,7 @@ class Source(_CatalogueModel):
 class Requirement(_CatalogueModel):
     """One documented, observable rule; certified by the tests that name its id."""
 
-    id: Annotated[str, StringConstraints(pattern=REQUIREMENT_ID_PATTERN)]
+    id: CatalogueId
     statement: NonEmptyText
     source: Source
     feature: FeatureId
@@ -106,12 +125,44 @@ class Requirement(_CatalogueModel):
         return tests
 
 
+class ScopedOut(_CatalogueModel):
+    """A statement of the documents that the suite does not certify, with why: so that a reader of the
+    catalogue can tell "not certified on purpose" from "overlooked"."""
+
+    id: CatalogueId
+    source: Source
+    reason: ScopeReason
+    explanation: NonEmptyText
+    related: list[str] = Field(default_factory=list)
+    """Requirements that certify the observable part of the statement, if any."""
+
+
+class OpenCase(_CatalogueModel):
+    """A case the documents leave open: the suite certifies no outcome for it, and a report says nothing
+    about it. `source` is the nearest text, when there is one."""
+
+    id: CatalogueId
+    case: NonEmptyText
+    explanation: NonEmptyText
+    source: Source | None = None
+    related: list[str] = Field(default_factory=list)
+    """The requirements that border on the case."""
+
+
+class Scope(_CatalogueModel):
+    """What the suite does not certify: statements scoped out, and cases the documents leave open."""
+
+    out_of_scope: list[ScopedOut] = Field(default_factory=list)
+    unspecified: list[OpenCase] = Field(default_factory=list)
+
+
 class Catalogue(_CatalogueModel):
     """The whole catalogue, validated for internal consistency (unique ids, known features)."""
 
     schema_version: Literal[1]
     features: list[Feature]
     requirements: list[Requirement]
+    scope: Scope = Field(default_factory=Scope)
 
     _by_id: dict[str, Requirement] = PrivateAttr(default_factory=dict)
 
@@ -126,6 +177,8 @@ class Catalogue(_CatalogueModel):
             if feature.optional == (feature.id in MANDATORY_FEATURES):
                 expected = "false" if feature.id in MANDATORY_FEATURES else "true"
                 raise ValueError(f"feature {feature.id}: optional must be {expected}")
+            if feature.id in feature.requires:
+                raise ValueError(f"feature {feature.id} cannot require itself")
         seen: set[str] = set()
         for requirement in self.requirements:
             if requirement.id in seen:
@@ -136,6 +189,17 @@ class Catalogue(_CatalogueModel):
         ]
         if empty:
             raise ValueError(f"features without requirements: {', '.join(empty)}")
+        entries: list[ScopedOut | OpenCase] = [*self.scope.out_of_scope, *self.scope.unspecified]
+        for entry in entries:
+            # One id space, so that a scope entry and a requirement can never be confused in a reference.
+            if entry.id in seen:
+                raise ValueError(f"scope entry id {entry.id} appears more than once or is a requirement id")
+            seen.add(entry.id)
+        requirement_ids = {requirement.id for requirement in self.requirements}
+        for entry in entries:
+            unknown = [related for related in entry.related if related not in requirement_ids]
+            if unknown:
+                raise ValueError(f"scope entry {entry.id}: related names unknown requirements {unknown}")
         return self
 
     def model_post_init(self, context: object, /) -> None:
@@ -168,10 +232,25 @@ class Catalogue(_CatalogueModel):
         self.feature(feature_id)
         return [requirement for requirement in self.requirements if requirement.feature == feature_id]
 
+    def quoted_sources(self) -> list[tuple[str, Source]]:
+        """(id, source) of every quote in the catalogue: requirements, then scope entries."""
+        entries: list[Requirement | ScopedOut | OpenCase] = [
+            *self.requirements,
+            *self.scope.out_of_scope,
+            *self.scope.unspecified,
+        ]
+        return [(entry.id, entry.source) for entry in entries if entry.source is not None]
+
 
 def load_catalogue(path: Path = DEFAULT_CATALOGUE_PATH) -> Catalogue:
     """Load and validate a catalogue file; `ModelFileError` names the file and every bad field."""
     return load_model_file(path, Catalogue, "catalogue")
+
+
+def catalogue_digest(path: Path = DEFAULT_CATALOGUE_PATH) -> str:
+    """SHA-256 of the catalogue file's bytes: a report records it, so a reviewer can tell which catalogue
+    (which set of requirements, statements and quotes) a run was measured against."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def check_coverage(catalogue: Catalogue, test_requirements: Mapping[str, Sequence[str]]) -> list[str]:
@@ -214,7 +293,8 @@ def normalise_whitespace(text: str) -> str:
 
 
 def check_quotes(catalogue: Catalogue, sources_dir: Path = SOURCES_DIR) -> list[str]:
-    """Check every requirement's quote against its source document; return the problems, empty when none.
+    """Check every quote (of requirements and of scope entries) against its source document; return the
+    problems, empty when none.
 
     A quote must appear verbatim in `<sources_dir>/<document>.txt`, modulo whitespace; and unless its
     section is "(introduction)", the section heading must appear somewhere before that quote (headings
@@ -224,25 +304,24 @@ def check_quotes(catalogue: Catalogue, sources_dir: Path = SOURCES_DIR) -> list[
     """
     problems: list[str] = []
     documents: dict[str, str] = {}
-    for requirement in catalogue.requirements:
-        source = requirement.source
+    for entry_id, source in catalogue.quoted_sources():
         path = sources_dir / f"{source.document}.txt"
         if source.document not in documents:
             if not path.is_file():
-                problems.append(f"{requirement.id}: source document {path} does not exist")
+                problems.append(f"{entry_id}: source document {path} does not exist")
                 continue
             documents[source.document] = normalise_whitespace(path.read_text(encoding="utf-8"))
         text = documents[source.document]
         quote = normalise_whitespace(source.quote)
         found = [match.start() for match in re.finditer(re.escape(quote), text)]
         if not found:
-            problems.append(f"{requirement.id}: quote not found in {path.name}: {_divergence(quote, text)}")
+            problems.append(f"{entry_id}: quote not found in {path.name}: {_divergence(quote, text)}")
             continue
         if source.section != INTRODUCTION:
             heading = text.find(normalise_whitespace(source.section))
             if heading < 0 or heading >= found[-1]:
                 problems.append(
-                    f"{requirement.id}: section {source.section!r} does not precede the quote in {path.name}"
+                    f"{entry_id}: section {source.section!r} does not precede the quote in {path.name}"
                 )
     return problems
 

@@ -3,11 +3,15 @@
     vnode toolchain build [COMPONENT…]   build (or verify) the pinned upstream binaries, with progress
     vnode toolchain status               where each component comes from, without building
     vnode cluster up [--name N]          start a local cluster that stays up until `down`
-    vnode cluster down NAME | --all      stop a local cluster: no process, port or directory left
+      [--implementation FILE]            ... with that implementation running: a playground
+    vnode cluster down NAME | --all      stop a local cluster (and its implementation): nothing left
     vnode cluster status                 list local clusters of this user
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
     vnode kind images                    build every kind image from package registries (cached)
+    vnode catalogue [--implementation F] the requirements with their tests (and what F's run certifies)
+    vnode catalogue show ID              one requirement: quote, source section, tests, fixtures
     vnode report render REPORT.yaml      render a submitted conformance report as Markdown
+    vnode report verify REPORT|BUNDLE    check a submitted report (and its evidence bundle); exit 1 if not
 
 Errors the user can act on (a missing Go toolchain, a failed build, a component that exits during
 start-up) end with exit code 2 and one clear message, not a traceback.
@@ -56,8 +60,16 @@ def _toolchain_status(_: argparse.Namespace) -> int:
 
 
 def _cluster_up(args: argparse.Namespace) -> int:
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.playground import playground_guide, start_playground_implementation
     from vnode_harness.providers.local.cluster import PERSISTENT_OWNER, LocalCluster
+    from vnode_harness.yaml_files import ModelFileError
 
+    try:  # a broken implementation file is named before minutes of cluster start
+        implementation = load_implementation(Path(args.implementation)) if args.implementation else None
+    except ModelFileError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return 2
     cluster = LocalCluster(
         args.name,
         logs_dir=Path(args.logs_dir) if args.logs_dir else None,
@@ -66,9 +78,31 @@ def _cluster_up(args: argparse.Namespace) -> int:
         owner_pid=PERSISTENT_OWNER,
     )
     handle = cluster.up()
+    if implementation is not None:
+        try:
+            with console.status(f"starting {implementation.metadata.project} and checking it is ready"):
+                start_playground_implementation(
+                    implementation, handle, cluster.directory, cluster.pid_dir, with_istio=not args.no_istio
+                )
+        except BaseException:
+            console.print(f"[red]{implementation.metadata.project} did not start; removing the cluster")
+            cluster.down()
+            raise
     print(json.dumps(handle.to_json(), indent=2))
-    console.print(f"stop it with: vnode cluster down {handle.name}")
+    if implementation is not None:
+        console.print(
+            playground_guide(handle, implementation, _pinned_kubectl()), highlight=False, soft_wrap=True
+        )
+    else:
+        console.print(f"stop it with: vnode cluster down {handle.name}")
     return 0
+
+
+def _pinned_kubectl() -> Path | None:
+    try:
+        return resolve_toolchain(["kubernetes"], console=console, allow_build=False)["kubectl"]
+    except (ToolchainError, KeyError):
+        return None
 
 
 def _cluster_down(args: argparse.Namespace) -> int:
@@ -157,6 +191,65 @@ def _report_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_verify(args: argparse.Namespace) -> int:
+    from vnode_harness.report.verify import verify
+
+    try:
+        verification = verify(Path(args.report), junit=Path(args.junit) if args.junit else None)
+    except Exception as error:  # a reviewer gets a sentence, never a traceback; this is a suite bug
+        console.print(f"[red]could not verify {args.report}: {type(error).__name__}: {error} (please report)")
+        return 2
+    for problem in verification.problems:
+        print(problem)
+    for note in verification.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    report = verification.report
+    if not verification.valid:
+        console.print(f"[red]{args.report}: {len(verification.problems)} problem(s)", highlight=False)
+        return 1
+    assert report is not None  # a valid verification always parsed its report
+    implementation = report.implementation
+    print(
+        f"{args.report}: valid — {implementation.project} {implementation.version}, result {report.result} "
+        f"({report.mode} run, {report.totals.passed} passed, {report.totals.failed} failed, "
+        f"{report.totals.broken} broken, {report.totals.skipped} skipped)"
+    )
+    return 0
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    from vnode_harness import catalogue_cli
+    from vnode_harness.catalogue import load_catalogue
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.yaml_files import ModelFileError
+
+    try:
+        catalogue = load_catalogue()
+        implementation = load_implementation(Path(args.implementation)) if args.implementation else None
+        requirement = catalogue.requirement(args.id) if getattr(args, "id", None) else None
+        if args.feature:
+            catalogue.feature(args.feature)
+        tests = catalogue_cli.collect_tests(args.keyword)
+    except (ModelFileError, KeyError, catalogue_cli.CollectionError) as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return 2
+    plans = (
+        catalogue_cli.plan(catalogue, implementation, tests, selected=bool(args.keyword))
+        if implementation is not None
+        else None
+    )
+    out = Console()
+    if requirement is not None:
+        entry = plans[requirement.id] if plans is not None else None
+        catalogue_cli.render_requirement(out, catalogue, requirement, tests, plan_entry=entry)
+    else:
+        catalogue_cli.render_list(out, catalogue, tests, plans=plans, feature=args.feature)
+    if args.implementation:
+        for note in catalogue_cli.preview_notes(Path(args.implementation), args.keyword):
+            console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vnode", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--name", help="cluster name (default: vnode-<random>)")
     up.add_argument("--logs-dir", help="where component logs go (default: reports/clusters/<name>)")
     up.add_argument("--no-istio", action="store_true", help="skip istiod (faster; mesh tests cannot run)")
+    up.add_argument(
+        "--implementation",
+        help="also start this implementation (its install.local) and print commands to try: a playground",
+    )
     up.set_defaults(handler=_cluster_up)
     down = cluster.add_parser("down", help="stop local clusters")
     down.add_argument("names", nargs="*", metavar="NAME")
@@ -191,6 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
         "images", help="build every image of the kind provider from package registries only (cached)"
     ).set_defaults(handler=_kind_images)
 
+    preview = argparse.ArgumentParser(add_help=False)
+    preview.add_argument(
+        "--implementation", help="mark what this implementation's run will certify, skip or not run"
+    )
+    preview.add_argument("-k", dest="keyword", help="preview a focused run: pytest's -k expression")
+    catalogue = commands.add_parser(
+        "catalogue", parents=[preview], help="the requirements, their tests, and what a run will certify"
+    )
+    catalogue.add_argument("--feature", help="only this feature's requirements")
+    catalogue.set_defaults(handler=_catalogue)
+    show = catalogue.add_subparsers(dest="action").add_parser(
+        "show", parents=[preview], help="one requirement: quote, source section, tests, fixtures"
+    )
+    show.add_argument("id", metavar="ID", help="a requirement id, e.g. SCHED-POD-LABEL")
+    show.set_defaults(handler=_catalogue, feature=None)
+
     report = commands.add_parser("report", help="conformance reports").add_subparsers(
         dest="action", required=True
     )
@@ -198,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("report", help="path of a conformance-report.yaml")
     render.add_argument("--output", "-o", help="write here instead of standard output")
     render.set_defaults(handler=_report_render)
+    check = report.add_parser(
+        "verify",
+        help="check a submitted report or bundle: schema, suite and catalogue, counts, rules, JUnit, digests",
+    )
+    check.add_argument("report", help="a conformance-report.yaml, a bundle.tar.gz, or a run directory")
+    check.add_argument(
+        "--junit", help="the run's junit.xml (default: the bundle's, or the one beside the report)"
+    )
+    check.set_defaults(handler=_report_verify)
     return parser
 
 

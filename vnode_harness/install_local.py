@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vnode_harness.hostnet import cluster_start_lock, free_ports
 from vnode_harness.implementation import Implementation, PlaceholderValues
-from vnode_harness.processes import RecordedProcess, exited_early, start_process, stop_recorded
+from vnode_harness.processes import RecordedProcess, exited_early, start_process
 from vnode_harness.providers.base import ClusterError, ClusterHandle
 from vnode_harness.waits import WaitTimeout, wait_for
 
@@ -28,7 +28,9 @@ class LocalImplementation:
     pid_dir: Path
 
     def stop(self) -> None:
-        stop_recorded(self.pid_dir)
+        """Stop this process only: `pid_dir` may be a cluster's, shared with its other processes."""
+        self.process.stop()
+        (self.pid_dir / f"{self.process.name}.json").unlink(missing_ok=True)
 
 
 def _answers_ok(url: str) -> tuple[bool | None, str]:
@@ -45,15 +47,22 @@ def _answers_ok(url: str) -> tuple[bool | None, str]:
 
 
 def start_local_implementation(
-    implementation: Implementation, cluster: ClusterHandle, workdir: Path, timeout: float = 60
+    implementation: Implementation,
+    cluster: ClusterHandle,
+    workdir: Path,
+    timeout: float = 60,
+    *,
+    pid_dir: Path | None = None,
 ) -> LocalImplementation:
+    """Start the implementation and wait until it answers; it is recorded under `pid_dir` (default:
+    `workdir/pids`) -- a local cluster's own pid directory makes `vnode cluster down` stop it too."""
     local = implementation.install.local
     if local is None:
         raise ClusterError(
             f"{implementation.metadata.project} has no install.local in its implementation file: "
             "it cannot run on the local cluster (use --cluster existing with a cluster where it is installed)"
         )
-    pid_dir = workdir / "pids"
+    pid_dir = pid_dir or workdir / "pids"
     with cluster_start_lock():
         (port,) = free_ports(1)
         values = PlaceholderValues(

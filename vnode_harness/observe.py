@@ -102,10 +102,3 @@ def pod_summary(pod: client.V1Pod) -> dict[str, Any]:
         "labels": pod.metadata.labels or {},
         "annotations": pod.metadata.annotations or {},
     }
-
-
-def tolerates_or_binds_virtual(pod: client.V1Pod, observation: Observation, virtual: set[str]) -> bool:
-    """Whether an admitted (not yet scheduled) pod is headed for a virtual node, whatever the mechanism."""
-    if pod.spec.node_name:
-        return pod.spec.node_name in virtual
-    return any(t.key == observation.virtual_node_taint_key for t in (pod.spec.tolerations or []))

@@ -7,12 +7,13 @@ Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
    results and JUnit XML into it;
 2. session start: the controller brings the cluster up, installs the implementation and checks readiness
-   (a cluster that is not ready ends the run at once, exit code 3, with the reason) — before xdist
-   starts any worker, so every worker shares the one cluster;
+   (a cluster that is not ready ends the run at once, exit code 3, with the reason, leaving a
+   not-tested report and bundle that say why) — before xdist starts any worker, so every worker shares
+   the one cluster;
 3. workers get the `RunContext` through xdist's workerinput;
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
-   environment files and the Allure HTML report;
+   environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
 5. unconfigure: the controller tears down what it created and prints the closing `N passed, N failed`.
 """
 
@@ -24,20 +25,25 @@ import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from rich.console import Console
 
-from vnode_harness.catalogue import load_catalogue
+from vnode_harness.catalogue import Catalogue, load_catalogue
+from vnode_harness.generative.strategies import DEFAULT_SCENARIOS, DEFAULT_SEED
 from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.processes import ProcessStartError
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.report.collector import ResultCollector, failure_kind_property
+from vnode_harness.report.model import GeneratedCases
 from vnode_harness.run import ConformanceRun, RunContext, RunOptions
 from vnode_harness.testkit.workloads import TEST_IMAGE_VARIABLE
 from vnode_harness.toolchain import ToolchainError
 from vnode_harness.waits import WaitTimeout
+
+if TYPE_CHECKING:
+    from vnode_harness.report.writer import WrittenRun
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE_DIR = REPO_ROOT / "conformance"
@@ -83,6 +89,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "`vnode kind images`), upstream (the pinned upstream images, pulled), auto (upstream where its node "
         "image is already in Docker, else built)",
     )
+    group.addoption(
+        "--gen-seed",
+        type=int,
+        default=int(os.environ.get("VNODE_GEN_SEED", DEFAULT_SEED)),
+        help=f"seed of the generated routing cases (GEN-ROUTING-EFFECTS; default {DEFAULT_SEED}, so runs "
+        "are comparable; the report records it)",
+    )
+    group.addoption(
+        "--gen-cases",
+        type=int,
+        default=int(os.environ.get("VNODE_GEN_CASES", DEFAULT_SCENARIOS)),
+        help=f"number of generated scenarios (one profile and its namespaces and pods each; default "
+        f"{DEFAULT_SCENARIOS}); more for deeper nightly runs",
+    )
+    group.addoption(
+        "--gen-only",
+        default=None,
+        metavar="SCENARIO[:POD]",
+        help="replay one generated scenario (or one pod of it) of --gen-seed/--gen-cases, as failures print",
+    )
+    group.addoption(
+        "--fail-fast",
+        action="store_true",
+        default=False,
+        help="stop at the first failed or broken test (as pytest -x); the report lists what was not run",
+    )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
     # pytest-kind's own options, shared with it.
 
@@ -117,6 +149,8 @@ def _is_full_run(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not is_conformance_run(config) or config.option.collectonly:
         return
+    if config.getoption("fail_fast"):
+        config.option.maxfail = 1
     if _is_worker(config):
         context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
         config.stash[_context_key] = context
@@ -167,10 +201,35 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _use_provider_test_image(config.stash[_context_key])
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
-        pytest.exit(f"the cluster is not ready, no test was run: {error}", returncode=EXIT_NOT_READY)
+        cause = f"the cluster is not ready, no test was run: {error}"
+        _write_not_ready_report(config, run, cause)
+        pytest.exit(cause, returncode=EXIT_NOT_READY)
     except BaseException:
         run.stop()
         raise
+
+
+def _write_not_ready_report(config: pytest.Config, run: ConformanceRun, cause: str) -> None:
+    """A run that ends before its tests still leaves a report (not-tested, with the cause) and a bundle;
+    pytest calls no session-finish hook after an exit in session start, so it is written here."""
+    from vnode_harness.report.writer import write_not_ready_report
+
+    provider, reason = run.provider_choice or (config.getoption("cluster"), "")
+    console = Console(stderr=True)
+    try:
+        write_not_ready_report(
+            implementation=run.implementation,
+            implementation_file=run.options.implementation_file,
+            run_dir=run.options.run_dir,
+            provider=provider if provider in ("local", "kind", "existing") else "local",  # type: ignore[arg-type]
+            cause=cause,
+            full=_is_full_run(config),
+            command=shlex.join(["pytest", *config.invocation_params.args]),
+            console=console,
+            environment={"providerReason": reason} if reason else {},
+        )
+    except Exception as error:  # the exit and its cause matter more than the report of it
+        console.print(f"[yellow]could not write the report of the failed start: {error}")
 
 
 def _use_provider_test_image(context: RunContext) -> None:
@@ -203,16 +262,58 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     catalogue = load_catalogue()
     implementation = load_implementation(Path(config.getoption("implementation")))
     for item in items:
-        for requirement in requirement_ids(item):
-            feature = catalogue.requirement(requirement).feature
-            if not implementation.supports(feature):
-                item.add_marker(
-                    pytest.mark.skip(
-                        reason=f"{implementation.metadata.project} does not declare feature '{feature}' "
-                        f"({requirement}): not tested, reported as not conformant (partial)"
-                    )
-                )
-                break
+        reason = _not_testable_reason(catalogue, implementation, requirement_ids(item))
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _not_testable_reason(catalogue: Catalogue, implementation: Implementation, ids: list[str]) -> str | None:
+    """Why a test of these requirements cannot certify anything for this implementation, or None."""
+    project = implementation.metadata.project
+    for requirement in ids:
+        feature = catalogue.feature(catalogue.requirement(requirement).feature)
+        if not implementation.supports(feature.id):
+            return (
+                f"{project} does not declare feature '{feature.id}' ({requirement}): not tested, "
+                "reported as not conformant (partial)"
+            )
+        missing = [needed for needed in feature.requires if not implementation.supports(needed)]
+        if missing:
+            return (
+                f"feature '{feature.id}' ({requirement}) requires {', '.join(missing)} (the suite sees a "
+                f"profile change in force through a selector's effect), which {project} does not declare: "
+                "not tested, reported as not conformant (partial)"
+            )
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Re-raise an API error caused by the implementation's own webhook as that assertion failure, so the
+    report, JUnit and Allure all say "failed" and quote the cause (vnode_harness.blame)."""
+    try:
+        return (yield)
+    except Exception as error:
+        if is_conformance_run(item.config):
+            blamed = _implementation_webhook_fault(item, error)
+            if blamed:
+                from vnode_harness.blame import ImplementationWebhookRefused
+
+                raise ImplementationWebhookRefused(blamed) from error
+        raise
+
+
+def _implementation_webhook_fault(item: pytest.Item, error: BaseException) -> str | None:
+    from vnode_harness.blame import blame_implementation, implementation_webhook_names, webhooks_named
+
+    if not webhooks_named(error):
+        return None
+    funcargs = getattr(item, "funcargs", {})
+    context, implementation = funcargs.get("run_context"), funcargs.get("implementation")
+    if context is None or implementation is None:
+        return None
+    names = implementation_webhook_names(context.cluster.kubeconfig, implementation)
+    return blame_implementation(error, names)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -252,14 +353,23 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     collector.record_phase(report, ids)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """Reports before every other plugin's session finish; the evidence bundle after them, once pytest's
+    junitxml has written junit.xml."""
+    written = _write_reports(session)
+    yield
+    if written is not None:
+        written.write_bundle(Console(stderr=True))
+
+
+def _write_reports(session: pytest.Session) -> WrittenRun | None:
     config = session.config
     run = config.stash.get(_run_key, None)
     collector = config.stash.get(_collector_key, None)
     context = config.stash.get(_context_key, None)
     if run is None or collector is None or context is None or config.option.collectonly:
-        return
+        return None
     from vnode_harness.environment_health import dead_components
     from vnode_harness.report.writer import write_run_reports
 
@@ -267,14 +377,29 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     for message in dead_components(context.cluster):
         console.print("[red]environment fault during the run:[/red]")
         console.print(message, markup=False, highlight=False)
-    write_run_reports(
+    return write_run_reports(
         collector=collector,
         implementation=run.implementation,
         context=context,
         full=_is_full_run(config),
         command=shlex.join(["pytest", *config.invocation_params.args]),
         console=console,
+        generated_cases=_generated_cases(config, collector),
     )
+
+
+GENERATED_REQUIREMENT = "GEN-ROUTING-EFFECTS"
+
+
+def _generated_cases(config: pytest.Config, collector: ResultCollector) -> GeneratedCases | None:
+    """The seed and size of the generated cases, when the generative test ran in this run."""
+    ran = any(
+        GENERATED_REQUIREMENT in test.requirements and test.outcome != "skipped"
+        for test in collector.results()
+    )
+    if not ran:
+        return None
+    return GeneratedCases(seed=config.getoption("gen_seed"), scenarios=config.getoption("gen_cases"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,10 +1,11 @@
 """Is the cluster ready for the suite? Checked once, before any test, so a broken cluster fails the
 run at once with the reason instead of as thirty timeouts.
 
-Checks: the virtual nodes exist and are Ready; the implementation's webhook answers (a server-side
-dry-run pod labelled for ECI comes back headed for a virtual node); and, when the implementation
-declares the mesh feature, the sidecar injector answers (a dry-run pod in an injection-enabled
-namespace comes back with an istio-proxy container). Dry runs leave nothing behind.
+Checks: the virtual nodes exist and are Ready; the implementation routes (a real pod labelled for ECI is
+bound to a virtual node — judged by the node it lands on, whatever the mechanism, vnode_harness.placement;
+the pod is deleted again); and, when the implementation declares the mesh feature, the sidecar injector
+answers (a server-side dry-run pod in an injection-enabled namespace comes back with an istio-proxy
+container, classic or native). Nothing is left behind.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from __future__ import annotations
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
-from vnode_harness.observe import (
-    long_running_container_names,
-    node_is_ready,
-    tolerates_or_binds_virtual,
-    virtual_nodes,
-)
+from vnode_harness.observe import long_running_container_names, node_is_ready, virtual_nodes
+from vnode_harness.placement import wait_new_pods_on_virtual_nodes
 from vnode_harness.waits import WaitTimeout, wait_for
 
 PROBE_NAMESPACE = "vnode-conformance-probes"
@@ -69,30 +66,22 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
             return ready, "all Ready"
         return None, f"virtual nodes {sorted(ready)} Ready, {not_ready} not Ready"
 
-    virtual = wait_for(
+    wait_for(
         f"virtual nodes ({observation.virtual_node_selector}) to be Ready",
         nodes_probe,
         timeout=timeout,
         hint=f"kubectl get nodes -l {observation.virtual_node_selector}",
     )
     ensure_probe_namespace(core)
-
-    def webhook_probe() -> tuple[bool | None, str]:
-        try:
-            pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod({ECI_LABEL: "true"}), dry_run="All")
-        except client.ApiException as error:
-            return None, f"dry-run pod creation failed: {error.status} {error.reason}: {error.body}"
-        if tolerates_or_binds_virtual(pod, observation, virtual):
-            return True, "routed"
-        return (
-            None,
-            "a pod labelled alibabacloud.com/eci=true was admitted unchanged (no virtual-node routing)",
-        )
-
-    wait_for(
-        f"the implementation's webhook ({observation.webhook_configuration_name}) to route an ECI pod",
-        webhook_probe,
+    wait_new_pods_on_virtual_nodes(
+        core,
+        PROBE_NAMESPACE,
+        observation,
+        f"the implementation ({observation.webhook_configuration_name}) to run a pod labelled "
+        f"{ECI_LABEL}=true on a virtual node",
+        labels={ECI_LABEL: "true"},
         timeout=timeout,
+        bind_timeout=float(implementation.limits.pod_running_seconds),
         hint=f"kubectl get mutatingwebhookconfigurations {observation.webhook_configuration_name} -o yaml",
     )
     if implementation.supports("mesh"):

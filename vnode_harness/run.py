@@ -24,6 +24,7 @@ from vnode_harness.processes import process_start_time
 from vnode_harness.providers.base import ClusterError, ClusterHandle, ClusterProvider
 from vnode_harness.providers.select import choose_provider
 from vnode_harness.readiness import PROBE_NAMESPACE, check_cluster_ready
+from vnode_harness.testkit.profile import PROFILE_FEATURE, profile_propagation_failure
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class RunContext:
     provider_reason: str = ""
     implementation_process: dict[str, str] = field(default_factory=dict)
     """For a host-process implementation: its pid and start time (the "not restarted" check)."""
+    profile_propagation_failure: str = ""
+    """Why the implementation did not apply a changed eci-profile when the run checked it before the
+    tests ("" when it did, or when it declares no feature that changes the profile)."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -62,6 +66,7 @@ class RunContext:
                 "implementation_file": str(self.implementation_file),
                 "provider_reason": self.provider_reason,
                 "implementation_process": self.implementation_process,
+                "profile_propagation_failure": self.profile_propagation_failure,
             }
         )
 
@@ -74,6 +79,7 @@ class RunContext:
             implementation_file=Path(data["implementation_file"]),
             provider_reason=data.get("provider_reason", ""),
             implementation_process=dict(data.get("implementation_process", {})),
+            profile_propagation_failure=str(data.get("profile_propagation_failure", "")),
         )
 
 
@@ -90,6 +96,8 @@ class ConformanceRun:
         self.console = console or Console(stderr=True)
         self.implementation: Implementation = load_implementation(options.implementation_file)
         self._provider: ClusterProvider | None = None
+        self.provider_choice: tuple[str, str] | None = None
+        """(provider, why) once `start` has chosen the provider; a report of a failed start names it."""
         self._local_impl: LocalImplementation | None = None
         self._impl_workdir: Path | None = None
         self.context: RunContext | None = None
@@ -114,6 +122,7 @@ class ConformanceRun:
         provider_name, reason = choose_provider(
             self.options.cluster, kind_bin=Path(self.options.kind_bin) if self.options.kind_bin else None
         )
+        self.provider_choice = (provider_name, reason)
         self.console.print(f"cluster provider: [bold]{provider_name}[/bold] ({reason})")
         self._provider = self._make_provider(provider_name)
         cluster = self._provider.up()
@@ -134,12 +143,23 @@ class ConformanceRun:
         timeout = float(self.implementation.limits.webhook_configuration_seconds)
         with self.console.status("checking readiness: virtual nodes, webhook, sidecar injector"):
             check_cluster_ready(api, self.implementation, timeout)
+        propagation_failure = ""
+        if self.implementation.supports(PROFILE_FEATURE):
+            with self.console.status("checking that the implementation applies eci-profile changes"):
+                propagation_failure = profile_propagation_failure(api, self.implementation)
+            if propagation_failure:
+                self.console.print(
+                    "[red]the implementation does not apply eci-profile changes[/red]: every test that "
+                    f"changes the profile fails at once with this cause:\n{propagation_failure}",
+                    highlight=False,
+                )
         self.context = RunContext(
             run_dir=self.options.run_dir,
             cluster=cluster,
             implementation_file=self.options.implementation_file.resolve(),
             provider_reason=reason,
             implementation_process=process,
+            profile_propagation_failure=propagation_failure,
         )
         return self.context
 

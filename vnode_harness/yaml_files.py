@@ -55,17 +55,25 @@ _UniqueKeyLoader.add_constructor(
 def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     """Read `path` as one YAML document whose top level is a mapping; `what` names it in errors."""
     try:
-        with path.open(encoding="utf-8") as stream:
-            data = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ModelFileError(f"{path}: {what} not found") from None
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read the {what}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: the {what} is not UTF-8 text: {error.reason}") from None
+    return parse_yaml_mapping(text, str(path), what)
+
+
+def parse_yaml_mapping(text: str, origin: str, what: str) -> dict[str, Any]:
+    """Parse `text` (read from `origin`, e.g. a file or a bundle member) as one YAML mapping."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise ModelFileError(f"{path}: the {what} is not valid YAML: {error}") from None
+        raise ModelFileError(f"{origin}: the {what} is not valid YAML: {_yaml_problem(error)}") from None
     if not isinstance(data, dict):
         raise ModelFileError(
-            f"{path}: the {what} must be a YAML mapping at the top level, got {type(data).__name__}"
+            f"{origin}: the {what} must be a YAML mapping at the top level, got {type(data).__name__}"
         )
     return data
 
@@ -81,11 +89,27 @@ def load_model_file(path: Path, model: type[ModelT], what: str) -> ModelT:
 
 def describe_validation_error(path: Path, what: str, error: ValidationError, data: Any) -> str:
     """One line per problem: `<field path>: <message> (got <value>)`, headed by the file name."""
-    problems = [_describe_problem(detail, data) for detail in error.errors(include_url=False)]
+    problems = validation_problems(error, data)
     noun = "problem" if len(problems) == 1 else "problems"
     lines = [f"{path}: invalid {what} ({len(problems)} {noun}):"]
     lines.extend(f"  - {problem}" for problem in problems)
     return "\n".join(lines)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """`<problem> at line L, column C`, without PyYAML's quoted source excerpts."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if problem and mark is not None:
+        context = getattr(error, "context", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return f"{context + ': ' if context else ''}{problem} at {where}"
+    return " ".join(str(error).split())
+
+
+def validation_problems(error: ValidationError, data: Any) -> list[str]:
+    """Each problem of `error` as `<field path>: <message> (got <value>)`, for one line apiece."""
+    return [_describe_problem(detail, data) for detail in error.errors(include_url=False)]
 
 
 def _describe_problem(detail: ErrorDetails, data: Any) -> str:

@@ -8,13 +8,18 @@ conformance report and JUnit XML; the message says how to get the HTML.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from vnode_harness.allure_labels import ALLURE_TREE
 from vnode_harness.toolchain.cache import cache_root
 from vnode_harness.versions import ALLURE_NPM
 
@@ -60,24 +65,41 @@ def allure_command(console: Console) -> Path:
     return binary
 
 
-def generate_html(results_dir: Path, output_dir: Path, report_name: str, console: Console) -> Path:
+def allure_config(report_name: str, group_by: Sequence[str]) -> dict[str, Any]:
+    """The generator's configuration: the awesome report, its tree grouped by `group_by` labels."""
+    return {"name": report_name, "plugins": {"awesome": {"options": {"groupBy": list(group_by)}}}}
+
+
+def generate_html(
+    results_dir: Path,
+    output_dir: Path,
+    report_name: str,
+    console: Console,
+    group_by: Sequence[str] = ALLURE_TREE,
+) -> Path:
+    """Generate the HTML report; its tree reads like the catalogue (feature → requirement) by default."""
     binary = allure_command(console)
-    result = subprocess.run(
-        [
-            str(binary),
-            "generate",
-            str(results_dir),
-            "--output",
-            str(output_dir),
-            "--report-name",
-            report_name,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="vnode-allure-") as scratch:
+        config = Path(scratch) / "allurerc.json"
+        config.write_text(json.dumps(allure_config(report_name, group_by)))
+        result = subprocess.run(
+            [
+                str(binary),
+                "generate",
+                str(results_dir),
+                "--config",
+                str(config),
+                "--output",
+                str(output_dir),
+                "--report-name",
+                report_name,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "NO_COLOR": "1"},
+            check=False,
+        )
     if result.returncode != 0:
         raise AllureUnavailable(f"allure generate failed: {(result.stdout + result.stderr).strip()[-800:]}")
     return output_dir / "index.html"

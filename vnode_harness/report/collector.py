@@ -207,6 +207,7 @@ class ResultCollector:
         metadata = implementation.metadata
         return ConformanceReport(
             suite_version=run.suite_version,
+            catalogue_digest=run.catalogue_digest,
             date=run.date.astimezone(UTC),
             mode=run.mode,
             cluster_provider=run.cluster_provider,
@@ -221,6 +222,7 @@ class ResultCollector:
                 limits=DeclaredLimits.model_validate(implementation.limits.model_dump()),
             ),
             result=overall_result(self._catalogue, features, tests, run.mode),
+            aborted=run.aborted,
             totals=count_outcomes(tests),
             features=features,
             requirements=requirements,
@@ -228,4 +230,5 @@ class ResultCollector:
             command=run.command,
             environment=run.environment,
             images=run.images,
+            generated_cases=run.generated_cases,
         )

@@ -2,7 +2,8 @@
 
 The page answers, top to bottom, the questions a reader has: what was tested and did it conform; which
 features; what failed or was skipped and why; what exactly was certified (implementation, limits); how
-to run it again.
+to run it again. With the catalogue, it also says what the suite does not certify (the catalogue's
+`scope`), so that no reader takes silence for a pass.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ _LIMIT_LABELS = {
 
 
 def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = None) -> str:
-    """The report as a Markdown page; with the catalogue, requirement statements are shown too."""
+    """The report as a Markdown page; with the catalogue, requirement statements and what the suite does
+    not certify are shown too."""
     sections = [
         _heading(report),
         _features(report),
@@ -31,6 +33,7 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
         _not_tested(report, catalogue),
         _implementation(report),
         _limits(report),
+        _not_certified(catalogue),
         _environment(report),
         _reproduce(report),
     ]
@@ -46,6 +49,7 @@ def _heading(report: ConformanceReport) -> str:
             "",
             f"**Overall result: {report.result.upper()}** ({report.mode} run)",
             "",
+            *_aborted(report),
             f"- Implementation: {implementation.organization} {implementation.project} "
             f"{implementation.version}",
             f"- Suite version: {report.suite_version}",
@@ -57,11 +61,18 @@ def _heading(report: ConformanceReport) -> str:
     )
 
 
+def _aborted(report: ConformanceReport) -> list[str]:
+    if not report.aborted:
+        return []
+    return [f"**The run ended before any test ran.** Cause:\n\n```text\n{report.aborted}\n```", ""]
+
+
 def _features(report: ConformanceReport) -> str:
     rows = [
         [
             f"`{summary.feature}`",
             "yes" if summary.supported else "no",
+            ", ".join(f"`{needed}`" for needed in summary.requires) or "—",
             summary.result,
             str(summary.passed),
             str(summary.failed),
@@ -70,7 +81,7 @@ def _features(report: ConformanceReport) -> str:
         ]
         for summary in report.features
     ]
-    header = ["Feature", "Declared", "Result", "Passed", "Failed", "Broken", "Skipped"]
+    header = ["Feature", "Declared", "Requires", "Result", "Passed", "Failed", "Broken", "Skipped"]
     return "## Features\n\n" + _table(header, rows)
 
 
@@ -163,6 +174,37 @@ def _limits(report: ConformanceReport) -> str:
     )
 
 
+_REASONS = {
+    "not-observable": "not observable through the Kubernetes API",
+    "not-a-virtual-node-behavior": "not a virtual-node behavior",
+    "documents-silent": "the documents do not say what must be true",
+}
+
+
+def _not_certified(catalogue: Catalogue | None) -> str:
+    if catalogue is None or not (catalogue.scope.out_of_scope or catalogue.scope.unspecified):
+        return ""
+    lines = [
+        "## Not certified by this suite",
+        "",
+        "Statements of the documents that no requirement certifies, and why "
+        "(`conformance/catalogue.yaml`, `scope`). This report says nothing about them.",
+        "",
+    ]
+    lines.extend(
+        f"- `{entry.id}` ({_REASONS[entry.reason]}): “{_cell(entry.source.quote)}” — "
+        f"{_cell(entry.explanation)}"
+        for entry in catalogue.scope.out_of_scope
+    )
+    if catalogue.scope.unspecified:
+        lines += ["", "### Left open by the documents", "", "No outcome of these cases is certified.", ""]
+        lines.extend(
+            f"- `{entry.id}`: {_cell(entry.case)} {_cell(entry.explanation)}"
+            for entry in catalogue.scope.unspecified
+        )
+    return "\n".join(lines)
+
+
 def _environment(report: ConformanceReport) -> str:
     if not report.environment and not report.images:
         return ""
@@ -177,7 +219,14 @@ def _environment(report: ConformanceReport) -> str:
 
 
 def _reproduce(report: ConformanceReport) -> str:
-    return f"## Reproduce\n\n```sh\n{report.command}\n```"
+    text = f"## Reproduce\n\n```sh\n{report.command}\n```"
+    generated = report.generated_cases
+    if generated is not None:
+        text += (
+            f"\n\nGenerated routing cases: seed {generated.seed}, {generated.scenarios} scenarios "
+            f"(`--gen-seed {generated.seed} --gen-cases {generated.scenarios}` draws the same cases)."
+        )
+    return text
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

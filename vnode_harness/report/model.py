@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    StringConstraints,
     field_validator,
 )
 
@@ -37,6 +38,7 @@ RequirementResult = Literal["passed", "failed", "broken", "skipped", "not-tested
 FeatureResult = Literal["success", "partial", "failure", "not-tested"]
 RunMode = Literal["full", "focused"]
 """full: the whole suite was selected; focused: a -k/-m/path selection ran only part of it."""
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class _ReportModel(BaseModel):
@@ -90,6 +92,11 @@ class FeatureSummary(_ReportModel):
 
     feature: FeatureId
     supported: bool = Field(description="Whether the implementation declares this feature.")
+    requires: list[FeatureId] = Field(
+        default_factory=list,
+        description="Features the suite needs to observe this one (catalogue `requires`); a feature whose "
+        "requirement is not declared is not tested.",
+    )
     result: FeatureResult
     passed: NonNegativeInt = Field(description="Tests of this feature that passed.")
     skipped: NonNegativeInt
@@ -132,18 +139,36 @@ class RecordedImage(_ReportModel):
     )
 
 
+class GeneratedCases(_ReportModel):
+    """The parameters of the generated routing cases (GEN-ROUTING-EFFECTS): with them, the same cases are
+    drawn again anywhere (`--gen-seed SEED --gen-cases SCENARIOS`)."""
+
+    seed: int
+    scenarios: NonNegativeInt
+
+
 class ConformanceReport(_ReportModel):
     """The result of one conformance run against one implementation."""
 
     api_version: Literal["conformance.vnode.dev/v1"] = REPORT_API_VERSION
     kind: Literal["ConformanceReport"] = REPORT_KIND
     suite_version: str
+    catalogue_digest: Sha256Hex | None = Field(
+        default=None,
+        description="SHA-256 of the bytes of conformance/catalogue.yaml the run was measured against; "
+        "`vnode report verify` compares it with its own catalogue. Null in reports of older suites.",
+    )
     date: AwareDatetime = Field(description="When the run finished, UTC.")
     mode: RunMode
     cluster_provider: ProviderName
     kubernetes_version: str
     implementation: ReportedImplementation
     result: FeatureResult = Field(description="The overall verdict; see docs/conformance-report.md.")
+    aborted: str | None = Field(
+        default=None,
+        description="Why the run ended before any test ran (e.g. the cluster was not ready); null when the "
+        "tests ran.",
+    )
     totals: OutcomeCounts
     features: list[FeatureSummary]
     requirements: list[RequirementSummary]
@@ -155,6 +180,9 @@ class ConformanceReport(_ReportModel):
     )
     images: list[RecordedImage] = Field(
         default_factory=list, description="Every image the provider built or loaded for the run (kind)."
+    )
+    generated_cases: GeneratedCases | None = Field(
+        default=None, description="Seed and size of the generated routing cases; null when none were drawn."
     )
 
     @field_validator("date")
@@ -189,3 +217,7 @@ class RunInfo:
     environment: dict[str, str] = field(default_factory=dict)
     images: list[RecordedImage] = field(default_factory=list)
     """When the run finished; timezone-aware (the report stores it in UTC)."""
+    generated_cases: GeneratedCases | None = None
+    catalogue_digest: str | None = None
+    aborted: str | None = None
+    """Why the run ended before any test ran; None when the tests ran."""

@@ -92,6 +92,7 @@ def summarize_features(
         _summarize_feature(
             feature.id,
             supported=feature.id in declared,
+            requires=feature.requires,
             tests=tests,
             requirements=[summary for summary in requirements if summary.feature == feature.id],
         )
@@ -103,6 +104,7 @@ def _summarize_feature(
     feature: FeatureId,
     *,
     supported: bool,
+    requires: Sequence[FeatureId] = (),
     tests: Sequence[RecordedTest],
     requirements: Sequence[RequirementSummary],
 ) -> FeatureSummary:
@@ -124,6 +126,7 @@ def _summarize_feature(
     return FeatureSummary(
         feature=feature,
         supported=supported,
+        requires=list(requires),
         result=result,
         passed=counts.passed,
         skipped=counts.skipped,

@@ -2,24 +2,42 @@
 
 Under the run directory: `conformance-report.yaml` (the submittable report), `conformance-report.md`,
 the Allure environment files in `allure-results/`, and the HTML report in `allure-report/`. The JUnit
-XML is written by pytest itself (the plugin points `--junitxml` into the run directory).
+XML is written by pytest itself (the plugin points `--junitxml` into the run directory), after this
+writer has run; so the evidence bundle (`bundle.tar.gz`, vnode_harness.report.bundle) is packed by
+`WrittenRun.write_bundle`, which the plugin calls once every other plugin has finished the session.
+A run that ends before its tests still leaves a report and a bundle (`write_not_ready_report`).
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
 
 from vnode_harness import __version__
-from vnode_harness.catalogue import load_catalogue
-from vnode_harness.implementation import Implementation
+from vnode_harness.catalogue import catalogue_digest, load_catalogue
+from vnode_harness.implementation import Implementation, ProviderName
 from vnode_harness.report.allure_env import executor_from_environment, write_allure_environment
 from vnode_harness.report.allure_html import AllureUnavailable, generate_html
+from vnode_harness.report.bundle import (
+    ENVIRONMENT,
+    IMPLEMENTATION,
+    JUNIT,
+    REPORT_MARKDOWN,
+    REPORT_YAML,
+    REPRODUCE,
+    render_reproduce,
+    write_bundle,
+)
 from vnode_harness.report.collector import ResultCollector
+from vnode_harness.report.fingerprint import environment_fingerprint
 from vnode_harness.report.markdown import render_markdown
-from vnode_harness.report.model import RecordedImage, RunInfo
+from vnode_harness.report.model import ConformanceReport, GeneratedCases, RecordedImage, RunInfo
 from vnode_harness.run import RunContext
 
 IMAGE_FACT = "image:"
@@ -48,7 +66,8 @@ def write_run_reports(
     full: bool,
     command: str,
     console: Console,
-) -> None:
+    generated_cases: GeneratedCases | None = None,
+) -> WrittenRun:
     run = RunInfo(
         suite_version=__version__,
         cluster_provider=context.cluster.provider,  # type: ignore[arg-type]
@@ -57,12 +76,12 @@ def write_run_reports(
         command=command,
         environment=environment_facts(context.cluster.facts),
         images=recorded_images(context.cluster.facts),
+        generated_cases=generated_cases,
+        catalogue_digest=catalogue_digest(),
     )
     report = collector.build_report(implementation, run)
     run_dir = context.run_dir
-    yaml_path = run_dir / "conformance-report.yaml"
-    yaml_path.write_text(yaml.safe_dump(report.model_dump(mode="json", by_alias=True), sort_keys=False))
-    (run_dir / "conformance-report.md").write_text(render_markdown(report, load_catalogue()))
+    yaml_path = _write_report_files(report, run_dir)
     results_dir = run_dir / "allure-results"
     write_allure_environment(results_dir, implementation, run, executor_from_environment(os.environ))
     try:
@@ -73,3 +92,83 @@ def write_run_reports(
     except AllureUnavailable as error:
         console.print(f"[yellow]no Allure HTML report: {error}")
     console.print(f"conformance report: {yaml_path} (result: {report.result})")
+    return WrittenRun(
+        run_dir=run_dir,
+        report=report,
+        implementation_file=context.implementation_file,
+        fingerprint=environment_fingerprint(report, context.cluster.kubeconfig),
+    )
+
+
+@dataclass(frozen=True)
+class WrittenRun:
+    """A run whose reports are written; the fingerprint is taken while the cluster is still up."""
+
+    run_dir: Path
+    report: ConformanceReport
+    implementation_file: Path
+    fingerprint: dict[str, Any]
+
+    def write_bundle(self, console: Console) -> Path:
+        """Pack the evidence bundle; call it after pytest has written junit.xml."""
+        files = {
+            name: (self.run_dir / name).read_bytes()
+            for name in (REPORT_YAML, REPORT_MARKDOWN, JUNIT)
+            if (self.run_dir / name).is_file()
+        }
+        files[IMPLEMENTATION] = self.implementation_file.read_bytes()
+        files[ENVIRONMENT] = (json.dumps(self.fingerprint, indent=2, sort_keys=True) + "\n").encode()
+        files[REPRODUCE] = render_reproduce(
+            self.report.command,
+            run_id=self.run_dir.name,
+            suite_version=self.report.suite_version,
+            catalogue_digest=self.report.catalogue_digest,
+        ).encode()
+        path = write_bundle(self.run_dir, files)
+        console.print(f"evidence bundle: {path} (check it with: vnode report verify {path})")
+        return path
+
+
+def write_not_ready_report(
+    *,
+    implementation: Implementation,
+    implementation_file: Path,
+    run_dir: Path,
+    provider: ProviderName,
+    cause: str,
+    full: bool,
+    command: str,
+    console: Console,
+    environment: dict[str, str] | None = None,
+) -> WrittenRun:
+    """The report and bundle of a run that ended before any test ran: no test, the cause, the environment.
+
+    Its result is `not-tested` (never conformant), so CI and a reviewer see why instead of nothing."""
+    run = RunInfo(
+        suite_version=__version__,
+        cluster_provider=provider,
+        kubernetes_version="unknown",
+        mode="full" if full else "focused",
+        command=command,
+        environment=dict(environment or {}),
+        catalogue_digest=catalogue_digest(),
+        aborted=cause,
+    )
+    report = ResultCollector(load_catalogue()).build_report(implementation, run)
+    yaml_path = _write_report_files(report, run_dir)
+    console.print(f"conformance report: {yaml_path} (result: {report.result}: {cause})", highlight=False)
+    written = WrittenRun(
+        run_dir=run_dir,
+        report=report,
+        implementation_file=implementation_file,
+        fingerprint=environment_fingerprint(report, None),
+    )
+    written.write_bundle(console)
+    return written
+
+
+def _write_report_files(report: ConformanceReport, run_dir: Path) -> Path:
+    yaml_path = run_dir / REPORT_YAML
+    yaml_path.write_text(yaml.safe_dump(report.model_dump(mode="json", by_alias=True), sort_keys=False))
+    (run_dir / REPORT_MARKDOWN).write_text(render_markdown(report, load_catalogue()))
+    return yaml_path

@@ -26,12 +26,21 @@ from kubernetes import client
 from vnode_harness.implementation import Implementation
 from vnode_harness.readiness import PROBE_NAMESPACE
 from vnode_harness.testkit.lease_lock import ClusterLock
-from vnode_harness.waits import Probe, consistently, wait_for
+from vnode_harness.waits import Probe, WaitTimeout, consistently, wait_for
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
 LOCK_NAME = "vnode-conformance-eci-profile"
 LOCK_TIMEOUT_SECONDS = 900.0
 """Profile-changing tests of every worker queue on this lock; the longest queue is the whole set."""
+
+
+PROFILE_FEATURE = "selectors-effects"
+"""The feature whose selector effect the editor observes a change through (catalogue `requires`)."""
+
+
+class ProfileNotApplied(AssertionError):
+    """The run found before the tests that the implementation does not apply profile changes: every
+    test that changes the profile fails at once with that one cause, instead of waiting out its limit."""
 
 
 class ProfileLockLost(RuntimeError):
@@ -60,8 +69,16 @@ def with_probe_selector(selectors_json: str, token: str) -> str:
 
 
 class ProfileEditor:
-    def __init__(self, api: client.ApiClient, implementation: Implementation, holder: str) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        implementation: Implementation,
+        holder: str,
+        *,
+        known_propagation_failure: str = "",
+    ) -> None:
         self.core = client.CoreV1Api(api)
+        self.known_propagation_failure = known_propagation_failure
         self.implementation = implementation
         self.observation = implementation.observation
         self.limits = implementation.limits
@@ -144,6 +161,11 @@ class ProfileEditor:
 
         Returns the data as written without the probe selector (what the test configured).
         """
+        if self.known_propagation_failure:
+            raise ProfileNotApplied(
+                "the implementation did not apply a changed eci-profile when the run checked it before "
+                f"the tests, so this test cannot pass: {self.known_propagation_failure}"
+            )
         data = self._merged(changes)
         token = uuid.uuid4().hex[:10]
         written = dict(data)
@@ -286,3 +308,18 @@ class ProfileEditor:
     def _kubectl_profile(self) -> str:
         observation = self.observation
         return f"kubectl -n {observation.profile_namespace} get configmap {observation.profile_name} -o yaml"
+
+
+def profile_propagation_failure(api: client.ApiClient, implementation: Implementation) -> str:
+    """Change the profile once (the probe selector only) and restore it: "" when the implementation
+    applied the change within its limit, else why not. Run once before the tests, so an implementation
+    that never applies profile changes is told so at once rather than after every test's time-out."""
+    editor = ProfileEditor(api, implementation, holder=f"readiness@{uuid.uuid4().hex[:8]}")
+    editor.begin()
+    try:
+        editor.apply({})
+    except WaitTimeout as error:
+        return str(error)
+    finally:
+        editor.restore()
+    return ""

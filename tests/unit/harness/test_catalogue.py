@@ -26,6 +26,29 @@ BEHAVIOR_IDS = [
     "MESH-POD-LABEL", "MESH-NS-LABEL", "MESH-NO-INJECTION",
 ]  # fmt: skip
 EXTENDED_IDS = ["EXT-REUSE-SSL-KEY", "EXT-ARM64-NODE", "EXT-NODE-PER-ZONE"]
+# Statements the issue "Verdicts to trust" asked to catalogue or scope out, and the open case it named.
+SCOPED_OUT_IDS = [
+    "ACK-SERVERLESS", "ASM-DATA-PLANE", "HOT-UPDATE-CLOUD-PARAMETERS", "PARAM-PVC-CONTROLLER",
+    "PARAM-LOG-CONTROLLER", "SELECTOR-AT-LEAST-ONE",
+]  # fmt: skip
+UNSPECIFIED_IDS = ["ECI-FALSE-POD-IN-ECI-NAMESPACE"]
+
+
+def scope_entry(entry_id: str, **overrides):
+    entry = {
+        "id": entry_id,
+        "source": {"document": "002_defe58e5e33e4986", "section": "Selector fields", "quote": "a quote"},
+        "reason": "not-observable",
+        "explanation": "why",
+    }
+    entry.update(overrides)
+    return entry
+
+
+def open_case(entry_id: str, **overrides):
+    entry = {"id": entry_id, "case": "a case", "explanation": "what is not said"}
+    entry.update(overrides)
+    return entry
 
 
 @pytest.fixture
@@ -56,6 +79,11 @@ class TestRealCatalogue:
         assert [feature.id for feature in catalogue.features] == list(FEATURE_IDS)
         assert [feature.id for feature in catalogue.features if not feature.optional] == ["core-scheduling"]
         assert all(catalogue.requirements_for_feature(feature) for feature in FEATURE_IDS)
+
+    def test_scope_names_what_the_suite_does_not_certify(self):
+        scope = load_catalogue().scope
+        assert [i for i in SCOPED_OUT_IDS if i not in {e.id for e in scope.out_of_scope}] == []
+        assert [i for i in UNSPECIFIED_IDS if i not in {e.id for e in scope.unspecified}] == []
 
     def test_default_path_is_the_checkout_catalogue(self):
         assert DEFAULT_CATALOGUE_PATH.parts[-2:] == ("conformance", "catalogue.yaml")
@@ -153,6 +181,52 @@ class TestLoadingErrors:
     def test_missing_file(self, tmp_path):
         with pytest.raises(ModelFileError, match="catalogue not found"):
             load_catalogue(tmp_path / "nope.yaml")
+
+
+class TestScope:
+    def test_a_catalogue_without_scope_has_an_empty_one(self, catalogue):
+        assert catalogue.scope.out_of_scope == []
+        assert catalogue.scope.unspecified == []
+
+    def test_entries_load_and_their_quotes_are_listed_with_the_requirements(self):
+        data = catalogue_data()
+        data["scope"] = {
+            "outOfScope": [scope_entry("OUT-A", related=["F0-R1"])],
+            "unspecified": [
+                open_case("OPEN-A"),
+                open_case(
+                    "OPEN-B", source={"document": "000_79a2fc8511f6d768", "section": "S", "quote": "q"}
+                ),
+            ],
+        }
+        catalogue = Catalogue.model_validate(data)
+        assert catalogue.scope.out_of_scope[0].reason == "not-observable"
+        ids = [entry_id for entry_id, _ in catalogue.quoted_sources()]
+        assert ids == [*catalogue.requirement_ids, "OUT-A", "OPEN-B"]  # OPEN-A has no source
+
+    def test_unknown_reason(self, tmp_path):
+        data = catalogue_data()
+        data["scope"] = {"outOfScope": [scope_entry("OUT-A", reason="too-hard")]}
+        assert "scope.outOfScope[0](OUT-A).reason" in load_error(tmp_path, data)
+
+    def test_an_out_of_scope_statement_needs_its_source(self, tmp_path):
+        data = catalogue_data()
+        entry = scope_entry("OUT-A")
+        del entry["source"]
+        data["scope"] = {"outOfScope": [entry]}
+        assert "scope.outOfScope[0](OUT-A).source: required field is missing" in load_error(tmp_path, data)
+
+    def test_ids_are_unique_across_requirements_and_scope(self, tmp_path):
+        data = catalogue_data()
+        data["scope"] = {"unspecified": [open_case("F0-R1")]}
+        assert "scope entry id F0-R1 appears more than once or is a requirement id" in load_error(
+            tmp_path, data
+        )
+
+    def test_related_must_name_requirements(self, tmp_path):
+        data = catalogue_data()
+        data["scope"] = {"outOfScope": [scope_entry("OUT-A", related=["F0-R9"])]}
+        assert "scope entry OUT-A: related names unknown requirements ['F0-R9']" in load_error(tmp_path, data)
 
 
 class TestCoverage:

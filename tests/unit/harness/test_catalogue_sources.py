@@ -91,6 +91,20 @@ def test_a_missing_document_is_reported(tmp_path):
     assert problems[0].endswith("002_defe58e5e33e4986.txt does not exist")
 
 
+def test_scope_quotes_are_checked_too(tmp_path):
+    catalogue = catalogue_with(tmp_path, section="Verify selectors", quote="confirm the selectors are active")
+    scope = {
+        "id": "OUT-A",
+        "source": {"document": "002_defe58e5e33e4986", "section": "Selector fields", "quote": "not there"},
+        "reason": "not-observable",
+        "explanation": "why",
+    }
+    data = catalogue.model_dump(by_alias=True)
+    data["scope"] = {"outOfScope": [scope]}
+    [problem] = check_quotes(Catalogue.model_validate(data), tmp_path)
+    assert problem.startswith("OUT-A: quote not found in 002_defe58e5e33e4986.txt")
+
+
 @pytest.mark.parametrize(("text", "normal"), [(" a \n b\tc ", "a b c"), ("", "")])
 def test_whitespace_normalisation(text, normal):
     assert normalise_whitespace(text) == normal

@@ -66,12 +66,12 @@ class TestMarkdown:
 
     def test_feature_table(self, report):
         page = render_markdown(report)
-        assert "| Feature | Declared | Result | Passed | Failed | Broken | Skipped |" in page
-        assert "| `core-scheduling` | yes | success | 2 | 0 | 0 | 0 |" in page
-        assert "| `selectors-effects` | yes | partial | 1 | 0 | 0 | 0 |" in page
-        assert "| `storage` | yes | failure | 1 | 1 | 0 | 0 |" in page
-        assert "| `mesh` | yes | failure | 1 | 0 | 1 | 0 |" in page
-        assert "| `extended` | no | partial | 0 | 0 | 0 | 2 |" in page
+        assert "| Feature | Declared | Requires | Result | Passed | Failed | Broken | Skipped |" in page
+        assert "| `core-scheduling` | yes | — | success | 2 | 0 | 0 | 0 |" in page
+        assert "| `selectors-effects` | yes | — | partial | 1 | 0 | 0 | 0 |" in page
+        assert "| `storage` | yes | — | failure | 1 | 1 | 0 | 0 |" in page
+        assert "| `mesh` | yes | — | failure | 1 | 0 | 1 | 0 |" in page
+        assert "| `extended` | no | — | partial | 0 | 0 | 0 | 2 |" in page
 
     def test_failed_requirements_with_reasons_and_escaped_pipes(self, report):
         page = render_markdown(report)
@@ -93,6 +93,35 @@ class TestMarkdown:
         page = render_markdown(report, catalogue)
         assert "| `F3-R2`<br>The implementation MUST do F3-R2. | storage |" in page
         assert "- `F1-R2` (selectors-effects): The implementation MUST do F1-R2." in page
+
+    def test_what_the_suite_does_not_certify_from_the_catalogue(self, report):
+        data = catalogue_data(requirements_per_feature=2)
+        data["scope"] = {
+            "outOfScope": [
+                {
+                    "id": "OUT-A",
+                    "source": {
+                        "document": "002_defe58e5e33e4986",
+                        "section": "S",
+                        "quote": "Logs | go to SLS.",
+                    },
+                    "reason": "not-observable",
+                    "explanation": "Outside the cluster.",
+                }
+            ],
+            "unspecified": [{"id": "OPEN-A", "case": "A pod labelled false.", "explanation": "Not said."}],
+        }
+        page = render_markdown(report, Catalogue.model_validate(data))
+        assert (
+            "## Not certified by this suite\n\n"
+            "Statements of the documents that no requirement certifies, and why "
+            "(`conformance/catalogue.yaml`, `scope`). This report says nothing about them.\n\n"
+            "- `OUT-A` (not observable through the Kubernetes API): “Logs \\| go to SLS.” — "
+            "Outside the cluster."
+        ) in page
+        assert "### Left open by the documents\n\nNo outcome of these cases is certified.\n\n" in page
+        assert "- `OPEN-A`: A pod labelled false. Not said." in page
+        assert "Not certified by this suite" not in render_markdown(report)
 
     def test_implementation_limits_and_reproduce(self, report):
         page = render_markdown(report)

@@ -77,3 +77,19 @@ def test_a_lost_profile_lock_makes_the_restore_raise():
     editor.lock = SimpleNamespace(release=lambda: None, lost="the lease is now held by 'other'")
     with pytest.raises(ProfileLockLost, match=r"was lost while this test held it \(the lease is now held"):
         editor.restore()
+
+
+# --- a profile that the run found is never applied fails each test at once, with that cause ---------
+
+
+def test_a_known_propagation_failure_fails_apply_at_once_without_writing():
+    from vnode_harness.testkit.profile import ProfileNotApplied
+
+    editor = editor_with([])
+    editor.known_propagation_failure = "timed out after 60 s waiting for the implementation to apply"
+    writes = []
+    editor._write = writes.append
+    with pytest.raises(ProfileNotApplied, match="timed out after 60 s"):
+        editor.apply({"securityGroupId": "sg-1"})
+    assert writes == []
+    assert isinstance(ProfileNotApplied("x"), AssertionError)  # reported failed, not broken

@@ -1,0 +1,212 @@
+"""selectors-effects, ECI Effect: annotations and labels injected into matched ECI pods at creation."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes_asyncio import client
+
+import eci_reference.controller as controller
+import eci_reference.matching as matching
+import eci_reference.mutation as mutation
+from eci_reference.constants import SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
+from eci_reference.matching import RoutingDecision
+from eci_reference.mutation import PodPatch
+from eci_reference.profile import Profile, Selector
+from eci_reference.webhook_config import EXEMPT_NAMESPACES
+from tests.mutation.seams import Decide, bound, replace, send_every_pod, transform_pod_patch, with_ops
+
+logger = logging.getLogger("eci_reference.mutant")
+
+PARAMETER_ANNOTATIONS = (VSWITCH_ANNOTATION, SECURITY_GROUP_ANNOTATION)
+ALIYUN_PREFIX = "k8s.aliyun.com/"
+
+Metadata = tuple[tuple[Selector, ...], dict[str, str], dict[str, str]]
+
+
+def aliyun_effect_annotations_dropped() -> None:
+    """``mutation._plan_metadata``: effect annotations under k8s.aliyun.com/ other than the two
+    parameters the implementation knows (eci-vswitch, eci-security-group) are dropped as unknown."""
+    original = mutation._plan_metadata
+
+    def plan(*args: Any) -> Metadata:
+        applied, labels, annotations = original(*args)
+        known = {k: v for k, v in annotations.items()
+                 if not k.startswith(ALIYUN_PREFIX) or k in PARAMETER_ANNOTATIONS}  # fmt: skip
+        return applied, labels, known
+
+    replace(mutation, "_plan_metadata", plan)
+
+
+def effect_labels_ignored() -> None:
+    """``mutation._plan_metadata``: effects inject their annotations, never their labels."""
+    original = mutation._plan_metadata
+
+    def plan(*args: Any) -> Metadata:
+        applied, _, annotations = original(*args)
+        return applied, {}, annotations
+
+    replace(mutation, "_plan_metadata", plan)
+
+
+def effects_overwrite_pod_values() -> None:
+    """``mutation._plan_metadata``: an effect replaces a label or annotation the pod already has."""
+    original = mutation._plan_metadata
+
+    def plan(
+        routing: RoutingDecision,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        namespace_labels: Mapping[str, str],
+        profile: Profile,
+    ) -> Metadata:
+        applied, new_labels, new_annotations = original(
+            routing, labels, annotations, namespace_labels, profile
+        )
+        for selector in applied:
+            for own, additions, effect in (
+                (labels, new_labels, selector.effect.labels),
+                (annotations, new_annotations, selector.effect.annotations),
+            ):
+                for key, value in effect.items():
+                    if key in own and key not in additions:
+                        additions[key] = value  # JSON Patch "add" on an existing member replaces it
+        return applied, new_labels, new_annotations  # fmt: skip
+
+    replace(mutation, "_plan_metadata", plan)
+
+
+def last_effect_wins() -> None:
+    """``mutation._add_missing``: a later selector's value replaces an earlier one's on a shared key."""
+
+    def add(additions: dict[str, str], current: dict[str, str], candidates: Mapping[str, str]) -> None:
+        for key, value in candidates.items():
+            if key not in current or key in additions:
+                additions[key] = value
+                current[key] = value
+
+    replace(mutation, "_add_missing", add)
+
+
+def global_effects_ignored() -> None:
+    """``mutation.decide_routing``: a selector with neither selector applies to no pod."""
+    original: Decide = bound(mutation, "decide_routing")
+
+    def decide(
+        pod_labels: Mapping[str, str], namespace_labels: Mapping[str, str], profile: Profile
+    ) -> RoutingDecision:
+        decision = original(pod_labels, namespace_labels, profile)
+        kept = tuple(s for s in decision.effect_selectors if not s.is_global_effect)
+        return dataclasses.replace(decision, effect_selectors=kept)
+
+    replace(mutation, "decide_routing", decide)
+
+
+def partial_match_effects_on_regular_pods() -> None:
+    """``admission.plan_pod_patch``: a pod left on regular nodes still gets the effects of the selectors
+    whose objectSelector it matches (their namespaceSelector does not); plus a catch-all entry."""
+    send_every_pod()
+
+    def transform(
+        pod: Mapping[str, Any], namespace_labels: Mapping[str, str], profile: Profile, patch: PodPatch
+    ) -> PodPatch:
+        if patch.routing.is_eci:
+            return patch
+        metadata = pod.get("metadata") or {}
+        own_labels, own_annotations = metadata.get("labels"), metadata.get("annotations")
+        current_labels, current_annotations = dict(own_labels or {}), dict(own_annotations or {})
+        labels: dict[str, str] = {}
+        annotations: dict[str, str] = {}
+        for selector in profile.routing_selectors:
+            if selector.object_selector and matching.labels_match(selector.object_selector, current_labels):
+                mutation._add_missing(labels, current_labels, selector.effect.labels)
+                mutation._add_missing(annotations, current_annotations, selector.effect.annotations)
+        ops = list(patch.ops)
+        mutation._add_map_entries(ops, "/metadata/labels", own_labels, labels)
+        mutation._add_map_entries(ops, "/metadata/annotations", own_annotations, annotations)
+        return with_ops(patch, ops)
+
+    transform_pod_patch(transform)
+
+
+def effects_reapplied_to_running_pods() -> None:
+    """``controller.ProfileController``: after every profile change, the effects of the selectors a
+    running pod now matches are patched onto it."""
+    add_reconciler(_reapply_effects)
+
+
+def add_reconciler(make: Any) -> None:
+    """Give every ProfileController one more reconciler, ``make(core_v1_api)``, run after each change."""
+    original = controller.ProfileController.__init__
+
+    def init(self: controller.ProfileController, api_client: Any, **kwargs: Any) -> None:
+        core = client.CoreV1Api(api_client)
+        kwargs["reconcilers"] = (*kwargs.get("reconcilers", ()), make(core))
+        original(self, api_client, **kwargs)
+
+    replace(controller.ProfileController, "__init__", init)
+
+
+def _reapply_effects(core: Any) -> Any:
+    async def reconcile(profile: Profile) -> None:
+        try:
+            namespaces = {
+                ns.metadata.name: ns.metadata.labels or {} for ns in (await core.list_namespace()).items
+            }
+            for pod in (await core.list_pod_for_all_namespaces()).items:
+                namespace = pod.metadata.namespace
+                if namespace in EXEMPT_NAMESPACES or pod.metadata.deletion_timestamp:
+                    continue
+                own_labels = dict(pod.metadata.labels or {})
+                own_annotations = dict(pod.metadata.annotations or {})
+                decision = matching.decide_routing(own_labels, namespaces.get(namespace, {}), profile)
+                labels: dict[str, str] = {}
+                annotations: dict[str, str] = {}
+                for selector in decision.effect_selectors:
+                    mutation._add_missing(labels, own_labels, selector.effect.labels)
+                    mutation._add_missing(annotations, own_annotations, selector.effect.annotations)
+                if labels or annotations:
+                    body = {"metadata": {"labels": labels, "annotations": annotations}}
+                    await core.patch_namespaced_pod(pod.metadata.name, namespace, body)
+                    logger.info("mutant: re-applied effects to %s/%s", namespace, pod.metadata.name)
+        except Exception as error:
+            logger.warning("mutant: re-applying effects failed: %s", error)
+
+    return reconcile
+
+
+def label_and_annotation_keys_shared() -> None:
+    """``mutation._plan_metadata``: the keys effects inject are tracked in one set for labels and
+    annotations, so once an effect injected label K, no effect injects annotation K (and the other way
+    round). The pod's own keys are still told apart by kind: the profile editor's probe selector, whose
+    effect annotation has the key of the label it matches, must keep working."""
+    original_plan = bound(mutation, "_plan_metadata")
+    original_add = bound(mutation, "_add_missing")
+
+    def plan(
+        routing: RoutingDecision,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        namespace_labels: Mapping[str, str],
+        profile: Profile,
+    ) -> Metadata:
+        seen: set[str] = set()
+
+        def add(additions: dict[str, str], current: dict[str, str], candidates: Mapping[str, str]) -> None:
+            for key, value in candidates.items():
+                if key not in current and key not in seen:
+                    additions[key] = value
+                    current[key] = value
+                    seen.add(key)
+
+        replace(mutation, "_add_missing", add)  # for this plan only: planning is synchronous
+        try:
+            result: Metadata = original_plan(routing, labels, annotations, namespace_labels, profile)
+        finally:
+            replace(mutation, "_add_missing", original_add)
+        return result
+
+    replace(mutation, "_plan_metadata", plan)

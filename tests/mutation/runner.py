@@ -1,0 +1,99 @@
+"""One matrix entry: start the (mutated) implementation beside the cluster, run the selected tests
+against it with ``--cluster existing``, stop it, and read what the conformance report says.
+
+The implementation file is reference.yaml with its project renamed and ``install.local.command``
+pointing at tests/mutation/run_implementation.py, so the harness starts it exactly as it starts the
+reference (free port, workdir, readiness URL, recorded process), and the suite sees it through the
+same observation contract.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vnode_harness.implementation import load_implementation
+from vnode_harness.install_local import start_local_implementation
+from vnode_harness.providers.base import ClusterHandle
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_IMPLEMENTATION = Path(__file__).resolve().parent / "run_implementation.py"
+REFERENCE = REPO / "implementations" / "reference.yaml"
+EXIT_NOT_READY = 3
+"""The plugin's exit code when the run stopped at readiness (vnode_harness.pytest_plugin)."""
+EXIT_TIMED_OUT = -1
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one suite run against one implementation showed."""
+
+    exit_code: int
+    outcomes: dict[str, str] = field(default_factory=dict)
+    """Requirement id -> result in the run's conformance report (empty when no report was written)."""
+    seconds: float = 0.0
+    output_tail: str = ""
+    report: Path | None = None
+    aborted: str = ""
+    """Why the run stopped before the tests (the report's ``aborted``, e.g. the readiness gate)."""
+
+
+def implementation_file(name: str, directory: Path) -> Path:
+    """reference.yaml, renamed and started through run_implementation.py NAME."""
+    data = yaml.safe_load(REFERENCE.read_text())
+    data["metadata"]["project"] = f"eci-reference-{name}"
+    data["install"]["local"]["command"] = [
+        "{python}", str(RUN_IMPLEMENTATION), name,
+        "--kubeconfig", "{kubeconfig}", "--listen", "127.0.0.1:{port}", "--workdir", "{workdir}",
+    ]  # fmt: skip
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_suite(
+    name: str, cluster: ClusterHandle, selection: Sequence[str], reports_dir: Path, timeout: float
+) -> RunResult:
+    """Start implementation NAME, run pytest on ``selection`` (node ids, or ["conformance"]), stop it."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    file = implementation_file(name, reports_dir)
+    workdir = Path(tempfile.mkdtemp(prefix=f"vnode-mutant-{name}-"))
+    started_at = time.monotonic()
+    started = start_local_implementation(load_implementation(file), cluster, workdir)
+    try:
+        command = [
+            sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-n", "0", "-q",
+            "--cluster", "existing", "--kubeconfig", str(cluster.kubeconfig), "--implementation", str(file),
+            "--implementation-pid", str(started.process.pid), "--reports-dir", str(reports_dir),
+        ]  # fmt: skip
+        with (reports_dir / "pytest.log").open("w") as log:
+            try:
+                exit_code = subprocess.run(
+                    command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
+                ).returncode
+            except subprocess.TimeoutExpired:  # killed; whatever report it wrote is incomplete
+                log.write(f"\nmatrix: the run exceeded {timeout:.0f} s and was killed\n")
+                exit_code = EXIT_TIMED_OUT
+    finally:
+        started.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    seconds = time.monotonic() - started_at
+    tail = "\n".join((reports_dir / "pytest.log").read_text(errors="replace").splitlines()[-40:])
+    report = _latest_report(reports_dir)
+    data: dict[str, Any] = (yaml.safe_load(report.read_text()) or {}) if report else {}
+    outcomes = {str(entry["id"]): str(entry["result"]) for entry in data.get("requirements", [])}
+    return RunResult(exit_code, outcomes, seconds, tail, report, str(data.get("aborted") or ""))
+
+
+def _latest_report(reports_dir: Path) -> Path | None:
+    found = sorted(reports_dir.glob("runs/*/conformance-report.yaml"))
+    return found[-1] if found else None

@@ -1,0 +1,39 @@
+"""A run that ends before its tests (the cluster is not ready) still leaves a verdict: a not-tested
+report with the cause, and a bundle that verifies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from vnode_harness.report.verify import verify
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_a_run_whose_cluster_is_not_ready_writes_its_report(tmp_path):
+    missing = tmp_path / "no-such-kubeconfig"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "conformance/test_scheduling.py", "-p", "no:cacheprovider", "-q",
+            "--cluster", "existing", "--kubeconfig", str(missing), "--reports-dir", str(tmp_path / "reports"),
+        ],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stdout + result.stderr
+    run_dir = (tmp_path / "reports" / "latest").resolve()
+    report = yaml.safe_load((run_dir / "conformance-report.yaml").read_text())
+    assert report["result"] == "not-tested"
+    assert report["tests"] == []
+    assert report["clusterProvider"] == "existing"
+    assert report["aborted"].startswith("the cluster is not ready, no test was run: ")
+    assert str(missing) in report["aborted"]
+    assert {r["result"] for r in report["requirements"]} == {"not-tested"}
+    markdown = (run_dir / "conformance-report.md").read_text()
+    assert "**The run ended before any test ran.** Cause:" in markdown
+    verification = verify(run_dir / "bundle.tar.gz")
+    assert verification.problems == []
+    assert any("ended before any test ran" in note for note in verification.notes)
