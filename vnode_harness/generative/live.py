@@ -90,6 +90,9 @@ class ScenarioRunner:
         self.run_id = run_id
         self.parameter_keys = parameter_keys
         self.virtual = {n.metadata.name for n in virtual_nodes(core, implementation.observation)}
+        self.branches: set[str] = set()
+        """The model branches the pods checked so far exercised (the coverage figure of a run)."""
+        self.pods_checked = 0
 
     def run(
         self, index: int, scenario: Scenario, apply_profile: ApplyProfile, only_pod: int | None = None
@@ -164,6 +167,8 @@ class ScenarioRunner:
             modelled.rules,
             modelled.branches,
         )
+        self.branches |= modelled.branches
+        self.pods_checked += 1
         virtual = pod.spec.node_name in self.virtual
         labels = _judged(pod.metadata.labels or {}, self.parameter_keys)
         annotations = _judged(pod.metadata.annotations or {}, self.parameter_keys)
