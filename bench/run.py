@@ -11,6 +11,12 @@
     kind-create  `kind create cluster` with the built node image until every kind node is Ready, 3 times
     mutation     the whole mutation matrix (every mutant and variant, tests/mutation): kill rate, time
     generative   the generated routing cases (GEN-ROUTING-EFFECTS) alone on a local cluster: pods per second
+    soak         `soak --cluster local|kind --runs N [--cpu-contention]`: N full runs against one cluster,
+                 each checked: per-test verdicts, eci-profile bytes, objects and processes left (bench/soak)
+    faults       `faults [--points N] [--seed S] [-k EXPR]`: the fault scenarios of tests/faults with N seeded
+                 SIGINT/SIGTERM points (default 20): outcome and seconds per scenario (bench/faults.py)
+    fuzz         `fuzz [--examples N] [--seed S]`: the fuzz tests of tests/fuzz with N examples each from a
+                 fresh seed: examples and failures per target (bench/fuzz.py)
 
 Figures are printed and written to reports/bench/<name>-<timestamp>.json. Goals (from the issues) are
 printed beside the figures for reading, never enforced: a benchmark is not a test.
@@ -529,6 +535,18 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_admission-server":
         _admission_server(sys.argv[2], sys.argv[3])
         return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "soak":  # its own options: bench/soak/cli.py
+        from soak.cli import main as soak_main
+
+        return soak_main(sys.argv[2:], repo=REPO, results=RESULTS)
+    if len(sys.argv) > 1 and sys.argv[1] == "faults":  # its own options: bench/faults.py
+        from faults import main as faults_main
+
+        return faults_main(sys.argv[2:], repo=REPO, results=RESULTS)
+    if len(sys.argv) > 1 and sys.argv[1] == "fuzz":  # its own options: bench/fuzz.py
+        from fuzz import main as fuzz_main
+
+        return fuzz_main(sys.argv[2:], repo=REPO, results=RESULTS)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "names",

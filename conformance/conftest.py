@@ -7,8 +7,7 @@ The cluster itself comes from the plugin (vnode_harness.pytest_plugin): `run_con
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from kubernetes import client
@@ -17,9 +16,11 @@ from vnode_harness.allure_labels import label_item
 from vnode_harness.catalogue import Catalogue, load_catalogue
 from vnode_harness.implementation import Implementation
 from vnode_harness.kube import api_client
+from vnode_harness.leaks import record_created_namespace
+from vnode_harness.names import dns_label
 from vnode_harness.pytest_plugin import requirement_ids
 from vnode_harness.run import RunContext
-from vnode_harness.testkit.identity import ImplementationIdentity, identity_of
+from vnode_harness.testkit.identity import ImplementationIdentity, admission_watch, identity_of
 from vnode_harness.testkit.profile import ProfileEditor
 from vnode_harness.testkit.workloads import Namespace, create_namespace
 
@@ -64,11 +65,12 @@ def namespace_factory(
     namespaces_created: list[Namespace],
 ) -> Iterator[NamespaceFactory]:
     """Creates fresh namespaces for this test (labels optional) and deletes them afterwards, always."""
-    prefix = "vnc-" + re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")
-    run_id = run_context.run_dir.name
+    prefix = dns_label(f"vnc-{request.node.name}")
+    run_id = run_context.run_id
 
-    def make(labels: dict[str, str] | None = None) -> Namespace:
+    def make(labels: Mapping[str, str] | None = None) -> Namespace:
         namespace = create_namespace(core, prefix, run_id, labels)
+        record_created_namespace(run_context.run_dir, namespace.name)
         namespaces_created.append(namespace)
         return namespace
 
@@ -100,6 +102,8 @@ def eci_profile(
         implementation,
         holder=f"{request.node.nodeid}@{id(request)}",
         known_propagation_failure=run_context.profile_propagation_failure,
+        probe_namespace=run_context.probe_namespace,
+        run_id=run_context.run_id,
     )
     editor.begin()
     try:
@@ -111,10 +115,12 @@ def eci_profile(
 @pytest.fixture
 def implementation_identity(
     api: client.ApiClient, implementation: Implementation, run_context: RunContext
-) -> Callable[[], ImplementationIdentity]:
-    """Snapshot of who the implementation is now (pod uids + restart counts, or its host process)."""
+) -> Iterator[Callable[[], ImplementationIdentity]]:
+    """Snapshot of who the implementation is now (pod uids + restart counts, or its host process), with
+    the admissions its webhook left unanswered since the fixture began (a restart the API shows)."""
+    with admission_watch(api, implementation, run_context).running() as watch:
 
-    def snapshot() -> ImplementationIdentity:
-        return identity_of(api, implementation, run_context)
+        def snapshot() -> ImplementationIdentity:
+            return identity_of(api, implementation, run_context, watch)
 
-    return snapshot
+        yield snapshot

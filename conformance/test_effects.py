@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from vnode_harness.names import ECI_LABEL
 from vnode_harness.testkit.checks import (
     assert_metadata,
     assert_on_regular_node,
@@ -16,7 +17,6 @@ from vnode_harness.testkit.checks import (
 )
 from vnode_harness.testkit.fixtures import profile_fixture
 
-ECI = "alibabacloud.com/eci"
 USE_SPECS = "k8s.aliyun.com/eci-use-specs"
 AUTO_IMC = "k8s.aliyun.com/eci-auto-imc"
 
@@ -113,8 +113,8 @@ def test_selector_without_selectors_applies_its_effect_to_every_eci_pod(
     ]
     eci_profile.apply({"selectors": json.dumps(selectors)})
     plain = namespace_factory()
-    by_pod_label = run_pod(core, plain.name, "pod-label", implementation, labels={ECI: "true"})
-    by_namespace = run_pod(core, namespace_factory({ECI: "true"}).name, "nginx", implementation)
+    by_pod_label = run_pod(core, plain.name, "pod-label", implementation, labels={ECI_LABEL: "true"})
+    by_namespace = run_pod(core, namespace_factory({ECI_LABEL: "true"}).name, "nginx", implementation)
     by_selector = run_pod(core, plain.name, "selector", implementation, labels={"route": "me"})
     not_eci = run_pod(core, plain.name, "not-eci", implementation)
     for pod in (by_pod_label, by_namespace, by_selector):

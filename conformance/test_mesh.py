@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from vnode_harness.names import ECI_LABEL, ISTIO_INJECTION, ISTIO_SIDECAR
 from vnode_harness.observe import kubectl_ready, long_running_container_names
 from vnode_harness.testkit.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
-
-ECI = "alibabacloud.com/eci"
-INJECTION = {"istio-injection": "enabled"}
-SIDECAR = "istio-proxy"
 
 
 def assert_sidecar(pod, present=True):
@@ -22,13 +19,14 @@ def assert_sidecar(pod, present=True):
     running = long_running_container_names(pod)
     where = f"kubectl -n {pod.metadata.namespace} get pod {pod.metadata.name} -o yaml"
     if present:
-        assert SIDECAR in running, (
-            f"pod {pod.metadata.name} has no {SIDECAR} sidecar: neither in spec.containers nor as an init "
-            f"container with restartPolicy Always (long-running containers: {running})\n  see: {where}"
+        assert ISTIO_SIDECAR in running, (
+            f"pod {pod.metadata.name} has no {ISTIO_SIDECAR} sidecar: neither in spec.containers nor as an "
+            f"init container with restartPolicy Always (long-running containers: {running})\n  see: {where}"
         )
     else:
-        assert SIDECAR not in running, (
-            f"pod {pod.metadata.name} was injected with {SIDECAR} without injection enabled\n  see: {where}"
+        assert ISTIO_SIDECAR not in running, (
+            f"pod {pod.metadata.name} was injected with {ISTIO_SIDECAR} without injection enabled\n"
+            f"  see: {where}"
         )
 
 
@@ -43,8 +41,8 @@ def assert_ready(pod, expected):
 
 @pytest.mark.requirement("MESH-POD-LABEL")
 def test_labelled_pod_in_injected_namespace_runs_with_sidecar(core, namespace_factory, implementation):
-    namespace = namespace_factory(INJECTION)
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    namespace = namespace_factory(ISTIO_INJECTION)
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_on_virtual_node(core, pod, implementation)
     assert_sidecar(pod)
     assert_ready(pod, (2, 2))
@@ -52,7 +50,7 @@ def test_labelled_pod_in_injected_namespace_runs_with_sidecar(core, namespace_fa
 
 @pytest.mark.requirement("MESH-NS-LABEL")
 def test_plain_pod_in_injected_eci_namespace_runs_with_sidecar(core, namespace_factory, implementation):
-    namespace = namespace_factory({**INJECTION, ECI: "true"})
+    namespace = namespace_factory({**ISTIO_INJECTION, ECI_LABEL: "true"})
     pod = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_virtual_node(core, pod, implementation)
     assert_sidecar(pod)
@@ -61,7 +59,7 @@ def test_plain_pod_in_injected_eci_namespace_runs_with_sidecar(core, namespace_f
 
 @pytest.mark.requirement("MESH-NO-INJECTION")
 def test_pod_on_virtual_node_without_injection_shows_one_of_one(core, namespace, implementation):
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_on_virtual_node(core, pod, implementation)
     assert_sidecar(pod, present=False)
     assert_ready(pod, (1, 1))
@@ -69,7 +67,7 @@ def test_pod_on_virtual_node_without_injection_shows_one_of_one(core, namespace,
 
 @pytest.mark.requirement("MESH-INJECTION-NO-ROUTING")
 def test_injection_label_alone_does_not_route_to_eci(core, namespace_factory, implementation):
-    namespace = namespace_factory(INJECTION)
+    namespace = namespace_factory(ISTIO_INJECTION)
     pod = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_regular_node(core, pod, implementation)
     assert_sidecar(pod)

@@ -8,6 +8,7 @@ import json
 import pytest
 from kubernetes import client
 
+from vnode_harness.names import ECI_LABEL
 from vnode_harness.testkit.checks import (
     assert_metadata,
     assert_on_regular_node,
@@ -17,8 +18,6 @@ from vnode_harness.testkit.checks import (
 )
 from vnode_harness.testkit.workloads import pod_image
 from vnode_harness.waits import WaitTimeout, wait_for
-
-ECI = "alibabacloud.com/eci"
 
 
 def params(implementation):
@@ -70,9 +69,9 @@ def test_parameter_changes_apply_to_new_eci_pods_without_restart(
     vswitch, security_group = params(implementation)
     before = implementation_identity()
     eci_profile.apply({"securityGroupId": "sg-conformance-first", "vSwitchIds": "vsw-conformance-a"})
-    first = run_pod(core, namespace.name, "first", implementation, labels={ECI: "true"})
+    first = run_pod(core, namespace.name, "first", implementation, labels={ECI_LABEL: "true"})
     eci_profile.apply({"securityGroupId": "sg-conformance-second", "vSwitchIds": "vsw-conformance-b"})
-    second = run_pod(core, namespace.name, "second", implementation, labels={ECI: "true"})
+    second = run_pod(core, namespace.name, "second", implementation, labels={ECI_LABEL: "true"})
     assert_metadata(first, annotations={security_group: "sg-conformance-first", vswitch: "vsw-conformance-a"})
     assert_metadata(
         second, annotations={security_group: "sg-conformance-second", vswitch: "vsw-conformance-b"}
@@ -81,7 +80,7 @@ def test_parameter_changes_apply_to_new_eci_pods_without_restart(
 
 
 def _deployment(name: str) -> dict:
-    labels = {"app": name, ECI: "true"}
+    labels = {"app": name, ECI_LABEL: "true"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -155,13 +154,13 @@ def test_profile_values_are_defaults_that_a_pod_may_override(core, namespace, im
     eci_profile.apply(
         {"securityGroupId": "sg-conformance-profile", "vSwitchIds": "vsw-conformance-1,vsw-conformance-2"}
     )
-    defaulted = run_pod(core, namespace.name, "defaulted", implementation, labels={ECI: "true"})
+    defaulted = run_pod(core, namespace.name, "defaulted", implementation, labels={ECI_LABEL: "true"})
     own = run_pod(
         core,
         namespace.name,
         "own",
         implementation,
-        labels={ECI: "true"},
+        labels={ECI_LABEL: "true"},
         annotations={vswitch: "vsw-pod-own", security_group: "sg-pod-own"},
     )
     assert_metadata(
@@ -189,7 +188,7 @@ def test_rejected_profile_leaves_last_valid_one_in_force(
     _, security_group = params(implementation)
     eci_profile.apply({"securityGroupId": "sg-conformance-valid"})
     eci_profile.apply_invalid({**invalid, "securityGroupId": "sg-conformance-rejected"})
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-valid"})
 
 
@@ -207,7 +206,7 @@ def test_omitted_optional_parameters_take_their_documented_defaults(
             "securityGroupId": "sg-conformance-omitted",
         }
     )
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-omitted"})
 
 
@@ -235,7 +234,7 @@ def test_parameter_omitted_after_a_non_default_value_takes_its_default(
             'not applied after one with enableLogController "true": the omitted parameter did not fall back '
             f"to its default\n{timeout}"
         ) from None
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-fallback"})
 
 
@@ -258,5 +257,5 @@ def test_parameter_omitted_after_a_value_is_not_remembered(core, namespace, impl
             "securityGroupId": "sg-conformance-rejected",
         }
     )
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_metadata(pod, annotations={security_group: "sg-conformance-valid"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from vnode_harness.names import ECI_LABEL
 from vnode_harness.placement import wait_new_pods_on_virtual_nodes
 from vnode_harness.testkit.checks import (
     assert_on_regular_node,
@@ -13,18 +14,16 @@ from vnode_harness.testkit.checks import (
     run_pod,
 )
 
-ECI = "alibabacloud.com/eci"
-
 
 @pytest.mark.requirement("SCHED-POD-LABEL")
 def test_pod_label_runs_pod_on_virtual_node(core, namespace, implementation):
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: "true"})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: "true"})
     assert_on_virtual_node(core, pod, implementation)
 
 
 @pytest.mark.requirement("SCHED-POD-SELECTIVE")
 def test_pod_without_label_runs_on_regular_node_beside_labelled_pod(core, namespace, implementation):
-    labelled = run_pod(core, namespace.name, "nginx-eci", implementation, labels={ECI: "true"})
+    labelled = run_pod(core, namespace.name, "nginx-eci", implementation, labels={ECI_LABEL: "true"})
     plain = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_virtual_node(core, labelled, implementation)
     assert_on_regular_node(core, plain, implementation)
@@ -32,7 +31,7 @@ def test_pod_without_label_runs_on_regular_node_beside_labelled_pod(core, namesp
 
 @pytest.mark.requirement("SCHED-NS-LABEL")
 def test_namespace_label_runs_every_pod_on_virtual_node(core, namespace_factory, implementation):
-    namespace = namespace_factory({ECI: "true"})
+    namespace = namespace_factory({ECI_LABEL: "true"})
     pod = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_virtual_node(core, pod, implementation)
 
@@ -41,14 +40,14 @@ def test_namespace_label_runs_every_pod_on_virtual_node(core, namespace_factory,
 def test_labelling_namespace_routes_only_pods_created_afterwards(core, namespace, implementation):
     before = run_pod(core, namespace.name, "nginx-before", implementation)
     assert_on_regular_node(core, before, implementation)
-    core.patch_namespace(namespace.name, {"metadata": {"labels": {ECI: "true"}}})
+    core.patch_namespace(namespace.name, {"metadata": {"labels": {ECI_LABEL: "true"}}})
     # Admission sees namespace labels through caches (the API server's own included): new pods are
     # created until one runs on a virtual node — judged by where it is bound, not by how it got there.
     wait_new_pods_on_virtual_nodes(
         core,
         namespace.name,
         implementation.observation,
-        f"new pods in namespace {namespace.name}, now labelled {ECI}=true, to run on a virtual node",
+        f"new pods in namespace {namespace.name}, now labelled {ECI_LABEL}=true, to run on a virtual node",
         timeout=implementation.limits.profile_propagation_seconds,
         bind_timeout=implementation.limits.pod_running_seconds,
         hint=f"kubectl get namespace {namespace.name} --show-labels",
@@ -56,7 +55,7 @@ def test_labelling_namespace_routes_only_pods_created_afterwards(core, namespace
     after = run_pod(core, namespace.name, "nginx-after", implementation)
     assert_on_virtual_node(core, after, implementation)
     # Same pod on the same (regular) node for the whole hold window, not just at one read.
-    assert_pod_stays(core, before, implementation, f"the namespace label {ECI}=true")
+    assert_pod_stays(core, before, implementation, f"the namespace label {ECI_LABEL}=true")
 
 
 # Values a lenient boolean parser reads as true (Go's strconv.ParseBool: "1", "t", "T", "TRUE", "True";
@@ -68,13 +67,13 @@ NOT_TRUE = ["false", "True", "TRUE", "t", "1", "yes", "on", "True1"]
 @pytest.mark.requirement("SCHED-NOT-TRUE")
 @pytest.mark.parametrize("value", NOT_TRUE)
 def test_pod_label_other_than_true_does_not_route(core, namespace, implementation, value):
-    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI: value})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={ECI_LABEL: value})
     assert_on_regular_node(core, pod, implementation)
 
 
 @pytest.mark.requirement("SCHED-NOT-TRUE")
 @pytest.mark.parametrize("value", NOT_TRUE)
 def test_namespace_label_other_than_true_does_not_route(core, namespace_factory, implementation, value):
-    namespace = namespace_factory({ECI: value})
+    namespace = namespace_factory({ECI_LABEL: value})
     pod = run_pod(core, namespace.name, "nginx", implementation)
     assert_on_regular_node(core, pod, implementation)

@@ -8,11 +8,10 @@ import json
 import pytest
 from kubernetes import client
 
+from vnode_harness.names import ECI_LABEL
 from vnode_harness.testkit.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
 from vnode_harness.testkit.fixtures import profile_fixture, selectors_of
 from vnode_harness.waits import wait_for
-
-ECI = "alibabacloud.com/eci"
 
 
 def webhook_entries(api, implementation):
@@ -195,7 +194,7 @@ def assert_selectors_not_active(api, core, namespace, implementation, eci_profil
         labels = selector["objectSelector"]["matchLabels"]
         pod = run_pod(core, namespace.name, f"not-routed-{index}", implementation, labels=labels)
         assert_on_regular_node(core, pod, implementation)
-    labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI: "true"})
+    labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI_LABEL: "true"})
     assert_on_virtual_node(core, labelled, implementation)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
+from vnode_harness.names import ECI_LABEL
 from vnode_harness.observe import virtual_nodes
 from vnode_harness.testkit.checks import assert_on_virtual_node, run_pod
 from vnode_harness.waits import consistently, wait_for
 
-ECI = "alibabacloud.com/eci"
 WFFC_ON = {"featureGates": "WaitForFirstConsumer=true"}
 WFFC_OFF = {"featureGates": "WaitForFirstConsumer=false"}
 
@@ -112,7 +112,7 @@ def test_claim_stays_pending_until_a_consuming_pod_is_scheduled(
         namespace.name,
         "consumer",
         implementation,
-        labels={ECI: "true"},
+        labels={ECI_LABEL: "true"},
         volumes=claim_volume("consumed"),
     )
     wait_bound(core, namespace.name, "consumed", implementation)
@@ -127,7 +127,7 @@ def test_claim_stays_pending_until_a_consuming_pod_is_scheduled(
         namespace.name,
         "late-consumer",
         implementation,
-        labels={ECI: "true"},
+        labels={ECI_LABEL: "true"},
         volumes=claim_volume("waiting"),
     )
     wait_bound(core, namespace.name, "waiting", implementation)
@@ -155,7 +155,7 @@ def test_volume_is_created_in_the_zone_of_the_pods_node(api, core, namespace, im
         namespace.name,
         "consumer",
         implementation,
-        labels={ECI: "true"},
+        labels={ECI_LABEL: "true"},
         volumes=claim_volume("data"),
         node_selector={zone_label: target},
     )

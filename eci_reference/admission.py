@@ -32,22 +32,28 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
-from eci_reference.constants import HEALTHZ_PATH, MUTATE_PATH, READYZ_PATH
+from eci_reference.constants import (
+    ADMISSION_API_VERSION,
+    ADMISSION_KIND,
+    HEALTHZ_PATH,
+    MUTATE_PATH,
+    READYZ_PATH,
+)
 from eci_reference.mutation import MalformedPodError, PodPatch, plan_pod_patch
 from eci_reference.profile import Profile
+from eci_reference.text import shorten
 
 #: The API server's own limit on a request body (3 MiB); a review can hardly be larger.
 MAX_BODY_BYTES: Final = 3 * 1024 * 1024
 #: Leaves room for an answer within the webhook's ``timeoutSeconds: 5``.
 DEFAULT_NAMESPACE_LOOKUP_TIMEOUT_SECONDS: Final = 2.0
 
-ADMISSION_API_VERSION: Final = "admission.k8s.io/v1"
-ADMISSION_KIND: Final = "AdmissionReview"
 
 logger = logging.getLogger("eci_reference.admission")
 
 _NO_LABELS: Final[Mapping[str, str]] = {}
 _JSON_SEPARATORS: Final = (",", ":")
+_SHOWN_VALUE_CHARS: Final = 80
 
 
 class AdmissionContext(Protocol):
@@ -185,15 +191,17 @@ def _parse_review(body: bytes) -> Mapping[str, Any]:
     except RecursionError:
         raise _BadReview("body is not valid JSON: nested too deeply") from None
     except ValueError as error:
-        raise _BadReview(f"body is not valid JSON: {_short(error)}") from None
+        raise _BadReview(f"body is not valid JSON: {shorten(error, _SHOWN_VALUE_CHARS)}") from None
     if not isinstance(review, dict):
         raise _BadReview("body is not a JSON object")
     if review.get("apiVersion") != ADMISSION_API_VERSION:
         raise _BadReview(
-            f"apiVersion must be {ADMISSION_API_VERSION}, got {_short(review.get('apiVersion'))}"
+            f"apiVersion must be {ADMISSION_API_VERSION}, "
+            f"got {shorten(review.get('apiVersion'), _SHOWN_VALUE_CHARS)}"
         )
     if review.get("kind") != ADMISSION_KIND:
-        raise _BadReview(f"kind must be {ADMISSION_KIND}, got {_short(review.get('kind'))}")
+        shown_kind = shorten(review.get("kind"), _SHOWN_VALUE_CHARS)
+        raise _BadReview(f"kind must be {ADMISSION_KIND}, got {shown_kind}")
     admission_request = review.get("request")
     if not isinstance(admission_request, dict):
         raise _BadReview("request is missing")
@@ -249,8 +257,3 @@ def _deny(uid: str, code: int, message: str, fields: dict[str, Any], started: fl
 
 def _error(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=json.dumps({"error": message}), content_type="application/json")
-
-
-def _short(value: object, limit: int = 80) -> str:
-    shown = repr(value) if not isinstance(value, Exception) else str(value)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from eci_reference.constants import COMPONENT_NAME
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: Reuse a certificate only while it stays valid for longer than this.
@@ -51,7 +53,6 @@ CA_KEY_FILE: Final = "ca.key"
 SERVING_CERT_FILE: Final = "tls.crt"
 SERVING_KEY_FILE: Final = "tls.key"
 
-_ORGANIZATION: Final = "eci-reference"
 _LOOPBACK_NAMES: Final = ("localhost",)
 _LOOPBACK_ADDRESSES: Final = (ipaddress.IPv4Address("127.0.0.1"),)
 
@@ -93,7 +94,7 @@ class ServingNames:
         """Informational only (TLS clients check the SANs); the first name."""
         if self.dns_names:
             return self.dns_names[0]
-        return str(self.ip_addresses[0]) if self.ip_addresses else _ORGANIZATION
+        return str(self.ip_addresses[0]) if self.ip_addresses else COMPONENT_NAME
 
     def covered_by(self, certificate: x509.Certificate) -> bool:
         """Does ``certificate`` carry every one of these names as a SAN?"""
@@ -256,8 +257,8 @@ def _issue_ca(now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     key = _new_key()
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{_ORGANIZATION} webhook CA {now:%Y-%m-%dT%H:%M:%SZ}"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, COMPONENT_NAME),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{COMPONENT_NAME} webhook CA {now:%Y-%m-%dT%H:%M:%SZ}"),
         ]
     )
     public_key = key.public_key()
@@ -303,7 +304,7 @@ def _issue_serving(
         .subject_name(
             x509.Name(
                 [
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, COMPONENT_NAME),
                     x509.NameAttribute(NameOID.COMMON_NAME, names.common_name[:64]),
                 ]
             )

@@ -1,4 +1,4 @@
-"""The profile controller and the Kubernetes plumbing the runtime shares.
+"""The profile controller: the active profile, and with ``NamespaceLabelCache`` the ``AdmissionContext``.
 
 ``ProfileController`` watches ``kube-system/eci-profile`` and keeps the *active profile*: a valid
 profile becomes active at once (the admission handler reads it on every request), then ``vk-webhook``
@@ -19,347 +19,37 @@ Decisions:
 - Reconciliation runs again every ``resync_seconds``: it heals drift (a hand-edited ``vk-webhook``, a
   deleted StorageClass) and retries a reconcile that failed, without a watch on every owned object.
   Reconcilers compare before writing, so an idle resync costs two GETs.
-- Every watch lists first and then watches from the list's resourceVersion; when the API server goes
-  away it lists again with exponential backoff (tenacity), so nothing missed while disconnected is
-  lost: a resumed list shows the current state, and the handlers are written for states, not deltas.
-- Objects are handled as the API server's JSON (camelCase dicts), not the client's model classes:
-  the object builders and the comparisons stay plain data, the same in tests and in production.
+- Watches, reads and Events go through ``eci_reference.kube`` and ``eci_reference.events`` (list,
+  then watch; plain JSON objects; repeated Events counted), which know nothing of the profile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import socket
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-import aiohttp
-from kubernetes_asyncio import client, watch
+from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from eci_reference.constants import (
     EVENT_REASON_INVALID_PROFILE,
     EVENT_REASON_PROFILE_APPLIED,
+    EVENT_REASON_RECONCILE_FAILED,
     PROFILE_NAME,
     PROFILE_NAMESPACE,
 )
+from eci_reference.events import EventRecorder, object_reference
+from eci_reference.kube import REQUEST_TIMEOUT_SECONDS, describe_error, labels_of, list_watch, read_json
 from eci_reference.profile import Profile, ProfileError, parse_profile
 
 logger = logging.getLogger("eci_reference.controller")
 
-COMPONENT: Final = "eci-reference"
-EVENT_MESSAGE_LIMIT: Final = 1024
-EVENT_REASON_RECONCILE_FAILED: Final = "ReconcileFailed"
-#: Server-side watch timeout; each watch is re-opened from its last resourceVersion after it.
-WATCH_SECONDS: Final = 300
-#: A list or GET that takes longer than this is treated as a failure (and retried).
-REQUEST_TIMEOUT_SECONDS: Final = 30
-#: A watch that failed after running this long is re-listed at once instead of backing off.
-HEALTHY_AFTER_SECONDS: Final = 30.0
 RESYNC_SECONDS: Final = 60.0
-_REMEMBERED_EVENT_OBJECTS: Final = 1024
-
-
-# --- API helpers ---------------------------------------------------------------------------------
-
-
-def api_status(error: BaseException) -> int | None:
-    """The HTTP status of an API error, ``None`` for anything else (connection errors, timeouts)."""
-    return error.status if isinstance(error, ApiException) else None
-
-
-async def read_json(call: Awaitable[Any]) -> dict[str, Any] | None:
-    """Await a client call made with ``_preload_content=False``; its JSON body, ``None`` on 404.
-
-    Any other non-2xx status raises ``ApiException`` (the client raises nothing without preloading).
-    """
-    response = await call
-    try:
-        body = await response.read()
-    finally:
-        response.release()
-    if response.status == 404:
-        return None
-    if not 200 <= response.status < 300:
-        error = ApiException(status=response.status, reason=response.reason)
-        error.body = body.decode("utf-8", "replace")
-        raise error
-    decoded: dict[str, Any] = json.loads(body)
-    return decoded
-
-
-def describe_error(error: BaseException) -> str:
-    """One line for a log or an Event: status and the API server's message, or the exception."""
-    if isinstance(error, ApiException):
-        message = error.reason or ""
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
-            message = json.loads(error.body or "").get("message") or message
-        return f"HTTP {error.status}: {message}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    return MappingProxyType(dict((obj.get("metadata") or {}).get("labels") or {}))
-
-
-# --- list + watch --------------------------------------------------------------------------------
-
-
-class WatchHandler(Protocol):
-    """Receives the full state after every (re)list, then each change."""
-
-    async def on_list(self, items: list[dict[str, Any]]) -> None: ...
-
-    async def on_event(self, event_type: str, obj: dict[str, Any]) -> None: ...
-
-
-async def list_watch(
-    what: str,
-    list_call: Callable[..., Awaitable[Any]],
-    handler: WatchHandler,
-    *,
-    call_kwargs: Mapping[str, Any] | None = None,
-    watch_seconds: int = WATCH_SECONDS,
-    healthy_after: float = HEALTHY_AFTER_SECONDS,
-    initial_backoff: float = 0.5,
-    max_backoff: float = 30.0,
-) -> None:
-    """List, then watch from the list's resourceVersion, forever (until cancelled).
-
-    A watch that ends normally is re-opened where it stopped; 410 Gone, or a failure after a healthy
-    run, re-lists at once; a failure soon after (re)listing backs off exponentially with jitter.
-    """
-    kwargs = dict(call_kwargs or {})
-    loop = asyncio.get_running_loop()
-
-    async def session() -> None:
-        started = loop.time()
-        try:
-            listed = await _list(what, list_call, kwargs)
-            await handler.on_list(list(listed.get("items") or []))
-            version = str(listed["metadata"]["resourceVersion"])
-            while True:
-                version = await _watch_once(list_call, kwargs, version, handler, watch_seconds)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            if api_status(error) == 410:
-                logger.info("watch of %s expired (410 Gone); listing again", what)
-                return
-            if loop.time() - started >= healthy_after:
-                logger.warning("watch of %s failed: %s; listing again", what, describe_error(error))
-                return
-            raise
-
-    def log_retry(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        logger.warning(
-            "listing/watching %s failed (attempt %d): %s; retrying in %.1fs",
-            what,
-            state.attempt_number,
-            describe_error(error) if error else "unknown error",
-            wait,
-        )
-
-    while True:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(multiplier=initial_backoff, max=max_backoff, jitter=initial_backoff),
-            before_sleep=log_retry,
-            reraise=True,
-        )
-        await retrying(session)
-
-
-async def _list(
-    what: str, list_call: Callable[..., Awaitable[Any]], kwargs: Mapping[str, Any]
-) -> dict[str, Any]:
-    listed = await read_json(
-        list_call(**kwargs, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_SECONDS)
-    )
-    if listed is None:
-        raise RuntimeError(f"listing {what} answered 404")
-    return listed
-
-
-async def _watch_once(
-    list_call: Callable[..., Awaitable[Any]],
-    kwargs: Mapping[str, Any],
-    version: str,
-    handler: WatchHandler,
-    watch_seconds: int,
-) -> str:
-    """One watch request from ``version``; returns the resourceVersion to continue from."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=watch_seconds + 30)
-    stream = watch.Watch(return_type="object")  # keep the raw JSON; no model classes
-    async with stream.stream(
-        list_call,
-        **kwargs,
-        resource_version=version,
-        timeout_seconds=watch_seconds,
-        allow_watch_bookmarks=True,
-        _request_timeout=timeout,
-    ) as events:
-        async for event in events:
-            if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
-                await handler.on_event(event["type"], event["raw_object"])
-    return str(stream.resource_version or version)
-
-
-# --- events --------------------------------------------------------------------------------------
-
-
-def trim_utf8(text: str, limit: int = EVENT_MESSAGE_LIMIT) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes (on a character boundary), marked with "…"."""
-    encoded = text.encode("utf-8", "replace")
-    if len(encoded) <= limit:
-        return text
-    marker = "…".encode()
-    return encoded[: limit - len(marker)].decode("utf-8", "ignore") + "…"
-
-
-def object_reference(kind: str, api_version: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``involvedObject`` of an Event about ``obj`` (as of its current resourceVersion)."""
-    metadata = obj.get("metadata") or {}
-    reference = {
-        "kind": kind,
-        "apiVersion": api_version,
-        "name": metadata.get("name", ""),
-        "uid": metadata.get("uid", ""),
-        "resourceVersion": metadata.get("resourceVersion", ""),
-    }
-    if metadata.get("namespace"):
-        reference["namespace"] = metadata["namespace"]
-    return reference
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def build_event(
-    reference: Mapping[str, Any],
-    event_type: str,
-    reason: str,
-    message: str,
-    *,
-    now: datetime,
-    component: str = COMPONENT,
-    host: str = "",
-) -> dict[str, Any]:
-    """A core/v1 Event, named like client-go names them (``<object>.<unix nanoseconds in hex>``)."""
-    stamp = _timestamp(now)
-    nanoseconds = int(now.timestamp() * 1_000_000) * 1000
-    source = {"component": component, **({"host": host} if host else {})}
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": f"{reference.get('name') or 'unnamed'}.{nanoseconds:x}",
-            # Events about cluster-scoped objects go to "default", as client-go does.
-            "namespace": reference.get("namespace") or "default",
-        },
-        "involvedObject": dict(reference),
-        "reason": reason,
-        "message": trim_utf8(message),
-        "type": event_type,
-        "source": source,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-        "reportingComponent": component,
-        "reportingInstance": host,
-    }
-
-
-@dataclass
-class _Posted:
-    key: tuple[str, str, str, str]
-    name: str
-    namespace: str
-    count: int
-
-
-class EventRecorder:
-    """Posts core/v1 Events; an Event identical to the previous one about the same object version
-    (same type, reason and message) increments that Event's ``count`` instead of adding another.
-
-    The object's resourceVersion is part of "identical" because the Event records which version it
-    is about (the suite looks for the InvalidProfile Event of the version it wrote). Posting is best
-    effort: a failure is logged, never raised — an Event must not stop a reconcile.
-    """
-
-    def __init__(
-        self,
-        api_client: Any,
-        *,
-        component: str = COMPONENT,
-        host: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._core: Any = client.CoreV1Api(api_client)
-        self._component = component
-        self._host = socket.gethostname() if host is None else host
-        self._clock = clock
-        self._last: OrderedDict[str, _Posted] = OrderedDict()
-        self._lock = asyncio.Lock()
-
-    async def post(self, reference: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        async with self._lock:
-            try:
-                await self._post(reference, event_type, reason, trim_utf8(message))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                logger.warning(
-                    "posting Event %s on %s %s failed: %s",
-                    reason,
-                    reference.get("kind"),
-                    reference.get("name"),
-                    describe_error(error),
-                )
-
-    async def _post(self, reference: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        key = (str(reference.get("resourceVersion", "")), event_type, reason, message)
-        uid = str(reference.get("uid") or reference.get("name"))
-        now = self._clock()
-        previous = self._last.get(uid)
-        if previous is not None and previous.key == key:
-            body = {"count": previous.count + 1, "lastTimestamp": _timestamp(now)}
-            try:
-                await self._core.patch_namespaced_event(previous.name, previous.namespace, body)
-            except ApiException as error:
-                if error.status != 404:  # expired (events live about an hour): post a new one
-                    raise
-            else:
-                previous.count += 1
-                self._last.move_to_end(uid)
-                return
-        event = build_event(
-            reference, event_type, reason, message, now=now, component=self._component, host=self._host
-        )
-        namespace = event["metadata"]["namespace"]
-        await self._core.create_namespaced_event(namespace, event)
-        self._last[uid] = _Posted(key=key, name=event["metadata"]["name"], namespace=namespace, count=1)
-        self._last.move_to_end(uid)
-        while len(self._last) > _REMEMBERED_EVENT_OBJECTS:
-            self._last.popitem(last=False)
 
 
 # --- namespaces ----------------------------------------------------------------------------------

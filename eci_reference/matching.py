@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from eci_reference.constants import ECI_LABEL, ECI_LABEL_ROUTING_VALUE
+from eci_reference.constants import (
+    ECI_LABEL,
+    ECI_LABEL_ROUTING_VALUE,
+    REASON_NAMESPACE_LABEL,
+    REASON_POD_LABEL,
+    REASON_SELECTOR_PREFIX,
+)
 from eci_reference.profile import Profile, Selector
-
-#: Why a pod is an ECI pod, as it appears in ``RoutingDecision.reasons`` and in the admission log.
-REASON_POD_LABEL = "pod-label"
-REASON_NAMESPACE_LABEL = "namespace-label"
-REASON_SELECTOR_PREFIX = "selector:"
 
 
 def labels_match(

@@ -33,6 +33,7 @@ from eci_reference.constants import (
 )
 from eci_reference.matching import RoutingDecision, decide_routing, selector_matches
 from eci_reference.profile import Profile, Selector
+from eci_reference.text import shorten
 
 _SHOWN_VALUE_CHARS: Final = 40
 
@@ -113,7 +114,7 @@ def _plan_scheduling(pod: Mapping[str, Any], ops: list[dict[str, Any]], warnings
     node_name = spec.get("nodeName")
     if isinstance(node_name, str) and node_name:
         warnings.append(
-            f"pod is already bound to node {_show(node_name)} by spec.nodeName; "
+            f"pod is already bound to node {shorten(node_name, _SHOWN_VALUE_CHARS)} by spec.nodeName; "
             "no nodeSelector or toleration added for virtual nodes"
         )
         return
@@ -132,7 +133,8 @@ def _plan_scheduling(pod: Mapping[str, Any], ops: list[dict[str, Any]], warnings
         ops.append({"op": "add", "path": path, "value": VIRTUAL_NODE_LABEL_VALUE})
     elif node_selector[VIRTUAL_NODE_LABEL_KEY] != VIRTUAL_NODE_LABEL_VALUE:
         warnings.append(
-            f"pod sets nodeSelector {VIRTUAL_NODE_LABEL_KEY}={_show(node_selector[VIRTUAL_NODE_LABEL_KEY])}; "
+            f"pod sets nodeSelector {VIRTUAL_NODE_LABEL_KEY}="
+            f"{shorten(node_selector[VIRTUAL_NODE_LABEL_KEY], _SHOWN_VALUE_CHARS)}; "
             "kept, so it will not run on a virtual node"
         )
 
@@ -235,8 +237,3 @@ def _string_map(
     ):
         raise MalformedPodError(f"{where or 'metadata.' + key} must be a map of strings")
     return value
-
-
-def _show(value: str) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= _SHOWN_VALUE_CHARS else shown[: _SHOWN_VALUE_CHARS - 3] + "..."

@@ -20,14 +20,13 @@ simulated disk goes with it). ProvisioningSucceeded / ProvisioningFailed Events 
 A ``CSIDriver`` with ``attachRequired: false`` is ensured, or the attach/detach controller would wait
 for a VolumeAttachment that nothing ever attaches, and pods using the volume would never start.
 
-Object construction (``build_*``, ``placement_for``, ``claim_wants_volume``) is pure; the classes at
-the end are the thin API layer.
+Object construction (``build_*``, ``placement_for``, ``claim_wants_volume``) is pure and lives in
+``eci_reference.disks``; this module is the thin API layer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -38,32 +37,33 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from eci_reference.cloud import CloudConfig
 from eci_reference.constants import (
+    BINDING_IMMEDIATE,
+    BINDING_WAIT_FOR_FIRST_CONSUMER,
+    EVENT_REASON_PROVISIONING_FAILED,
+    EVENT_REASON_PROVISIONING_SUCCEEDED,
     PROVISIONER_NAME,
-    REGION_LABEL,
-    SELECTED_NODE_ANNOTATION,
     STORAGE_CLASS_NAME,
-    STORAGE_CLASS_REGION_PARAMETER,
-    STORAGE_CLASS_ZONE_PARAMETER,
-    ZONE_LABEL,
 )
-from eci_reference.controller import (
-    REQUEST_TIMEOUT_SECONDS,
-    describe_error,
-    list_watch,
-    object_reference,
-    read_json,
+from eci_reference.disks import (
+    ProvisioningError,
+    build_csi_driver,
+    build_persistent_volume,
+    build_storage_class,
+    claim_name,
+    claim_wants_volume,
+    metadata_of,
+    placement_for,
+    selected_node,
+    storage_class_differs,
+    volume_binding_mode,
+    volume_to_delete,
 )
+from eci_reference.events import object_reference
+from eci_reference.kube import REQUEST_TIMEOUT_SECONDS, describe_error, list_watch, read_json
 from eci_reference.profile import Profile
 
 logger = logging.getLogger("eci_reference.storage")
 
-BINDING_IMMEDIATE: Final = "Immediate"
-BINDING_WAIT_FOR_FIRST_CONSUMER: Final = "WaitForFirstConsumer"
-PROVISIONED_BY_ANNOTATION: Final = "pv.kubernetes.io/provisioned-by"
-FS_TYPE: Final = "ext4"
-MANAGED_BY_LABELS: Final = {"app.kubernetes.io/managed-by": "eci-reference"}
-EVENT_REASON_SUCCEEDED: Final = "ProvisioningSucceeded"
-EVENT_REASON_FAILED: Final = "ProvisioningFailed"
 #: Pending claims are looked at again this often (a node label, the StorageClass may have changed).
 RETRY_SECONDS: Final = 10.0
 _RECREATE_ATTEMPTS: Final = 10
@@ -75,176 +75,6 @@ class EventSink(Protocol):
     async def post(
         self, reference: Mapping[str, Any], event_type: str, reason: str, message: str
     ) -> None: ...
-
-
-class ProvisioningError(Exception):
-    """A claim cannot be provisioned as it is; the message goes into a ProvisioningFailed Event."""
-
-
-# --- StorageClass and CSIDriver ------------------------------------------------------------------
-
-
-def volume_binding_mode(profile: Profile) -> str:
-    return BINDING_WAIT_FOR_FIRST_CONSUMER if profile.wait_for_first_consumer else BINDING_IMMEDIATE
-
-
-def build_storage_class(cloud: CloudConfig, binding_mode: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": STORAGE_CLASS_NAME, "labels": dict(MANAGED_BY_LABELS)},
-        "provisioner": PROVISIONER_NAME,
-        "parameters": {
-            STORAGE_CLASS_REGION_PARAMETER: cloud.region,
-            STORAGE_CLASS_ZONE_PARAMETER: cloud.storage_class_zone,
-        },
-        "reclaimPolicy": "Delete",
-        "allowVolumeExpansion": False,
-        "volumeBindingMode": binding_mode,
-    }
-
-
-def storage_class_differs(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    """Compare the fields we set, with the API server's defaults for the ones it fills in."""
-    return bool(
-        existing.get("provisioner") != desired["provisioner"]
-        or (existing.get("parameters") or {}) != desired["parameters"]
-        or (existing.get("reclaimPolicy") or "Delete") != desired["reclaimPolicy"]
-        or bool(existing.get("allowVolumeExpansion")) != desired["allowVolumeExpansion"]
-        or (existing.get("volumeBindingMode") or BINDING_IMMEDIATE) != desired["volumeBindingMode"]
-    )
-
-
-def build_csi_driver() -> dict[str, Any]:
-    return {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "CSIDriver",
-        "metadata": {"name": PROVISIONER_NAME, "labels": dict(MANAGED_BY_LABELS)},
-        "spec": {"attachRequired": False, "podInfoOnMount": False, "volumeLifecycleModes": ["Persistent"]},
-    }
-
-
-# --- PersistentVolumes ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Placement:
-    zone: str
-    region: str
-
-
-def persistent_volume_name(claim_uid: str) -> str:
-    return f"pvc-{claim_uid}"
-
-
-def volume_handle(claim_uid: str) -> str:
-    """A disk ID shaped like Alibaba Cloud's (``d-`` and 20 characters), stable for a claim."""
-    return "d-" + hashlib.sha256(claim_uid.encode()).hexdigest()[:20]
-
-
-def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata: Mapping[str, Any] = obj.get("metadata") or {}
-    return metadata
-
-
-def claim_wants_volume(claim: Mapping[str, Any]) -> bool:
-    """A Pending claim of our class that no volume is bound to, and that is not being deleted."""
-    spec = claim.get("spec") or {}
-    phase = (claim.get("status") or {}).get("phase") or "Pending"
-    return (
-        spec.get("storageClassName") == STORAGE_CLASS_NAME
-        and not spec.get("volumeName")
-        and phase == "Pending"
-        and not _metadata(claim).get("deletionTimestamp")
-    )
-
-
-def selected_node(claim: Mapping[str, Any]) -> str | None:
-    node: str | None = (_metadata(claim).get("annotations") or {}).get(SELECTED_NODE_ANNOTATION)
-    return node or None
-
-
-def placement_for(
-    claim: Mapping[str, Any],
-    storage_class: Mapping[str, Any],
-    node: Mapping[str, Any] | None,
-    cloud: CloudConfig,
-) -> Placement:
-    """Where the disk goes: the selected node's zone (WaitForFirstConsumer) or the class's zone."""
-    if (storage_class.get("volumeBindingMode") or BINDING_IMMEDIATE) == BINDING_WAIT_FOR_FIRST_CONSUMER:
-        node_name = selected_node(claim)
-        if node_name is None:
-            raise ProvisioningError("no node selected yet (WaitForFirstConsumer)")
-        if node is None:
-            raise ProvisioningError(f"selected node {node_name!r} does not exist")
-        labels = _metadata(node).get("labels") or {}
-        zone = labels.get(ZONE_LABEL)
-        if not zone:
-            raise ProvisioningError(f"selected node {node_name!r} has no {ZONE_LABEL} label")
-        return Placement(zone=zone, region=labels.get(REGION_LABEL) or cloud.region)
-    parameters = storage_class.get("parameters") or {}
-    return Placement(
-        zone=parameters.get(STORAGE_CLASS_ZONE_PARAMETER) or cloud.storage_class_zone,
-        region=parameters.get(STORAGE_CLASS_REGION_PARAMETER) or cloud.region,
-    )
-
-
-def build_persistent_volume(claim: Mapping[str, Any], placement: Placement) -> dict[str, Any]:
-    """The pre-bound PV for ``claim`` in ``placement``."""
-    metadata = _metadata(claim)
-    spec = claim.get("spec") or {}
-    uid = metadata.get("uid")
-    if not uid:
-        raise ProvisioningError("the claim has no uid")
-    capacity = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-    if not capacity:
-        raise ProvisioningError("the claim requests no storage (spec.resources.requests.storage)")
-    access_modes = list(spec.get("accessModes") or [])
-    if not access_modes:
-        raise ProvisioningError("the claim has no accessModes")
-    volume_spec: dict[str, Any] = {
-        "capacity": {"storage": capacity},
-        "accessModes": access_modes,
-        "persistentVolumeReclaimPolicy": "Delete",
-        "storageClassName": STORAGE_CLASS_NAME,
-        "volumeMode": spec.get("volumeMode") or "Filesystem",
-        "claimRef": {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "namespace": metadata.get("namespace"),
-            "name": metadata.get("name"),
-            "uid": uid,
-        },
-        "csi": {"driver": PROVISIONER_NAME, "volumeHandle": volume_handle(uid), "fsType": FS_TYPE},
-        "nodeAffinity": {
-            "required": {
-                "nodeSelectorTerms": [
-                    {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [placement.zone]}]}
-                ]
-            }
-        },
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {
-            "name": persistent_volume_name(uid),
-            "labels": {ZONE_LABEL: placement.zone, REGION_LABEL: placement.region},
-            "annotations": {PROVISIONED_BY_ANNOTATION: PROVISIONER_NAME},
-        },
-        "spec": volume_spec,
-    }
-
-
-def volume_to_delete(volume: Mapping[str, Any]) -> bool:
-    """A PV we provisioned, Released by its claim, with reclaim policy Delete."""
-    metadata = _metadata(volume)
-    return (
-        (metadata.get("annotations") or {}).get(PROVISIONED_BY_ANNOTATION) == PROVISIONER_NAME
-        and (volume.get("spec") or {}).get("persistentVolumeReclaimPolicy") == "Delete"
-        and (volume.get("status") or {}).get("phase") == "Released"
-        and not metadata.get("deletionTimestamp")
-    )
 
 
 # --- the API layer -------------------------------------------------------------------------------
@@ -353,7 +183,7 @@ class DiskProvisioner:
 
     async def _claim_changed(self, event_type: str, claim: dict[str, Any]) -> None:
         if event_type == "DELETED":
-            self._claims.pop(_metadata(claim).get("uid", ""), None)
+            self._claims.pop(metadata_of(claim).get("uid", ""), None)
         else:
             self._track(claim)
 
@@ -363,7 +193,7 @@ class DiskProvisioner:
             self._queue.put_nowait(uid)
 
     def _track(self, claim: dict[str, Any]) -> None:
-        uid = _metadata(claim).get("uid")
+        uid = metadata_of(claim).get("uid")
         if not uid:
             return
         if claim_wants_volume(claim):
@@ -391,7 +221,7 @@ class DiskProvisioner:
                 raise
             except Exception as error:  # retried by the next tick
                 logger.warning(
-                    "provisioning for claim %s failed: %s", _claim_name(claim), describe_error(error)
+                    "provisioning for claim %s failed: %s", claim_name(claim), describe_error(error)
                 )
 
     async def provision(self, claim: Mapping[str, Any]) -> bool:
@@ -420,9 +250,9 @@ class DiskProvisioner:
             placement = placement_for(claim, storage_class, node, self._cloud)
             volume = build_persistent_volume(claim, placement)
         except ProvisioningError as error:
-            logger.warning("cannot provision claim %s: %s", _claim_name(claim), error)
+            logger.warning("cannot provision claim %s: %s", claim_name(claim), error)
             await self._events.post(
-                reference, "Warning", EVENT_REASON_FAILED, f"cannot provision a disk: {error}"
+                reference, "Warning", EVENT_REASON_PROVISIONING_FAILED, f"cannot provision a disk: {error}"
             )
             return False
         try:
@@ -431,7 +261,10 @@ class DiskProvisioner:
             if error.status == 409:  # created before (by us, for this very claim uid)
                 return False
             await self._events.post(
-                reference, "Warning", EVENT_REASON_FAILED, f"creating PV failed: {describe_error(error)}"
+                reference,
+                "Warning",
+                EVENT_REASON_PROVISIONING_FAILED,
+                f"creating PV failed: {describe_error(error)}",
             )
             raise
         name = volume["metadata"]["name"]
@@ -443,12 +276,12 @@ class DiskProvisioner:
             volume["spec"]["capacity"]["storage"],
             placement.region,
             placement.zone,
-            _claim_name(claim),
+            claim_name(claim),
         )
         await self._events.post(
             reference,
             "Normal",
-            EVENT_REASON_SUCCEEDED,
+            EVENT_REASON_PROVISIONING_SUCCEEDED,
             f"Successfully provisioned volume {name} (disk {handle} in zone {placement.zone})",
         )
         return True
@@ -470,14 +303,16 @@ class DiskProvisioner:
             raise
         except Exception as error:  # the next list (or change of the PV) tries again
             logger.warning(
-                "deleting released volume %s failed: %s", _metadata(volume).get("name"), describe_error(error)
+                "deleting released volume %s failed: %s",
+                metadata_of(volume).get("name"),
+                describe_error(error),
             )
 
     async def reclaim(self, volume: Mapping[str, Any]) -> bool:
         """Delete a Released PV of ours (reclaim policy Delete); True when this call deleted it."""
         if not volume_to_delete(volume):
             return False
-        name = _metadata(volume).get("name", "")
+        name = metadata_of(volume).get("name", "")
         try:
             await self._core.delete_persistent_volume(name)
         except ApiException as error:
@@ -500,8 +335,3 @@ class _Callbacks:
 
     async def on_event(self, event_type: str, obj: dict[str, Any]) -> None:
         await self.changed(event_type, obj)
-
-
-def _claim_name(claim: Mapping[str, Any]) -> str:
-    metadata = _metadata(claim)
-    return f"{metadata.get('namespace')}/{metadata.get('name')}"

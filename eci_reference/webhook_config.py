@@ -49,24 +49,23 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from eci_reference.constants import (
+    COMPONENT_NAME,
     ECI_LABEL,
     ECI_LABEL_ROUTING_VALUE,
+    EXEMPT_NAMESPACES,
+    MANAGED_BY_LABEL,
     MUTATE_PATH,
+    NAMESPACE_LABEL_ENTRY,
+    NAMESPACE_NAME_LABEL,
+    POD_LABEL_ENTRY,
     WEBHOOK_CONFIGURATION_NAME,
+    WEBHOOK_ENTRY_SUFFIX,
 )
-from eci_reference.controller import read_json
+from eci_reference.kube import read_json
 from eci_reference.profile import Profile, Selector
 
 logger = logging.getLogger("eci_reference.webhook_config")
 
-ENTRY_SUFFIX: Final = "vk-webhook.eci-reference.io"
-POD_LABEL_ENTRY: Final = f"pod-label.{ENTRY_SUFFIX}"
-NAMESPACE_LABEL_ENTRY: Final = f"namespace-label.{ENTRY_SUFFIX}"
-MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE: Final = "eci-reference"
-#: Label every namespace carries (Kubernetes 1.21+), used to exempt namespaces by name.
-NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
-EXEMPT_NAMESPACES: Final = ("kube-system", "kube-node-lease")
 TIMEOUT_SECONDS: Final = 5
 MAX_PREVIOUS_CAS: Final = 2
 _WRITE_ATTEMPTS: Final = 5
@@ -100,7 +99,7 @@ Endpoint = UrlEndpoint | ServiceEndpoint
 
 
 def selector_entry_name(selector_name: str) -> str:
-    return f"{selector_name}.selector.{ENTRY_SUFFIX}"
+    return f"{selector_name}.selector.{WEBHOOK_ENTRY_SUFFIX}"
 
 
 def client_config(endpoint: Endpoint, ca_bundle: bytes) -> dict[str, Any]:
@@ -142,7 +141,7 @@ def build_webhook_configuration(profile: Profile, endpoint: Endpoint, ca_bundle:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": WEBHOOK_CONFIGURATION_NAME, "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE}},
+        "metadata": {"name": WEBHOOK_CONFIGURATION_NAME, "labels": {MANAGED_BY_LABEL: COMPONENT_NAME}},
         "webhooks": webhooks,
     }
 

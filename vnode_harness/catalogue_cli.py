@@ -33,8 +33,8 @@ from vnode_harness.implementation import Implementation
 from vnode_harness.pytest_plugin import CONFORMANCE_DIR, REPO_ROOT, _not_testable_reason, requirement_ids
 
 Status = Literal["certify", "skip", "not run"]
-_EXAMPLE_CALL = re.compile(r"\b(profile_fixture|selectors_of|pod_fixture)\(\s*[\"']([^\"']+)[\"']")
-_EXAMPLE_DIRS = {"profile_fixture": "profiles", "selectors_of": "profiles", "pod_fixture": "pods"}
+_EXAMPLE_CALL = re.compile(r"\b(profile_fixture|selectors_of)\(\s*[\"']([^\"']+)[\"']")
+_EXAMPLE_DIRS = {"profile_fixture": "profiles", "selectors_of": "profiles"}
 _STATUS_STYLE = {"certify": "green", "skip": "yellow", "not run": "red"}
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 
 from vnode_harness.catalogue import FEATURE_IDS, MANDATORY_FEATURES, FeatureId
 from vnode_harness.models import CamelModel
-from vnode_harness.yaml_files import load_model_file
+from vnode_harness.yaml_files import load_model_file, short_repr
 
 API_VERSION = "conformance.vnode.dev/v1alpha1"
 KIND = "Implementation"
@@ -55,7 +55,9 @@ def _label_selector(text: str) -> str:
         raise ValueError("an empty label selector would select everything; give at least one term")
     for term in _split_selector_terms(text):
         if not _SELECTOR_TERM.match(term):
-            raise ValueError(f"{term.strip()!r} is not a label selector term (key, !key, key=value, ...)")
+            raise ValueError(
+                f"{short_repr(term.strip())} is not a label selector term (key, !key, key=value, ...)"
+            )
     return text
 
 
@@ -97,7 +99,8 @@ def _known_placeholders(text: str) -> str:
     unknown = sorted({name for name in _PLACEHOLDER_PATTERN.findall(text) if name not in PLACEHOLDERS})
     if unknown:
         valid = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
-        raise ValueError(f"unknown placeholder {', '.join(f'{{{n}}}' for n in unknown)}; valid: {valid}")
+        named = ", ".join(f"{{{name}}}" if len(name) <= 60 else f"{{{name[:57]}...}}" for name in unknown)
+        raise ValueError(f"unknown placeholder {named}; valid: {valid}")
     return text
 
 
@@ -306,7 +309,7 @@ class Implementation(_ImplementationModel):
     def _known_features(cls, features: list[str]) -> list[str]:
         unknown = [feature for feature in features if feature not in FEATURE_IDS]
         if unknown:
-            named = ", ".join(repr(feature) for feature in unknown)
+            named = ", ".join(short_repr(feature) for feature in unknown)
             raise ValueError(f"unknown feature {named}; valid features: {', '.join(FEATURE_IDS)}")
         duplicates = sorted({feature for feature in features if features.count(feature) > 1})
         if duplicates:

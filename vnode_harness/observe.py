@@ -12,6 +12,7 @@ from typing import Any
 from kubernetes import client
 
 from vnode_harness.implementation import Observation
+from vnode_harness.waits import WaitTimeout, wait_for
 
 
 def is_virtual_node(core: client.CoreV1Api, node_name: str, observation: Observation) -> bool:
@@ -30,6 +31,25 @@ def virtual_nodes(core: client.CoreV1Api, observation: Observation) -> list[clie
 
 def node_is_ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+
+def not_ready_virtual_nodes(core: client.CoreV1Api, observation: Observation) -> list[str]:
+    """One line per virtual node whose Ready condition is not True, with the condition's reason.
+
+    A virtual node that went NotReady during a run is the environment's fault, whatever provider runs
+    it: a test whose pod had nowhere to go on it is broken, not a non-conformance."""
+    lines = []
+    for node in virtual_nodes(core, observation):
+        if node_is_ready(node):
+            continue
+        ready = [c for c in (node.status.conditions or []) if c.type == "Ready"]
+        why = (
+            f"Ready={ready[0].status} ({ready[0].reason}: {ready[0].message})"
+            if ready
+            else "no Ready condition"
+        )
+        lines.append(f"virtual node {node.metadata.name} is not Ready: {why}")
+    return lines
 
 
 def is_restartable_init_container(container: client.V1Container) -> bool:
@@ -102,3 +122,50 @@ def pod_summary(pod: client.V1Pod) -> dict[str, Any]:
         "labels": pod.metadata.labels or {},
         "annotations": pod.metadata.annotations or {},
     }
+
+
+DOWN_OBSERVATION_ID = "implementation-down"
+DOWN_QUESTION = (
+    "While the implementation is down, is an ECI-labelled pod refused, or does it slip onto a regular node?"
+)
+"""An informative observation of every run (report `observations`): the documents name no failure mode,
+so it is shown beside the verdict, never certified."""
+
+
+def fate_of_eci_pod(
+    core: client.CoreV1Api, observation: Observation, namespace: str, labels: dict[str, str], timeout: float
+) -> tuple[str, str]:
+    """Create one real pod labelled for ECI and tell what became of it: (answer, how it was seen).
+
+    Called with the implementation stopped. Refused at admission → "refused"; admitted → where the
+    scheduler bound it (a regular node: the pod slipped past the implementation). The pod is deleted.
+    """
+    from vnode_harness.names import ECI_LABEL
+
+    body = {
+        "metadata": {"generateName": "while-down-", "labels": {ECI_LABEL: "true", **labels}},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "app", "image": "registry.invalid/probe:1"}],
+        },
+    }
+    try:
+        pod = core.create_namespaced_pod(namespace, body)
+    except client.ApiException as error:
+        from vnode_harness.blame import api_error_text
+
+        return "refused", f"the API server refused the pod: {api_error_text(error)}"
+    name = pod.metadata.name
+
+    def bound() -> tuple[str | None, str]:
+        node = core.read_namespaced_pod(name, namespace).spec.node_name
+        return node or None, "not bound to a node yet"
+
+    try:
+        node = wait_for(f"pod {namespace}/{name} to be bound", bound, timeout=timeout)
+    except WaitTimeout:
+        return "admitted, not scheduled", f"pod {namespace}/{name} was admitted, unbound after {timeout:g} s"
+    finally:
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    where = "a virtual node" if is_virtual_node(core, node, observation) else "a regular node"
+    return f"admitted, ran on {where}", f"pod {namespace}/{name} was admitted and bound to node {node}"

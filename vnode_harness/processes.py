@@ -52,6 +52,11 @@ def log_tail(log: Path, lines: int = 15) -> str:
         return "<no log written>"
 
 
+def output_tail(output: str, chars: int = 2000) -> str:
+    """The end of a command's captured output, where its error is, short enough to quote in a message."""
+    return output.strip()[-chars:]
+
+
 @dataclass(frozen=True)
 class RecordedProcess:
     name: str

@@ -15,12 +15,17 @@ Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
    environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
 5. unconfigure: the controller tears down what it created and prints the closing `N passed, N failed`.
+
+This module holds the lifecycle and the run's state; its concerns live next to it: the command-line
+options in vnode_harness.plugin_options, why a failed test failed (implementation down, its webhook,
+the environment, a lock takeover) in vnode_harness.failure_causes, and what is written at the end in
+vnode_harness.run_reports. Hooks defined there are registered from here, imported by name.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
+import signal
 import sys
 import time
 from collections.abc import Generator
@@ -31,13 +36,20 @@ import pytest
 from rich.console import Console
 
 from vnode_harness.catalogue import Catalogue, load_catalogue
-from vnode_harness.generative.strategies import DEFAULT_SCENARIOS, DEFAULT_SEED
+from vnode_harness.failure_causes import (
+    environment_fault,
+    implementation_webhook_fault,
+    led_by_cause,
+    raise_if_implementation_down,
+    record_lock_takeover,
+)
 from vnode_harness.implementation import Implementation, load_implementation
+from vnode_harness.plugin_options import CONFORMANCE_DIR, REPO_ROOT, is_conformance_run, pytest_addoption
 from vnode_harness.processes import ProcessStartError
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.report.collector import ResultCollector, failure_kind_property
-from vnode_harness.report.model import GeneratedCases
 from vnode_harness.run import ConformanceRun, RunContext, RunOptions
+from vnode_harness.run_reports import write_finished_run, write_unstarted_run
 from vnode_harness.testkit.workloads import TEST_IMAGE_VARIABLE
 from vnode_harness.toolchain import ToolchainError
 from vnode_harness.waits import WaitTimeout
@@ -45,9 +57,6 @@ from vnode_harness.waits import WaitTimeout
 if TYPE_CHECKING:
     from vnode_harness.report.writer import WrittenRun
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFORMANCE_DIR = REPO_ROOT / "conformance"
-DEFAULT_IMPLEMENTATION = REPO_ROOT / "implementations" / "reference.yaml"
 CONTEXT_KEY = "vnode_run_context"
 REQUIREMENTS_PROPERTY = "requirements"
 EXIT_NOT_READY = 3
@@ -58,91 +67,28 @@ _collector_key = pytest.StashKey[ResultCollector]()
 _started_key = pytest.StashKey[float]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("vnode", "virtual-node conformance")
-    group.addoption(
-        "--cluster",
-        choices=("auto", "local", "kind", "existing"),
-        default=os.environ.get("VNODE_CLUSTER", "auto"),
-        help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
-    )
-    group.addoption(
-        "--implementation",
-        default=os.environ.get("VNODE_IMPLEMENTATION", str(DEFAULT_IMPLEMENTATION)),
-        help="implementation file of the implementation under test (default: the reference implementation)",
-    )
-    group.addoption(
-        "--implementation-pid",
-        type=int,
-        default=None,
-        help="with --cluster existing: pid of a host-process implementation you started yourself (its "
-        "identity for the 'without restarting' checks)",
-    )
-    group.addoption(
-        "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
-    )
-    group.addoption(
-        "--kind-images",
-        choices=("auto", "built", "upstream"),
-        default=os.environ.get("VNODE_KIND_IMAGES", "auto"),
-        help="with --cluster kind: the image set — built (every image made here from package registries, "
-        "`vnode kind images`), upstream (the pinned upstream images, pulled), auto (upstream where its node "
-        "image is already in Docker, else built)",
-    )
-    group.addoption(
-        "--gen-seed",
-        type=int,
-        default=int(os.environ.get("VNODE_GEN_SEED", DEFAULT_SEED)),
-        help=f"seed of the generated routing cases (GEN-ROUTING-EFFECTS; default {DEFAULT_SEED}, so runs "
-        "are comparable; the report records it)",
-    )
-    group.addoption(
-        "--gen-cases",
-        type=int,
-        default=int(os.environ.get("VNODE_GEN_CASES", DEFAULT_SCENARIOS)),
-        help=f"number of generated scenarios (one profile and its namespaces and pods each; default "
-        f"{DEFAULT_SCENARIOS}); more for deeper nightly runs",
-    )
-    group.addoption(
-        "--gen-only",
-        default=None,
-        metavar="SCENARIO[:POD]",
-        help="replay one generated scenario (or one pod of it) of --gen-seed/--gen-cases, as failures print",
-    )
-    group.addoption(
-        "--fail-fast",
-        action="store_true",
-        default=False,
-        help="stop at the first failed or broken test (as pytest -x); the report lists what was not run",
-    )
-    # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
-    # pytest-kind's own options, shared with it.
+_interrupted: list[str] = []
+"""The signal that interrupted the run and when (empty while it runs on)."""
 
 
-def is_conformance_run(config: pytest.Config) -> bool:
-    """Whether the run includes conformance/ (or tests inside it)."""
-    invocation = Path(config.invocation_params.dir)
-    for arg in config.args:
-        path = (invocation / arg.split("::", 1)[0]).resolve()
-        if path == CONFORMANCE_DIR or CONFORMANCE_DIR in path.parents:
-            return True
-    return False
+def _interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM both end the run as Ctrl-C does (KeyboardInterrupt): the tests' fixtures
+    restore the eci-profile and release the lock, and the reports are written, marked interrupted.
+    Without this, SIGTERM (what CI and supervisors send) would kill the run with nothing restored."""
+    started = time.monotonic()
+
+    def interrupt(signum: int, _frame: object) -> None:
+        if not _interrupted:
+            name = signal.Signals(signum).name
+            _interrupted.append(f"{name} received {time.monotonic() - started:.1f} s into the run")
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
-
-
-def _is_full_run(config: pytest.Config) -> bool:
-    if (
-        config.option.keyword
-        or config.option.markexpr
-        or getattr(config.option, "lf", False)
-        or config.option.deselect
-    ):
-        return False
-    invocation = Path(config.invocation_params.dir)
-    return all((invocation / arg).resolve() == CONFORMANCE_DIR for arg in config.args)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -151,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("fail_fast"):
         config.option.maxfail = 1
+    _interrupt_on_signals()
     if _is_worker(config):
         context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
         config.stash[_context_key] = context
@@ -202,34 +149,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
         cause = f"the cluster is not ready, no test was run: {error}"
-        _write_not_ready_report(config, run, cause)
+        write_unstarted_run(config, run, cause)
         pytest.exit(cause, returncode=EXIT_NOT_READY)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM while the cluster was being set up
+        run.stop()
+        cause = f"interrupted ({(_interrupted or ['SIGINT'])[0]}) while the cluster was being set up"
+        write_unstarted_run(config, run, f"{cause}: no test was run")
+        raise
     except BaseException:
         run.stop()
         raise
-
-
-def _write_not_ready_report(config: pytest.Config, run: ConformanceRun, cause: str) -> None:
-    """A run that ends before its tests still leaves a report (not-tested, with the cause) and a bundle;
-    pytest calls no session-finish hook after an exit in session start, so it is written here."""
-    from vnode_harness.report.writer import write_not_ready_report
-
-    provider, reason = run.provider_choice or (config.getoption("cluster"), "")
-    console = Console(stderr=True)
-    try:
-        write_not_ready_report(
-            implementation=run.implementation,
-            implementation_file=run.options.implementation_file,
-            run_dir=run.options.run_dir,
-            provider=provider if provider in ("local", "kind", "existing") else "local",  # type: ignore[arg-type]
-            cause=cause,
-            full=_is_full_run(config),
-            command=shlex.join(["pytest", *config.invocation_params.args]),
-            console=console,
-            environment={"providerReason": reason} if reason else {},
-        )
-    except Exception as error:  # the exit and its cause matter more than the report of it
-        console.print(f"[yellow]could not write the report of the failed start: {error}")
 
 
 def _use_provider_test_image(context: RunContext) -> None:
@@ -295,25 +224,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     except Exception as error:
         if is_conformance_run(item.config):
-            blamed = _implementation_webhook_fault(item, error)
+            raise_if_implementation_down(item, error)
+            blamed = implementation_webhook_fault(item, error)
             if blamed:
                 from vnode_harness.blame import ImplementationWebhookRefused
 
                 raise ImplementationWebhookRefused(blamed) from error
         raise
-
-
-def _implementation_webhook_fault(item: pytest.Item, error: BaseException) -> str | None:
-    from vnode_harness.blame import blame_implementation, implementation_webhook_names, webhooks_named
-
-    if not webhooks_named(error):
-        return None
-    funcargs = getattr(item, "funcargs", {})
-    context, implementation = funcargs.get("run_context"), funcargs.get("implementation")
-    if context is None or implementation is None:
-        return None
-    names = implementation_webhook_names(context.cluster.kubeconfig, implementation)
-    return blame_implementation(error, names)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -322,12 +239,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report.user_properties.append((REQUIREMENTS_PROPERTY, requirement_ids(item)))
     fault = ""
     if report.failed and is_conformance_run(item.config):
-        from vnode_harness.environment_health import environment_fault_text
-
-        context = getattr(item, "funcargs", {}).get("run_context")
-        fault = environment_fault_text(context.cluster) if context is not None else ""
+        fault = environment_fault(item)
         if fault:
             report.sections.append(("environment", fault))
+            report.longrepr = led_by_cause(fault, report.longrepr)
+    if report.when == "setup":
+        record_lock_takeover(item, report)
     kind = failure_kind_property(call, environment_broken=bool(fault))
     if kind is not None:
         report.user_properties.append(kind)
@@ -357,8 +274,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     """Reports before every other plugin's session finish; the evidence bundle after them, once pytest's
     junitxml has written junit.xml."""
-    written = _write_reports(session)
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    written = None if interrupted else _write_reports(session)
     yield
+    if interrupted:  # the interrupted test's fixtures were torn down inside the yield: report now
+        written = _write_reports(session)
     if written is not None:
         written.write_bundle(Console(stderr=True))
 
@@ -370,36 +290,10 @@ def _write_reports(session: pytest.Session) -> WrittenRun | None:
     context = config.stash.get(_context_key, None)
     if run is None or collector is None or context is None or config.option.collectonly:
         return None
-    from vnode_harness.environment_health import dead_components
-    from vnode_harness.report.writer import write_run_reports
-
-    console = Console(stderr=True)
-    for message in dead_components(context.cluster):
-        console.print("[red]environment fault during the run:[/red]")
-        console.print(message, markup=False, highlight=False)
-    return write_run_reports(
-        collector=collector,
-        implementation=run.implementation,
-        context=context,
-        full=_is_full_run(config),
-        command=shlex.join(["pytest", *config.invocation_params.args]),
-        console=console,
-        generated_cases=_generated_cases(config, collector),
+    interrupted = (
+        (_interrupted or ["interrupted"])[0] if session.exitstatus == pytest.ExitCode.INTERRUPTED else None
     )
-
-
-GENERATED_REQUIREMENT = "GEN-ROUTING-EFFECTS"
-
-
-def _generated_cases(config: pytest.Config, collector: ResultCollector) -> GeneratedCases | None:
-    """The seed and size of the generated cases, when the generative test ran in this run."""
-    ran = any(
-        GENERATED_REQUIREMENT in test.requirements and test.outcome != "skipped"
-        for test in collector.results()
-    )
-    if not ran:
-        return None
-    return GeneratedCases(seed=config.getoption("gen_seed"), scenarios=config.getoption("gen_cases"))
+    return write_finished_run(session, run, collector, context, interrupted)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -430,3 +324,26 @@ def run_context(pytestconfig: pytest.Config) -> RunContext:
 @pytest.fixture(scope="session")
 def implementation(run_context: RunContext) -> Implementation:
     return load_implementation(run_context.implementation_file)
+
+
+__all__ = [  # pytest_addoption is plugin_options' hook, registered here; the directories are re-exported
+    "CONFORMANCE_DIR",
+    "CONTEXT_KEY",
+    "EXIT_NOT_READY",
+    "REPO_ROOT",
+    "REQUIREMENTS_PROPERTY",
+    "implementation",
+    "is_conformance_run",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_runtest_call",
+    "pytest_runtest_logreport",
+    "pytest_runtest_makereport",
+    "pytest_sessionfinish",
+    "pytest_sessionstart",
+    "pytest_unconfigure",
+    "requirement_ids",
+    "run_context",
+]

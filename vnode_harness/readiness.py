@@ -13,18 +13,30 @@ from __future__ import annotations
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
+from vnode_harness.names import ECI_LABEL, ISTIO_INJECTION, ISTIO_SIDECAR, dns_label
 from vnode_harness.observe import long_running_container_names, node_is_ready, virtual_nodes
 from vnode_harness.placement import wait_new_pods_on_virtual_nodes
 from vnode_harness.waits import WaitTimeout, wait_for
 
 PROBE_NAMESPACE = "vnode-conformance-probes"
-"""Created by the run (sidecar injection on, no ECI label) for dry-run probes; deleted at the end."""
-ECI_LABEL = "alibabacloud.com/eci"
+"""The probe namespace of a provider's own set-up checks (its cluster is the provider's). A conformance
+run uses its own, `run_probe_namespace(run_id)`, so two runs on one cluster never delete each other's."""
 
 
-def ensure_probe_namespace(core: client.CoreV1Api, timeout: float = 120) -> None:
+def run_probe_namespace(run_id: str) -> str:
+    """The namespace of one run's dry-run probes (sidecar injection on, no ECI label)."""
+    return dns_label(f"vnode-probes-{run_id}")
+
+
+def ensure_probe_namespace(
+    core: client.CoreV1Api,
+    name: str = PROBE_NAMESPACE,
+    *,
+    labels: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> None:
     """Create the probe namespace; if a previous run's copy is still terminating, wait for it to go."""
-    body = {"metadata": {"name": PROBE_NAMESPACE, "labels": {"istio-injection": "enabled"}}}
+    body = {"metadata": {"name": name, "labels": {**ISTIO_INJECTION, **(labels or {})}}}
 
     def created() -> tuple[bool | None, str]:
         try:
@@ -32,18 +44,13 @@ def ensure_probe_namespace(core: client.CoreV1Api, timeout: float = 120) -> None
         except client.ApiException as error:
             if error.status != 409:
                 raise
-            existing = core.read_namespace(PROBE_NAMESPACE)
+            existing = core.read_namespace(name)
             if existing.metadata.deletion_timestamp is None:
                 return True, "exists"
             return None, "a previous run's probe namespace is still terminating"
         return True, "created"
 
-    wait_for(
-        f"namespace {PROBE_NAMESPACE}",
-        created,
-        timeout=timeout,
-        hint=f"kubectl get namespace {PROBE_NAMESPACE}",
-    )
+    wait_for(f"namespace {name}", created, timeout=timeout, hint=f"kubectl get namespace {name}")
 
 
 def probe_pod(labels: dict[str, str] | None = None) -> dict[str, object]:
@@ -53,8 +60,15 @@ def probe_pod(labels: dict[str, str] | None = None) -> dict[str, object]:
     }
 
 
-def check_cluster_ready(api: client.ApiClient, implementation: Implementation, timeout: float) -> None:
-    """Raise WaitTimeout naming the first thing that is not ready."""
+def check_cluster_ready(
+    api: client.ApiClient,
+    implementation: Implementation,
+    timeout: float,
+    *,
+    probe_namespace: str = PROBE_NAMESPACE,
+    probe_labels: dict[str, str] | None = None,
+) -> None:
+    """Raise WaitTimeout naming the first thing that is not ready (probes in `probe_namespace`)."""
     core = client.CoreV1Api(api)
     observation = implementation.observation
 
@@ -72,10 +86,10 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
         timeout=timeout,
         hint=f"kubectl get nodes -l {observation.virtual_node_selector}",
     )
-    ensure_probe_namespace(core)
+    ensure_probe_namespace(core, probe_namespace, labels=probe_labels)
     wait_new_pods_on_virtual_nodes(
         core,
-        PROBE_NAMESPACE,
+        probe_namespace,
         observation,
         f"the implementation ({observation.webhook_configuration_name}) to run a pod labelled "
         f"{ECI_LABEL}=true on a virtual node",
@@ -88,12 +102,12 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
 
         def injector_probe() -> tuple[bool | None, str]:
             try:
-                pod = core.create_namespaced_pod(PROBE_NAMESPACE, probe_pod(), dry_run="All")
+                pod = core.create_namespaced_pod(probe_namespace, probe_pod(), dry_run="All")
             except client.ApiException as error:
                 return None, f"dry-run pod creation failed: {error.status} {error.reason}"
             # Classic or native sidecar (a restartable init container): either is Istio's own mode.
             names = long_running_container_names(pod)
-            return (True if "istio-proxy" in names else None), f"long-running containers: {names}"
+            return (True if ISTIO_SIDECAR in names else None), f"long-running containers: {names}"
 
         wait_for(
             "the Istio sidecar injector to inject into an istio-injection=enabled namespace",
@@ -103,4 +117,10 @@ def check_cluster_ready(api: client.ApiClient, implementation: Implementation, t
         )
 
 
-__all__ = ["PROBE_NAMESPACE", "WaitTimeout", "check_cluster_ready", "ensure_probe_namespace"]
+__all__ = [
+    "PROBE_NAMESPACE",
+    "WaitTimeout",
+    "check_cluster_ready",
+    "ensure_probe_namespace",
+    "run_probe_namespace",
+]

@@ -20,11 +20,26 @@ from rich.console import Console
 from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.install_local import LocalImplementation, start_local_implementation
 from vnode_harness.kube import api_client
+from vnode_harness.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION, fate_of_eci_pod
 from vnode_harness.processes import process_start_time
 from vnode_harness.providers.base import ClusterError, ClusterHandle, ClusterProvider
 from vnode_harness.providers.select import choose_provider
-from vnode_harness.readiness import PROBE_NAMESPACE, check_cluster_ready
-from vnode_harness.testkit.profile import PROFILE_FEATURE, profile_propagation_failure
+from vnode_harness.readiness import (
+    PROBE_NAMESPACE,
+    check_cluster_ready,
+    ensure_probe_namespace,
+    run_probe_namespace,
+)
+from vnode_harness.report.model import Cleanup, RunObservation
+from vnode_harness.run_cleanup import RunCleanup
+from vnode_harness.testkit.lease_lock import ClusterLock
+from vnode_harness.testkit.profile import (
+    LOCK_NAME,
+    LOCK_TIMEOUT_SECONDS,
+    PROFILE_FEATURE,
+    profile_propagation_failure,
+)
+from vnode_harness.testkit.workloads import RUN_LABEL
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,16 @@ class RunContext:
     profile_propagation_failure: str = ""
     """Why the implementation did not apply a changed eci-profile when the run checked it before the
     tests ("" when it did, or when it declares no feature that changes the profile)."""
+    probe_namespace: str = PROBE_NAMESPACE
+    """This run's namespace of dry-run probes (readiness.run_probe_namespace), deleted at its end."""
+    lock_taken_over: str = ""
+    """When the run found the eci-profile lock left expired by a holder that died (its first acquire
+    took it over): who held it and how stale it was; "" otherwise."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: its directory's name, the value of the run label on what the run creates."""
+        return self.run_dir.name
 
     def to_json(self) -> str:
         return json.dumps(
@@ -67,6 +92,8 @@ class RunContext:
                 "provider_reason": self.provider_reason,
                 "implementation_process": self.implementation_process,
                 "profile_propagation_failure": self.profile_propagation_failure,
+                "probe_namespace": self.probe_namespace,
+                "lock_taken_over": self.lock_taken_over,
             }
         )
 
@@ -80,6 +107,8 @@ class RunContext:
             provider_reason=data.get("provider_reason", ""),
             implementation_process=dict(data.get("implementation_process", {})),
             profile_propagation_failure=str(data.get("profile_propagation_failure", "")),
+            probe_namespace=str(data.get("probe_namespace", PROBE_NAMESPACE)),
+            lock_taken_over=str(data.get("lock_taken_over", "")),
         )
 
 
@@ -101,6 +130,7 @@ class ConformanceRun:
         self._local_impl: LocalImplementation | None = None
         self._impl_workdir: Path | None = None
         self.context: RunContext | None = None
+        self._cleanup: RunCleanup | None = None
 
     def _make_provider(self, name: str) -> ClusterProvider:
         logs = self.options.run_dir / "cluster"
@@ -141,12 +171,31 @@ class ConformanceRun:
             cluster.component_logs[self._local_impl.process.name] = str(self._local_impl.process.log)
         api = api_client(cluster.kubeconfig, "readiness")
         timeout = float(self.implementation.limits.webhook_configuration_seconds)
+        run_id = self.options.run_dir.name
+        probe_namespace = run_probe_namespace(run_id)
+        self._cleanup = RunCleanup(
+            kubeconfig=cluster.kubeconfig,
+            implementation=self.implementation,
+            run_id=run_id,
+            probe_namespace=probe_namespace,
+            run_dir=self.options.run_dir,
+        )
         with self.console.status("checking readiness: virtual nodes, webhook, sidecar injector"):
-            check_cluster_ready(api, self.implementation, timeout)
-        propagation_failure = ""
+            check_cluster_ready(
+                api,
+                self.implementation,
+                timeout,
+                probe_namespace=probe_namespace,
+                probe_labels={RUN_LABEL: run_id},
+            )
+        self._cleanup.remember_profile()  # once ready: an implementation may create the profile at start
+        propagation_failure, taken_over = "", None
         if self.implementation.supports(PROFILE_FEATURE):
+            taken_over = self._take_over_a_dead_runs_lock(api, run_id)
             with self.console.status("checking that the implementation applies eci-profile changes"):
-                propagation_failure = profile_propagation_failure(api, self.implementation)
+                propagation_failure = profile_propagation_failure(
+                    api, self.implementation, probe_namespace=probe_namespace, run_id=run_id
+                )
             if propagation_failure:
                 self.console.print(
                     "[red]the implementation does not apply eci-profile changes[/red]: every test that "
@@ -160,20 +209,88 @@ class ConformanceRun:
             provider_reason=reason,
             implementation_process=process,
             profile_propagation_failure=propagation_failure,
+            probe_namespace=probe_namespace,
+            lock_taken_over=taken_over or "",
         )
         return self.context
 
+    def _take_over_a_dead_runs_lock(self, api: client.ApiClient, run_id: str) -> str | None:
+        """Take the profile lock once before the tests: a lease a crashed run left is taken over here
+        (after it expired), and the report says whose it was, since that run may have left the profile
+        changed. None when the lock was free or released by its live holder."""
+        lock = ClusterLock(
+            client.CoordinationV1Api(api),
+            self.implementation.observation.profile_namespace,
+            LOCK_NAME,
+            holder=f"run-start@{run_id}",
+            labels={RUN_LABEL: run_id},
+        )
+        with self.console.status("taking the eci-profile lock (a crashed run's lock expires first)"):
+            lock.acquire(LOCK_TIMEOUT_SECONDS)
+        lock.release()
+        return lock.taken_over
+
+    def observe_implementation_down(self, *, interrupted: bool) -> RunObservation | None:
+        """After the last test and `clean_up`: stop the implementation the harness started and see what
+        becomes of an ECI-labelled pod (informative, never certified: vnode_harness.observe.DOWN_QUESTION)."""
+        if self.context is None:
+            return None
+
+        def seen(answer: str, detail: str) -> RunObservation:
+            return RunObservation(
+                id=DOWN_OBSERVATION_ID, question=DOWN_QUESTION, answer=answer, detail=detail
+            )
+
+        provider = self.context.cluster.provider
+        if interrupted:
+            return seen("not observed", "the run was interrupted before it could stop the implementation")
+        if self._local_impl is None:
+            return seen(
+                "not observed",
+                f"the harness did not start the implementation on this {provider} cluster, so it does not "
+                "stop it"
+                + (
+                    " (stopping an in-cluster implementation on kind is not implemented yet)"
+                    if provider == "kind"
+                    else ""
+                ),
+            )
+        if self.options.keep_cluster:
+            return seen(
+                "not observed", "the cluster is kept (--keep-cluster): its implementation keeps running"
+            )
+        pid = self._local_impl.process.pid
+        self._local_impl.stop()
+        core = client.CoreV1Api(api_client(self.context.cluster.kubeconfig, "implementation-down"))
+        run_labels = {RUN_LABEL: self.context.run_id}
+        # clean_up deleted the probe namespace (with the implementation still running, so that its own
+        # provisioner reclaimed the run's volumes); the observation's pod gets a fresh one, removed after.
+        ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)
+        try:
+            answer, detail = fate_of_eci_pod(
+                core,
+                self.implementation.observation,
+                self.context.probe_namespace,
+                run_labels,
+                timeout=float(self.implementation.limits.pod_running_seconds),
+            )
+        finally:
+            if self._cleanup is not None:
+                self._cleanup.delete_probe_namespace(self.console)
+        return seen(answer, f"after the tests the harness stopped the implementation (pid {pid}); {detail}")
+
+    def clean_up(self) -> Cleanup | None:
+        """After the last test: delete the run's probe namespace, wait for deletions in flight, and say
+        what the run left behind (vnode_harness.run_cleanup). None when the run never reached its tests."""
+        if self._cleanup is None or self.context is None:
+            return None
+        return self._cleanup.finish(self.console)
+
     def stop(self) -> None:
         """Remove what the run created: probe namespace, host-process implementation, the cluster."""
-        if self.context is not None and self.context.cluster.provider == "existing":
-            core = client.CoreV1Api(api_client(self.context.cluster.kubeconfig, "teardown"))
-            try:
-                core.delete_namespace(PROBE_NAMESPACE)
-            except client.ApiException as error:
-                if error.status != 404:
-                    self.console.print(
-                        f"[yellow]could not delete namespace {PROBE_NAMESPACE}: {error.reason}"
-                    )
+        cluster_stays = self.options.keep_cluster or (self.provider_choice or ("", ""))[0] == "existing"
+        if self._cleanup is not None and cluster_stays:
+            self._cleanup.delete_probe_namespace(self.console)  # again, in case the run ended early
         if self._local_impl is not None:
             self._local_impl.stop()
         if self._impl_workdir is not None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import tenacity
+import urllib3
 
 T = TypeVar("T")
 
@@ -29,6 +30,17 @@ Probe = Callable[[], tuple[T | None, object]]
 
 class WaitTimeout(TimeoutError):
     """The awaited condition did not hold within its maximum time."""
+
+
+API_SERVER_AWAY: tuple[type[BaseException], ...] = (urllib3.exceptions.HTTPError,)
+"""The API server did not answer at all (connection refused or reset while it restarts): always
+transient in a wait, which resumes once it is back. An answer that names a webhook is an ApiException,
+never one of these, so an implementation's refusal is not retried away."""
+
+
+class WaitUnanswered(RuntimeError):
+    """A wait ran out while the API server itself did not answer: nothing is known about the
+    implementation (not an AssertionError: the test is broken, not failed)."""
 
 
 class ConsistencyViolation(AssertionError):
@@ -58,14 +70,18 @@ def wait_for(
 ) -> T:
     """Poll `probe` until it returns a value; return it, or raise WaitTimeout describing the last sight."""
     last_seen: list[object] = ["<nothing observed yet>"]
+    away: list[bool] = [False]
 
     def attempt() -> T | None:
         try:
             value, seen = probe()
+        except API_SERVER_AWAY as error:
+            last_seen[0], away[0] = f"the API server did not answer: {type(error).__name__}: {error}", True
+            return None
         except transient as error:  # e.g. the API server restarting: not an answer yet
             last_seen[0] = f"{type(error).__name__}: {error}"
             return None
-        last_seen[0] = seen
+        last_seen[0], away[0] = seen, False
         return value
 
     retrying = tenacity.Retrying(
@@ -79,7 +95,7 @@ def wait_for(
         message = f"timed out after {timeout:g} s waiting for {description}; last seen: {last_seen[0]}"
         if hint:
             message += f"\n  inspect with: {hint}"
-        raise WaitTimeout(message)
+        raise (WaitUnanswered if away[0] else WaitTimeout)(message)
     return result
 
 
@@ -111,7 +127,7 @@ def consistently(
         number = len(held) + len(unanswered) + 1
         try:
             value, seen = probe()
-        except transient as error:
+        except (*API_SERVER_AWAY, *transient) as error:
             unanswered.append(f"{type(error).__name__}: {error}")
             return True
         if value is None:

@@ -7,7 +7,7 @@ as a pydantic traceback. Both loaders go through `load_model_file`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,8 @@ from pydantic_core import ErrorDetails
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _PYDANTIC_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+#: How much of a value or key an error message quotes.
+_SHOWN_CHARS = 100
 _PLAIN_MESSAGES = {
     "missing": "required field is missing",
     "extra_forbidden": "unknown field (misspelt?); unknown fields are errors, not ignored",
@@ -40,6 +42,8 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):  # `? [a, b]`: construct_mapping reports it as a YAML error
+            continue
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
@@ -71,6 +75,8 @@ def parse_yaml_mapping(text: str, origin: str, what: str) -> dict[str, Any]:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as error:
         raise ModelFileError(f"{origin}: the {what} is not valid YAML: {_yaml_problem(error)}") from None
+    except RecursionError:  # PyYAML composes and constructs recursively: thousands of `[` exhaust it
+        raise ModelFileError(f"{origin}: the {what} is nested too deeply to be read") from None
     if not isinstance(data, dict):
         raise ModelFileError(
             f"{origin}: the {what} must be a YAML mapping at the top level, got {type(data).__name__}"
@@ -118,8 +124,18 @@ def _describe_problem(detail: ErrorDetails, data: Any) -> str:
     for prefix in _PYDANTIC_MESSAGE_PREFIXES:
         message = message.removeprefix(prefix)
     value = detail.get("input")
-    shown = "" if detail["type"] == "missing" or isinstance(value, Mapping | list) else f" (got {value!r})"
+    shown = (
+        ""
+        if detail["type"] == "missing" or isinstance(value, Mapping | list)
+        else f" (got {short_repr(value)})"
+    )
     return f"{field}: {message}{shown}"
+
+
+def short_repr(value: object, limit: int = _SHOWN_CHARS) -> str:
+    """A bounded ``repr``: a 200 kB value pasted into a file must not become a 200 kB error line."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def field_path(location: Sequence[int | str], data: Any) -> str:
@@ -136,11 +152,16 @@ def field_path(location: Sequence[int | str], data: Any) -> str:
             node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             label = _item_label(node)
             if label:
-                rendered += f"({label})"
+                rendered += f"({_path_part(label)})"
         else:
-            rendered += f".{part}" if rendered else part
+            rendered += f".{_path_part(part)}" if rendered else _path_part(part)
             node = node.get(part) if isinstance(node, Mapping) else None
     return rendered
+
+
+def _path_part(text: str) -> str:
+    """A key or label as written when it is short and printable; quoted and cut short otherwise."""
+    return text if len(text) <= _SHOWN_CHARS and text.isprintable() else short_repr(text)
 
 
 def _item_label(node: Any) -> str | None:

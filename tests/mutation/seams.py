@@ -15,11 +15,12 @@ from typing import Any, Final
 
 import eci_reference.admission as admission
 import eci_reference.webhook_config as webhook_config
+from eci_reference.constants import NAMESPACE_LABEL_ENTRY, WEBHOOK_ENTRY_SUFFIX
 from eci_reference.matching import RoutingDecision
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile
 
-CATCH_ALL_ENTRY: Final = f"all-pods.mutant.{webhook_config.ENTRY_SUFFIX}"
+CATCH_ALL_ENTRY: Final = f"all-pods.mutant.{WEBHOOK_ENTRY_SUFFIX}"
 SIDECAR: Final = "istio-proxy"
 
 Decide = Callable[[Mapping[str, str], Mapping[str, str], Profile], RoutingDecision]
@@ -67,7 +68,7 @@ def send_every_pod() -> None:
     def build(profile: Profile, endpoint: webhook_config.Endpoint, ca_bundle: bytes) -> dict[str, Any]:
         configuration = original(profile, endpoint, ca_bundle)
         entries: list[dict[str, Any]] = configuration["webhooks"]
-        template = next(e for e in entries if e["name"] == webhook_config.NAMESPACE_LABEL_ENTRY)
+        template = next(e for e in entries if e["name"] == NAMESPACE_LABEL_ENTRY)
         exempt = {"matchExpressions": template["namespaceSelector"]["matchExpressions"]}
         entries.append({**template, "name": CATCH_ALL_ENTRY, "namespaceSelector": exempt})
         return configuration

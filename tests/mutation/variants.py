@@ -22,20 +22,23 @@ import eci_reference.app as app
 import eci_reference.mutation as mutation
 import eci_reference.webhook_config as webhook_config
 from eci_reference.constants import (
+    COMPONENT_NAME,
     ECI_LABEL,
     ECI_LABEL_ROUTING_VALUE,
+    EXEMPT_NAMESPACES,
+    MANAGED_BY_LABEL,
+    NAMESPACE_NAME_LABEL,
     VIRTUAL_NODE_LABEL_KEY,
     VIRTUAL_NODE_LABEL_VALUE,
     VIRTUAL_NODE_TAINT_KEY,
     WEBHOOK_CONFIGURATION_NAME,
+    WEBHOOK_ENTRY_SUFFIX,
 )
-from eci_reference.controller import ProfileController, read_json
+from eci_reference.controller import ProfileController
+from eci_reference.kube import read_json
 from eci_reference.profile import Profile, Selector
+from eci_reference.text import shorten
 from eci_reference.webhook_config import (
-    EXEMPT_NAMESPACES,
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
-    NAMESPACE_NAME_LABEL,
     Endpoint,
     ServiceEndpoint,
     WebhookConfigurator,
@@ -67,7 +70,7 @@ def _replace(module: ModuleType, name: str, value: object) -> None:
 
 # --- webhook-sees-every-pod: one catch-all admission entry -----------------------------------------
 
-CATCH_ALL_ENTRY: Final = f"all-pods.{webhook_config.ENTRY_SUFFIX}"
+CATCH_ALL_ENTRY: Final = f"all-pods.{WEBHOOK_ENTRY_SUFFIX}"
 #: ``failurePolicy: Ignore`` admits a pod unchanged after this; generous, so that a busy process is
 #: not mistaken for a dead one (that would silently put an ECI pod on a regular node).
 CATCH_ALL_TIMEOUT_SECONDS: Final = 10
@@ -124,7 +127,7 @@ def build_catch_all_configuration(profile: Profile, endpoint: Endpoint, ca_bundl
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": WEBHOOK_CONFIGURATION_NAME, "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE}},
+        "metadata": {"name": WEBHOOK_CONFIGURATION_NAME, "labels": {MANAGED_BY_LABEL: COMPONENT_NAME}},
         "webhooks": webhooks,
     }
 
@@ -300,7 +303,8 @@ def plan_scheduling_by_affinity(
     node_name = spec.get("nodeName")
     if isinstance(node_name, str) and node_name:
         warnings.append(
-            f"pod is already bound to node {mutation._show(node_name)} by spec.nodeName; "
+            f"pod is already bound to node {shorten(node_name, mutation._SHOWN_VALUE_CHARS)} "
+            "by spec.nodeName; "
             "no node affinity or toleration added for virtual nodes"
         )
         return
@@ -308,7 +312,7 @@ def plan_scheduling_by_affinity(
     own = node_selector.get(VIRTUAL_NODE_LABEL_KEY)
     if own is not None and own != VIRTUAL_NODE_LABEL_VALUE:
         warnings.append(
-            f"pod sets nodeSelector {VIRTUAL_NODE_LABEL_KEY}={mutation._show(own)}; "
+            f"pod sets nodeSelector {VIRTUAL_NODE_LABEL_KEY}={shorten(own, mutation._SHOWN_VALUE_CHARS)}; "
             "kept, so it will not run on a virtual node"
         )
     else:

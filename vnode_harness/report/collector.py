@@ -25,6 +25,7 @@ from vnode_harness.implementation import Implementation
 from vnode_harness.report.model import (
     ConformanceReport,
     DeclaredLimits,
+    LockTakeover,
     OutcomeCounts,
     RecordedTest,
     ReportedImplementation,
@@ -45,6 +46,10 @@ FAILURE_KIND_PROPERTY = "vnode.failure-kind"
 still at hand: ("vnode.failure-kind", "assertion" | "error"). It travels with the report through xdist
 and settles the failed/broken question exactly, also for AssertionError subclasses, which the text of
 a report cannot reveal."""
+
+LOCK_TAKEOVER_PROPERTY = "vnode.lock-taken-over"
+"""A user property the plugin attaches when a test's eci-profile lock took over the expired lease of a
+holder that died: ("vnode.lock-taken-over", detail). The report lists it (`lockTakenOver`)."""
 
 _ASSERTION_MESSAGE_PREFIXES = ("AssertionError", "assert ", "Failed: ")
 """How a report's crash message starts when the test failed an assertion: `AssertionError: ...` for an
@@ -141,6 +146,7 @@ class ResultCollector:
     def __init__(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
         self._records: dict[str, _TestRecord] = {}
+        self._takeovers: list[LockTakeover] = []
 
     def record(
         self,
@@ -170,6 +176,11 @@ class ResultCollector:
         """Shortcut for the plugin: classify a phase report and record it."""
         phase = classify_phase(report)
         self.record(report.nodeid, requirement_ids, phase.outcome, phase.duration, phase.reason)
+        for user_property in report.user_properties:
+            name, value = tuple(user_property)
+            takeover = LockTakeover(by=report.nodeid, detail=str(value))
+            if name == LOCK_TAKEOVER_PROPERTY and takeover not in self._takeovers:  # one per test, not phase
+                self._takeovers.append(takeover)
 
     def results(self) -> list[RecordedTest]:
         """One entry per test, in the order tests were first recorded."""
@@ -231,4 +242,8 @@ class ResultCollector:
             environment=run.environment,
             images=run.images,
             generated_cases=run.generated_cases,
+            cleanup=run.cleanup,
+            interrupted=run.interrupted,
+            lock_taken_over=[*run.lock_taken_over, *self._takeovers],
+            observations=run.observations,
         )

@@ -34,6 +34,8 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
         _implementation(report),
         _limits(report),
         _not_certified(catalogue),
+        _cleanup(report),
+        _observations(report),
         _environment(report),
         _reproduce(report),
     ]
@@ -50,6 +52,7 @@ def _heading(report: ConformanceReport) -> str:
             f"**Overall result: {report.result.upper()}** ({report.mode} run)",
             "",
             *_aborted(report),
+            *_interrupted(report),
             f"- Implementation: {implementation.organization} {implementation.project} "
             f"{implementation.version}",
             f"- Suite version: {report.suite_version}",
@@ -59,6 +62,17 @@ def _heading(report: ConformanceReport) -> str:
             f"{totals.skipped} skipped",
         ]
     )
+
+
+def _interrupted(report: ConformanceReport) -> list[str]:
+    lines = []
+    if report.interrupted:
+        lines += [
+            f"**Interrupted: partial report.** {report.interrupted}; the tests not run are not tested.",
+            "",
+        ]
+    lines += [f"**eci-profile lock taken over** by {t.by}: {t.detail}." for t in report.lock_taken_over]
+    return [*lines, ""] if report.lock_taken_over else lines
 
 
 def _aborted(report: ConformanceReport) -> list[str]:
@@ -203,6 +217,41 @@ def _not_certified(catalogue: Catalogue | None) -> str:
             for entry in catalogue.scope.unspecified
         )
     return "\n".join(lines)
+
+
+def _cleanup(report: ConformanceReport) -> str:
+    cleanup = report.cleanup
+    if cleanup is None:
+        return ""
+    restored = {True: "yes", False: "**no**", None: "not known (unreadable at the end)"}
+    text = (
+        "## Left in the cluster\n\n"
+        f"eci-profile restored as found: {restored[cleanup.profile_restored]}. "
+        f"Objects of the run still present after {cleanup.settle_seconds:g} s: "
+        f"{len(cleanup.left_behind) or 'none'}."
+    )
+    if cleanup.left_behind:
+        rows = [
+            [leak.kind, _qualified(leak.namespace, leak.name), leak.owner, leak.detail]
+            for leak in cleanup.left_behind
+        ]
+        text += "\n\n" + _table(["Kind", "Name", "Left by", "Detail"], rows)
+    return text
+
+
+def _observations(report: ConformanceReport) -> str:
+    if not report.observations:
+        return ""
+    rows = [[o.question, f"**{o.answer}**", o.detail] for o in report.observations]
+    return (
+        "## Observations (informative, not certified)\n\n"
+        "Shown beside the verdict for every implementation; no requirement, never part of a result.\n\n"
+        + _table(["Question", "Answer", "How it was seen"], rows)
+    )
+
+
+def _qualified(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
 
 
 def _environment(report: ConformanceReport) -> str:

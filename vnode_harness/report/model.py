@@ -139,6 +139,51 @@ class RecordedImage(_ReportModel):
     )
 
 
+class LeftObject(_ReportModel):
+    """An object of the run still in the cluster after the run (vnode_harness.leaks)."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+    owner: Literal["suite", "cluster"] = Field(
+        description="suite: the suite never deleted it (its own bug; the run exits non-zero); cluster: "
+        "deleted by the suite but not gone within the settle time (a finalizer, a retained volume)."
+    )
+    detail: str
+
+
+class Cleanup(_ReportModel):
+    """What the run left in the cluster it certified: the eci-profile as it found it, and no object."""
+
+    profile_restored: bool | None = Field(
+        description="Whether the eci-profile (data, labels, annotations) at the end of the run equals what "
+        "it was before the first test; null when it could not be read at the end."
+    )
+    left_behind: list[LeftObject] = Field(
+        default_factory=list, description="Objects of the run still present after the settle time."
+    )
+    settle_seconds: NonNegativeFloat = Field(
+        description="How long the run waited for deletions in flight before listing what is left."
+    )
+
+
+class LockTakeover(_ReportModel):
+    """The eci-profile lock of a holder that died (a killed run, a lost worker), taken over by this run
+    once its lease had expired: that holder may have left the profile changed."""
+
+    by: str = Field(description="The test (node id) or run step that took the lease over.")
+    detail: str = Field(description="Who held it, when it was last renewed, how long it had expired.")
+
+
+class RunObservation(_ReportModel):
+    """Something the suite shows but does not certify: no requirement, never part of any verdict."""
+
+    id: str
+    question: str
+    answer: str = Field(description="What was seen, in one word or phrase; `not observed` when not asked.")
+    detail: str = Field(description="How it was seen, or why it could not be.")
+
+
 class GeneratedCases(_ReportModel):
     """The parameters of the generated routing cases (GEN-ROUTING-EFFECTS): with them, the same cases are
     drawn again anywhere (`--gen-seed SEED --gen-cases SCENARIOS`)."""
@@ -184,6 +229,25 @@ class ConformanceReport(_ReportModel):
     generated_cases: GeneratedCases | None = Field(
         default=None, description="Seed and size of the generated routing cases; null when none were drawn."
     )
+    cleanup: Cleanup | None = Field(
+        default=None,
+        description="What the run left in the cluster (eci-profile restored, objects left behind); null "
+        "when the run ended before its tests or the cluster was unreachable at the end.",
+    )
+
+    interrupted: str | None = Field(
+        default=None,
+        description="The signal that interrupted the run (SIGINT, SIGTERM) and when; the report is then "
+        "partial: the tests not run are not-tested. Null for a run that ran to its end.",
+    )
+    lock_taken_over: list[LockTakeover] = Field(
+        default_factory=list,
+        description="Expired eci-profile locks of holders that died, taken over during this run.",
+    )
+    observations: list[RunObservation] = Field(
+        default_factory=list,
+        description="Informative observations (not requirements, not certified, never in the verdict).",
+    )
 
     @field_validator("date")
     @classmethod
@@ -221,3 +285,7 @@ class RunInfo:
     catalogue_digest: str | None = None
     aborted: str | None = None
     """Why the run ended before any test ran; None when the tests ran."""
+    interrupted: str | None = None
+    lock_taken_over: list[LockTakeover] = field(default_factory=list)
+    observations: list[RunObservation] = field(default_factory=list)
+    cleanup: Cleanup | None = None

@@ -37,7 +37,15 @@ from vnode_harness.report.bundle import (
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.fingerprint import environment_fingerprint
 from vnode_harness.report.markdown import render_markdown
-from vnode_harness.report.model import ConformanceReport, GeneratedCases, RecordedImage, RunInfo
+from vnode_harness.report.model import (
+    Cleanup,
+    ConformanceReport,
+    GeneratedCases,
+    LockTakeover,
+    RecordedImage,
+    RunInfo,
+    RunObservation,
+)
 from vnode_harness.run import RunContext
 
 IMAGE_FACT = "image:"
@@ -67,6 +75,10 @@ def write_run_reports(
     command: str,
     console: Console,
     generated_cases: GeneratedCases | None = None,
+    cleanup: Cleanup | None = None,
+    interrupted: str | None = None,
+    lock_taken_over: list[LockTakeover] | None = None,
+    observations: list[RunObservation] | None = None,
 ) -> WrittenRun:
     run = RunInfo(
         suite_version=__version__,
@@ -78,6 +90,10 @@ def write_run_reports(
         images=recorded_images(context.cluster.facts),
         generated_cases=generated_cases,
         catalogue_digest=catalogue_digest(),
+        cleanup=cleanup,
+        interrupted=interrupted,
+        lock_taken_over=list(lock_taken_over or []),
+        observations=list(observations or []),
     )
     report = collector.build_report(implementation, run)
     run_dir = context.run_dir

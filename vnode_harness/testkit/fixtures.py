@@ -20,8 +20,3 @@ def profile_fixture(name: str) -> dict[str, str]:
 def selectors_of(name: str) -> list[dict[str, Any]]:
     selectors: list[dict[str, Any]] = json.loads(profile_fixture(name)["selectors"])
     return selectors
-
-
-def pod_fixture(name: str) -> dict[str, Any]:
-    manifest: dict[str, Any] = yaml.safe_load((FIXTURES_DIR / "pods" / f"{name}.yaml").read_text())
-    return manifest

@@ -11,7 +11,9 @@ implementation's published limits, up to an hour each), and a lease that silentl
 would let another worker change the profile in the middle of the test. Renewing is what allows the
 duration to stay short, so a crashed run blocks the next one only briefly. If the lease is lost all the
 same (renewals failed for a whole duration and someone took it over), the lock says so (`lost`) instead
-of pretending, and `release` leaves the new holder's lease alone.
+of pretending, and `release` leaves the new holder's lease alone. Taking over an expired lease of
+another holder is recorded (`taken_over`): a holder that died is worth a line in the report, since the
+run it belonged to may have left the profile changed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -37,6 +40,26 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def expired_since(spec: client.V1LeaseSpec, now: datetime.datetime) -> float | None:
+    """Seconds since the lease expired (its last renewal plus its duration), None while it is live.
+
+    A lease that was never renewed nor acquired counts as long expired (0 s: nothing to wait for)."""
+    renewed = spec.renew_time or spec.acquire_time
+    if renewed is None:
+        return 0.0
+    expiry = renewed + datetime.timedelta(seconds=spec.lease_duration_seconds or 0)
+    return (now - expiry).total_seconds() if expiry < now else None
+
+
+def takeover_text(spec: client.V1LeaseSpec, expired_for: float | None) -> str:
+    """One line for the report: whose expired lease was taken over, and how stale it was."""
+    return (
+        f"took over the lease of {spec.holder_identity!r} (acquired {spec.acquire_time}, last renewed "
+        f"{spec.renew_time}, {spec.lease_duration_seconds} s lease, expired {expired_for or 0:.0f} s "
+        "before): that holder died without releasing it"
+    )
+
+
 @dataclass
 class ClusterLock:
     coordination: client.CoordinationV1Api
@@ -47,11 +70,16 @@ class ClusterLock:
     renew_interval: float | None = None
     """Seconds between renewals while held; None: a quarter of `lease_seconds`, so three renewals in a
     row may fail (an API server restarting) before the lease can expire."""
+    labels: Mapping[str, str] | None = None
+    """Labels of the Lease (the run label, so a Lease left behind is found: vnode_harness.leaks)."""
 
     lost: str | None = field(default=None, init=False)
     """Why the lock stopped being ours while we held it (None while it is, or was until released)."""
     renewals: int = field(default=0, init=False)
     """Successful renewals since the last acquire (for tests and diagnostics)."""
+    taken_over: str | None = field(default=None, init=False)
+    """When the last acquire took an expired lease over from another holder: who held it, and since
+    when it had expired (None when the lease was free or already ours)."""
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _renewer: threading.Thread | None = field(default=None, init=False, repr=False)
 
@@ -59,6 +87,9 @@ class ClusterLock:
 
     def acquire(self, timeout: float) -> None:
         """Wait until the lease is ours (free, expired or already ours), then keep renewing it."""
+        self.lost = None
+        self.renewals = 0
+        self.taken_over = None
         wait_for(
             f"the cluster lock {self.namespace}/{self.name}",
             self._try_acquire,
@@ -66,8 +97,6 @@ class ClusterLock:
             interval=0.3,
             hint=f"kubectl -n {self.namespace} get lease {self.name} -o yaml",
         )
-        self.lost = None
-        self.renewals = 0
         self._start_renewing()
 
     def release(self) -> None:
@@ -111,7 +140,10 @@ class ClusterLock:
         now = _now()
         return client.V1Lease(
             metadata=client.V1ObjectMeta(
-                name=self.name, namespace=self.namespace, resource_version=resource_version
+                name=self.name,
+                namespace=self.namespace,
+                resource_version=resource_version,
+                labels=dict(self.labels) if self.labels else None,
             ),
             spec=client.V1LeaseSpec(
                 holder_identity=self.holder,
@@ -136,11 +168,8 @@ class ClusterLock:
                 return None, "lease vanished; retrying"
             raise
         spec = lease.spec
-        renewed = spec.renew_time or spec.acquire_time
-        expired = (
-            renewed is None or renewed + datetime.timedelta(seconds=spec.lease_duration_seconds or 0) < _now()
-        )
-        if spec.holder_identity == self.holder or expired:
+        expired_for = expired_since(spec, _now())
+        if spec.holder_identity == self.holder or expired_for is not None:
             try:
                 self.coordination.replace_namespaced_lease(
                     self.name, self.namespace, self._body(lease.metadata.resource_version)
@@ -149,6 +178,9 @@ class ClusterLock:
                 if error.status != 409:
                     raise
                 return None, "lost a race for the lease"
+            if spec.holder_identity != self.holder:
+                self.taken_over = takeover_text(spec, expired_for)
+                LOG.warning("cluster lock %s/%s: %s", self.namespace, self.name, self.taken_over)
             return True, "taken over"
         return None, f"held by {spec.holder_identity} since {spec.acquire_time}, renewed {spec.renew_time}"
 

@@ -26,6 +26,7 @@ from kubernetes import client
 from vnode_harness.implementation import Implementation
 from vnode_harness.readiness import PROBE_NAMESPACE
 from vnode_harness.testkit.lease_lock import ClusterLock
+from vnode_harness.testkit.workloads import RUN_LABEL
 from vnode_harness.waits import Probe, WaitTimeout, consistently, wait_for
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
@@ -33,6 +34,9 @@ LOCK_NAME = "vnode-conformance-eci-profile"
 LOCK_TIMEOUT_SECONDS = 900.0
 """Profile-changing tests of every worker queue on this lock; the longest queue is the whole set."""
 
+
+RESTORE_TIMEOUT_SECONDS = 120.0
+"""How long the restore waits for an API server that does not answer before giving up on it."""
 
 PROFILE_FEATURE = "selectors-effects"
 """The feature whose selector effect the editor observes a change through (catalogue `requires`)."""
@@ -53,6 +57,24 @@ class ProfileSnapshot:
     data: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+
+
+def read_profile_snapshot(core: client.CoreV1Api, implementation: Implementation) -> ProfileSnapshot:
+    """The eci-profile as it is now: what a test restores byte for byte, and what the run compares at
+    its end with what it found before the first test."""
+    observation = implementation.observation
+    try:
+        config_map = core.read_namespaced_config_map(observation.profile_name, observation.profile_namespace)
+    except client.ApiException as error:
+        if error.status != 404:
+            raise
+        return ProfileSnapshot(existed=False)
+    return ProfileSnapshot(
+        existed=True,
+        data=dict(config_map.data or {}),
+        labels=dict(config_map.metadata.labels or {}),
+        annotations=dict(config_map.metadata.annotations or {}),
+    )
 
 
 def with_probe_selector(selectors_json: str, token: str) -> str:
@@ -76,14 +98,21 @@ class ProfileEditor:
         holder: str,
         *,
         known_propagation_failure: str = "",
+        probe_namespace: str = PROBE_NAMESPACE,
+        run_id: str = "",
     ) -> None:
         self.core = client.CoreV1Api(api)
+        self.probe_namespace = probe_namespace
         self.known_propagation_failure = known_propagation_failure
         self.implementation = implementation
         self.observation = implementation.observation
         self.limits = implementation.limits
         self.lock = ClusterLock(
-            client.CoordinationV1Api(api), self.observation.profile_namespace, LOCK_NAME, holder
+            client.CoordinationV1Api(api),
+            self.observation.profile_namespace,
+            LOCK_NAME,
+            holder,
+            labels={RUN_LABEL: run_id} if run_id else None,
         )
         self.snapshot: ProfileSnapshot | None = None
         self._last_token: str | None = None
@@ -93,21 +122,10 @@ class ProfileEditor:
     def begin(self) -> None:
         self.lock.acquire(LOCK_TIMEOUT_SECONDS)
         try:
-            config_map = self.core.read_namespaced_config_map(
-                self.observation.profile_name, self.observation.profile_namespace
-            )
-        except client.ApiException as error:
-            if error.status != 404:
-                self.lock.release()
-                raise
-            self.snapshot = ProfileSnapshot(existed=False)
-            return
-        self.snapshot = ProfileSnapshot(
-            existed=True,
-            data=dict(config_map.data or {}),
-            labels=dict(config_map.metadata.labels or {}),
-            annotations=dict(config_map.metadata.annotations or {}),
-        )
+            self.snapshot = read_profile_snapshot(self.core, self.implementation)
+        except BaseException:
+            self.lock.release()
+            raise
 
     @allure.step("restore the eci-profile byte for byte")
     def restore(self) -> None:
@@ -125,13 +143,14 @@ class ProfileEditor:
             )
 
     def _put_back(self) -> None:
-        if self.snapshot is None:
+        snapshot = self.snapshot
+        if snapshot is None:
             return
-        if self.snapshot.existed:
-            self._write(
-                self.snapshot.data, labels=self.snapshot.labels, annotations=self.snapshot.annotations
-            )
-        else:
+
+        def put_back() -> tuple[bool | None, str]:
+            if snapshot.existed:
+                self._write(snapshot.data, labels=snapshot.labels, annotations=snapshot.annotations)
+                return True, "written back"
             try:
                 self.core.delete_namespaced_config_map(
                     self.observation.profile_name, self.observation.profile_namespace
@@ -139,6 +158,11 @@ class ProfileEditor:
             except client.ApiException as error:
                 if error.status != 404:
                     raise
+            return True, "deleted"
+
+        # The API server may be restarting when a test ends (a fault, a broken test): the restore waits
+        # for it rather than leaving the vendor's profile changed (wait_for retries while it is away).
+        wait_for("the eci-profile to be written back", put_back, timeout=RESTORE_TIMEOUT_SECONDS)
         if self._last_token is not None:
             token = self._last_token
             wait_for(
@@ -283,7 +307,7 @@ class ProfileEditor:
             "metadata": {"generateName": "profile-probe-", "labels": {PROBE_LABEL: token}},
             "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
         }
-        return self.core.create_namespaced_pod(PROBE_NAMESPACE, pod, dry_run="All")
+        return self.core.create_namespaced_pod(self.probe_namespace, pod, dry_run="All")
 
     def _probe_present(self, token: str) -> tuple[bool | None, str]:
         pod = self._dry_run_probe(token)
@@ -310,11 +334,19 @@ class ProfileEditor:
         return f"kubectl -n {observation.profile_namespace} get configmap {observation.profile_name} -o yaml"
 
 
-def profile_propagation_failure(api: client.ApiClient, implementation: Implementation) -> str:
+def profile_propagation_failure(
+    api: client.ApiClient, implementation: Implementation, *, probe_namespace: str, run_id: str
+) -> str:
     """Change the profile once (the probe selector only) and restore it: "" when the implementation
     applied the change within its limit, else why not. Run once before the tests, so an implementation
     that never applies profile changes is told so at once rather than after every test's time-out."""
-    editor = ProfileEditor(api, implementation, holder=f"readiness@{uuid.uuid4().hex[:8]}")
+    editor = ProfileEditor(
+        api,
+        implementation,
+        holder=f"readiness@{uuid.uuid4().hex[:8]}",
+        probe_namespace=probe_namespace,
+        run_id=run_id,
+    )
     editor.begin()
     try:
         editor.apply({})

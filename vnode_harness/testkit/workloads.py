@@ -16,7 +16,8 @@ from typing import Any
 from kubernetes import client
 
 from vnode_harness.implementation import Implementation
-from vnode_harness.observe import is_virtual_node, kubectl_ready, pod_summary
+from vnode_harness.names import dns_label
+from vnode_harness.observe import kubectl_ready, pod_summary
 from vnode_harness.waits import WaitTimeout, wait_for
 
 RUN_LABEL = "conformance.vnode.dev/run"
@@ -42,7 +43,7 @@ def create_namespace(
 ) -> Namespace:
     body = {
         "metadata": {
-            "generateName": f"{prefix[:40].rstrip('-')}-",
+            "generateName": f"{dns_label(prefix, 40)}-",
             "labels": {RUN_LABEL: run_id, **(labels or {})},
         }
     }
@@ -141,11 +142,3 @@ def why_not_running(core: client.CoreV1Api, namespace: str, name: str) -> str:
     except client.ApiException as error:
         lines.append(f"  <could not read events or node: {error.status} {error.reason}>")
     return "\n".join(lines) or "  <no events for the pod>"
-
-
-def node_of(core: client.CoreV1Api, pod: client.V1Pod) -> client.V1Node:
-    return core.read_node(pod.spec.node_name)
-
-
-def runs_on_virtual_node(core: client.CoreV1Api, pod: client.V1Pod, implementation: Implementation) -> bool:
-    return is_virtual_node(core, pod.spec.node_name, implementation.observation)

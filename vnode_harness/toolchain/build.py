@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from vnode_harness.processes import log_tail
 from vnode_harness.toolchain.cache import STAMP_NAME, cache_root, component_dir, read_stamp
 from vnode_harness.toolchain.errors import ToolchainError
 from vnode_harness.toolchain.recipes import Recipe
@@ -78,9 +79,9 @@ def _run_logged(command: list[str], cwd: Path, log: Path, step: str, recipe: Rec
             check=False,
         )
     if result.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise ToolchainError(
-            f"building {recipe.label} failed at '{step}' (exit {result.returncode}); full log: {log}\n{tail}"
+            f"building {recipe.label} failed at '{step}' (exit {result.returncode}); full log: {log}\n"
+            f"{log_tail(log)}"
         )
 
 

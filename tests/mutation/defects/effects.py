@@ -12,11 +12,10 @@ from kubernetes_asyncio import client
 import eci_reference.controller as controller
 import eci_reference.matching as matching
 import eci_reference.mutation as mutation
-from eci_reference.constants import SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
+from eci_reference.constants import EXEMPT_NAMESPACES, SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
 from eci_reference.matching import RoutingDecision
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile, Selector
-from eci_reference.webhook_config import EXEMPT_NAMESPACES
 from tests.mutation.seams import Decide, bound, replace, send_every_pod, transform_pod_patch, with_ops
 
 logger = logging.getLogger("eci_reference.mutant")

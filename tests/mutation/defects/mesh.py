@@ -11,8 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import eci_reference.mutation as mutation
-from eci_reference.constants import ECI_LABEL, ECI_LABEL_ROUTING_VALUE
-from eci_reference.matching import REASON_NAMESPACE_LABEL, REASON_POD_LABEL, RoutingDecision
+from eci_reference.constants import (
+    ECI_LABEL,
+    ECI_LABEL_ROUTING_VALUE,
+    REASON_NAMESPACE_LABEL,
+    REASON_POD_LABEL,
+)
+from eci_reference.matching import RoutingDecision
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile
 from tests.mutation.seams import (

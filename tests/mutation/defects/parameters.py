@@ -9,11 +9,15 @@ from typing import Any
 
 import eci_reference.controller as controller
 import eci_reference.mutation as mutation
-from eci_reference.constants import SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
+from eci_reference.constants import (
+    EXEMPT_NAMESPACES,
+    NAMESPACE_NAME_LABEL,
+    SECURITY_GROUP_ANNOTATION,
+    VSWITCH_ANNOTATION,
+)
 from eci_reference.controller import Evaluation
 from eci_reference.matching import RoutingDecision
 from eci_reference.profile import Profile, ProfileError, parse_profile
-from eci_reference.webhook_config import EXEMPT_NAMESPACES, NAMESPACE_NAME_LABEL
 from tests.mutation.defects.effects import Metadata, add_reconciler
 from tests.mutation.seams import Decide, bound, replace, send_every_pod
 

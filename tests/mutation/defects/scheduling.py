@@ -10,10 +10,10 @@ from typing import Any
 import eci_reference.controller as controller
 import eci_reference.matching as matching
 import eci_reference.mutation as mutation
-from eci_reference.constants import ECI_LABEL, ECI_LABEL_ROUTING_VALUE
-from eci_reference.matching import REASON_POD_LABEL, RoutingDecision
+from eci_reference.constants import ECI_LABEL, ECI_LABEL_ROUTING_VALUE, NAMESPACE_NAME_LABEL, REASON_POD_LABEL
+from eci_reference.kube import labels_of
+from eci_reference.matching import RoutingDecision
 from eci_reference.profile import Profile
-from eci_reference.webhook_config import NAMESPACE_NAME_LABEL
 from tests.mutation.seams import Decide, bound, replace, send_every_pod
 
 logger = logging.getLogger("eci_reference.mutant")
@@ -89,7 +89,7 @@ def labelled_namespace_evicts_its_pods() -> None:
         cached = self._labels.get(name)  # the labels before this event
         before = cached is None or matching.has_eci_label(cached)
         await original(self, event_type, obj)
-        if not before and matching.has_eci_label(controller.labels_of(obj)):
+        if not before and matching.has_eci_label(labels_of(obj)):
             asyncio.get_running_loop().create_task(_evict_pods(self, name))
 
     replace(controller.NamespaceLabelCache, "on_event", on_event)

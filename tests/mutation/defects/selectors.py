@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import eci_reference.matching as matching
 import eci_reference.mutation as mutation
-import eci_reference.profile as profile_module
+import eci_reference.selectors_schema as selectors_schema
 import eci_reference.webhook_config as webhook_config
-from eci_reference.matching import REASON_SELECTOR_PREFIX
+from eci_reference.constants import NAMESPACE_LABEL_ENTRY, POD_LABEL_ENTRY, REASON_SELECTOR_PREFIX
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile, Selector
 from tests.mutation.seams import CATCH_ALL_ENTRY, replace, send_every_pod, transform_pod_patch, with_ops
@@ -94,7 +93,7 @@ def selectors_not_in_webhook_configuration() -> None:
     (routing still works: the handler sees every pod)."""
     send_every_pod()
     with_catch_all = webhook_config.build_webhook_configuration
-    kept = {webhook_config.POD_LABEL_ENTRY, webhook_config.NAMESPACE_LABEL_ENTRY, CATCH_ALL_ENTRY}
+    kept = {POD_LABEL_ENTRY, NAMESPACE_LABEL_ENTRY, CATCH_ALL_ENTRY}
 
     def build(profile: Profile, endpoint: webhook_config.Endpoint, ca_bundle: bytes) -> dict[str, Any]:
         configuration = with_catch_all(profile, endpoint, ca_bundle)
@@ -105,21 +104,18 @@ def selectors_not_in_webhook_configuration() -> None:
 
 
 def _rewrite_selectors_text(rewrite: Callable[[Any], Any]) -> None:
-    """``profile._parse_selectors``: decode the selectors JSON, ``rewrite`` it, validate the result."""
-    original = profile_module._parse_selectors
+    """``selectors_schema.decode_selectors``: decode the selectors JSON, ``rewrite`` it, validate the
+    result."""
+    original = selectors_schema.decode_selectors
 
-    def parse(text: str, problems: Any) -> tuple[Selector, ...]:
-        try:
-            document = json.loads(text) if text.strip() else None
-        except ValueError:
-            return original(text, problems)
-        return original(json.dumps(rewrite(document)) if document is not None else text, problems)
+    def decode(text: str) -> object:
+        return rewrite(original(text))
 
-    replace(profile_module, "_parse_selectors", parse)
+    replace(selectors_schema, "decode_selectors", decode)
 
 
 def lenient_selector_parsing() -> None:
-    """``profile._parse_selectors``: a lone selector object is read as a list of one, and a selector
+    """``selectors_schema.decode_selectors``: a lone selector object is read as a list of one, and a selector
     without a name is given one."""
 
     def rewrite(document: Any) -> Any:
@@ -133,8 +129,8 @@ def lenient_selector_parsing() -> None:
 
 
 def duplicate_selector_names_last_wins() -> None:
-    """``profile._parse_selectors``: selectors are kept in a map by name, so of two with the same name
-    the last one is active."""
+    """``selectors_schema.decode_selectors``: selectors are kept in a map by name, so of two with the
+    same name the last one is active."""
 
     def rewrite(document: Any) -> Any:
         if not isinstance(document, list):

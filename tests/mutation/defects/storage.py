@@ -9,17 +9,20 @@ from typing import Any
 from kubernetes_asyncio.client.exceptions import ApiException
 
 import eci_reference.controller as controller
+import eci_reference.disks as disks
 import eci_reference.storage as storage
 from eci_reference.cloud import CloudConfig
-from eci_reference.constants import PROVISIONER_NAME, STORAGE_CLASS_NAME
-from eci_reference.controller import Evaluation, read_json
-from eci_reference.profile import Profile
-from eci_reference.storage import (
+from eci_reference.constants import (
     BINDING_IMMEDIATE,
     BINDING_WAIT_FOR_FIRST_CONSUMER,
-    DiskProvisioner,
-    Placement,
+    PROVISIONER_NAME,
+    STORAGE_CLASS_NAME,
 )
+from eci_reference.controller import Evaluation
+from eci_reference.disks import Placement
+from eci_reference.kube import read_json
+from eci_reference.profile import Profile
+from eci_reference.storage import DiskProvisioner
 from tests.mutation.seams import replace
 
 
@@ -34,7 +37,7 @@ def deferral_ignored() -> None:
     original = DiskProvisioner.provision
 
     async def provision(self: DiskProvisioner, claim: Mapping[str, Any]) -> bool:
-        if storage.selected_node(claim) is None and storage.claim_wants_volume(claim):
+        if disks.selected_node(claim) is None and disks.claim_wants_volume(claim):
             api: Any = self._storage
             found = await read_json(api.read_storage_class(STORAGE_CLASS_NAME, _preload_content=False))
             if (
@@ -43,10 +46,10 @@ def deferral_ignored() -> None:
                 and (found.get("volumeBindingMode") == BINDING_WAIT_FOR_FIRST_CONSUMER)
             ):
                 immediate = {**found, "volumeBindingMode": BINDING_IMMEDIATE}
-                placement = storage.placement_for(claim, immediate, None, self._cloud)
+                placement = disks.placement_for(claim, immediate, None, self._cloud)
                 core: Any = self._core
                 try:
-                    await core.create_persistent_volume(storage.build_persistent_volume(claim, placement))
+                    await core.create_persistent_volume(disks.build_persistent_volume(claim, placement))
                 except ApiException as error:
                     if error.status != 409:
                         raise
@@ -59,7 +62,7 @@ def deferral_ignored() -> None:
 def volume_in_storage_class_zone() -> None:
     """``storage.placement_for``: in WaitForFirstConsumer mode the provisioner waits for the selected
     node, then creates the disk in the StorageClass's zone instead of the node's."""
-    original = storage.placement_for
+    original = disks.placement_for
 
     def placement_for(
         claim: Mapping[str, Any],
@@ -79,7 +82,7 @@ def immediate_binding_deferred() -> None:
     original = DiskProvisioner.provision
 
     async def provision(self: DiskProvisioner, claim: Mapping[str, Any]) -> bool:
-        if storage.selected_node(claim) is None:
+        if disks.selected_node(claim) is None:
             return False
         return await original(self, claim)
 

@@ -15,7 +15,7 @@ import yaml
 
 from tests.unit.kind.kindconfig import REPOSITORY, SOURCE, check
 from vnode_harness import versions
-from vnode_harness.providers.kind.cluster import DEFAULT_CONFIG
+from vnode_harness.providers.kind.config import DEFAULT_CONFIG
 
 CONFIGS = sorted((REPOSITORY / "kind-config").glob("*.yaml"))
 ZONE, REGION = "topology.kubernetes.io/zone", "topology.kubernetes.io/region"

@@ -17,9 +17,12 @@ from vnode_harness import versions
 from vnode_harness.implementation import Implementation, KindImage
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.providers.kind import cluster as kind_cluster
-from vnode_harness.providers.kind import commands
+from vnode_harness.providers.kind import commands, host
+from vnode_harness.providers.kind import config as kind_config
 from vnode_harness.providers.kind import implementation as kind_implementation
-from vnode_harness.providers.kind.cluster import DEFAULT_CONFIG, KindProvider, resolve_binary
+from vnode_harness.providers.kind.cluster import KindProvider
+from vnode_harness.providers.kind.config import DEFAULT_CONFIG
+from vnode_harness.providers.kind.host import resolve_binary
 
 
 class Recorder:
@@ -109,10 +112,10 @@ def test_create_load_delete(recorder, binaries, tmp_path):
         [str(kind), "create", "cluster", "--name=vnode-0a1b2c", f"--kubeconfig={kubeconfig}",
          f"--image={versions.KIND_NODE_IMAGE}", "--config", str(config)],
     ]  # fmt: skip
-    assert yaml.safe_load(config.read_text()) == kind_cluster.effective_config(
+    assert yaml.safe_load(config.read_text()) == kind_config.effective_config(
         DEFAULT_CONFIG,
-        cgroup_v1=kind_cluster.cgroup_v1_host(),
-        restrict_oom_score_adj=not kind_cluster.has_cap_sys_resource(),
+        cgroup_v1=kind_config.cgroup_v1_host(),
+        restrict_oom_score_adj=not kind_config.has_cap_sys_resource(),
     )
     assert not (tmp_path / ".pytest-kind").exists(), "pytest-kind's scratch directory was left behind"
 
@@ -171,17 +174,17 @@ class TestHostFixesInTheKindConfig:
     """What a cgroup v1 host and a host without CAP_SYS_RESOURCE need, added to kind-config/cluster.yaml."""
 
     def test_a_cgroup_v2_host_with_every_capability_gets_the_config_as_it_is(self):
-        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=False)
+        config = kind_config.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=False)
         assert config == yaml.safe_load(DEFAULT_CONFIG.read_text())
 
     def test_cgroup_v1_lets_the_kubelet_start(self):
-        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=True, restrict_oom_score_adj=False)
+        config = kind_config.effective_config(DEFAULT_CONFIG, cgroup_v1=True, restrict_oom_score_adj=False)
         patches = [yaml.safe_load(patch) for patch in config["kubeadmConfigPatches"]]
         assert patches == [{"kind": "KubeletConfiguration", "failCgroupV1": False}]
         assert "containerdConfigPatches" not in config
 
     def test_without_cap_sys_resource_containerd_leaves_oom_score_adj_alone(self):
-        config = kind_cluster.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=True)
+        config = kind_config.effective_config(DEFAULT_CONFIG, cgroup_v1=False, restrict_oom_score_adj=True)
         (patch,) = config["containerdConfigPatches"]
         assert tomllib.loads(patch) == {
             "plugins": {"io.containerd.grpc.v1.cri": {"restrict_oom_score_adj": True}}
@@ -190,26 +193,26 @@ class TestHostFixesInTheKindConfig:
 
 class TestImageSetChoice:
     def test_explicit_choices_are_kept(self):
-        assert kind_cluster.choose_image_set("built", False)[0] == "built"
-        assert kind_cluster.choose_image_set("upstream", False)[0] == "upstream"
+        assert host.choose_image_set("built", False)[0] == "built"
+        assert host.choose_image_set("upstream", False)[0] == "upstream"
 
     def test_an_explicit_node_image_means_upstream(self):
-        assert kind_cluster.choose_image_set("auto", True) == (
+        assert host.choose_image_set("auto", True) == (
             "upstream",
             "--kind-image names the node image",
         )
 
     def test_auto_builds_unless_the_upstream_node_image_is_there(self, monkeypatch):
-        monkeypatch.setattr(kind_cluster, "image_id", lambda image: None)
-        chosen, reason = kind_cluster.choose_image_set("auto", False)
+        monkeypatch.setattr(host, "image_id", lambda image: None)
+        chosen, reason = host.choose_image_set("auto", False)
         assert chosen == "built"
         assert "built here from package registries" in reason
-        monkeypatch.setattr(kind_cluster, "image_id", lambda image: "sha256:1")
-        assert kind_cluster.choose_image_set("auto", False)[0] == "upstream"
+        monkeypatch.setattr(host, "image_id", lambda image: "sha256:1")
+        assert host.choose_image_set("auto", False)[0] == "upstream"
 
     def test_unknown(self):
         with pytest.raises(ClusterError, match="unknown --kind-images"):
-            kind_cluster.choose_image_set("nightly", False)
+            host.choose_image_set("nightly", False)
 
 
 def implementation_with_image(tmp_path) -> tuple[Implementation, Path]:
@@ -296,7 +299,7 @@ class TestNeverDownloads:
     def test_missing_kind_names_the_pinned_release_and_the_option(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PATH", str(tmp_path))
         with pytest.raises(ClusterError) as raised:
-            resolve_binary(None, "kind", kind_cluster.INSTALL_KIND)
+            resolve_binary(None, "kind", host.INSTALL_KIND)
         message = str(raised.value)
         assert "not on PATH" in message
         assert f"go install sigs.k8s.io/kind@{versions.KIND}" in message
@@ -305,7 +308,7 @@ class TestNeverDownloads:
     def test_explicit_path_must_be_executable(self, tmp_path):
         missing = tmp_path / "kind"
         with pytest.raises(ClusterError, match="is not an executable file"):
-            resolve_binary(missing, "kind", kind_cluster.INSTALL_KIND)
+            resolve_binary(missing, "kind", host.INSTALL_KIND)
 
     def test_up_fails_before_anything_when_docker_is_missing(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PATH", str(tmp_path))
@@ -317,7 +320,7 @@ class TestNeverDownloads:
         monkeypatch.setenv("PATH", str(tmp_path))  # no go either
         monkeypatch.setenv("VNODE_CACHE_DIR", str(tmp_path / "cache"))
         with pytest.raises(ClusterError, match=r"kind is not on PATH and could not be built.*Go toolchain"):
-            resolve_binary(None, "kind", kind_cluster.INSTALL_KIND, component="kind")
+            resolve_binary(None, "kind", host.INSTALL_KIND, component="kind")
 
     def test_kubectl_is_not_downloaded_either(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PATH", str(tmp_path))
@@ -325,4 +328,4 @@ class TestNeverDownloads:
         with pytest.raises(
             ClusterError, match=r"kubectl is not on PATH and could not be built.*--kind-kubectl-bin"
         ):
-            resolve_binary(None, "kubectl", kind_cluster.INSTALL_KUBECTL, component="kubernetes")
+            resolve_binary(None, "kubectl", host.INSTALL_KUBECTL, component="kubernetes")

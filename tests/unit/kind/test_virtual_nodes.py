@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from vnode_harness import versions
+from vnode_harness.providers import topology
 from vnode_harness.providers.kind import virtual_nodes as vn
 
 NODES = ["virtual-kubelet-cn-hangzhou-i", "virtual-kubelet-cn-hangzhou-j"]
@@ -223,7 +224,7 @@ def test_digest_ignores_key_material_but_not_the_manifests(monkeypatch):
 
 
 def test_zone_and_region_labels_and_daemonset_exclusion():
-    assert vn.node_labels("cn-hangzhou-j") == {
+    assert topology.node_labels("cn-hangzhou-j") == {
         "topology.kubernetes.io/zone": "cn-hangzhou-j",
         "topology.kubernetes.io/region": "cn-hangzhou",
     }
@@ -240,6 +241,6 @@ def test_label_virtual_nodes_patches_each_node():
 
     vn.label_virtual_nodes(Core())
     assert calls == [
-        (NODES[0], {"metadata": {"labels": vn.node_labels("cn-hangzhou-i")}}),
-        (NODES[1], {"metadata": {"labels": vn.node_labels("cn-hangzhou-j")}}),
+        (NODES[0], {"metadata": {"labels": topology.node_labels("cn-hangzhou-i")}}),
+        (NODES[1], {"metadata": {"labels": topology.node_labels("cn-hangzhou-j")}}),
     ]

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from vnode_harness.processes import log_tail
+from vnode_harness.processes import log_tail, output_tail
 from vnode_harness.providers.base import ClusterError
 
 
@@ -43,7 +43,7 @@ def run(
                 check=False,
             )
             if result.returncode != 0:
-                detail = (result.stderr or result.stdout).strip()[-2000:]
+                detail = output_tail(result.stderr or result.stdout)
                 raise ClusterError(
                     f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n{detail}"
                 )
@@ -67,5 +67,5 @@ def run(
     except subprocess.TimeoutExpired as error:
         raise ClusterError(f"{what} did not finish within {timeout:g} s: {shlex.join(command)}") from error
     if result.returncode != 0:
-        raise ClusterError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log, 15)}")
+        raise ClusterError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log)}")
     return ""

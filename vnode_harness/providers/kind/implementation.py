@@ -30,6 +30,7 @@ from kubernetes import client
 
 from vnode_harness.hostnet import free_ports
 from vnode_harness.implementation import Implementation, KindImage, KindInstall, PlaceholderValues
+from vnode_harness.kind_images.engine import image_id as docker_image_id
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind.objects import conditions_of, has_condition, name_of, status_count
@@ -81,6 +82,13 @@ def image_id(name: str) -> str:
         what=f"docker image inspect {name}",
         timeout=60,
     ).strip()
+
+
+def implementation_image_facts(implementation: Implementation | None) -> dict[str, str]:
+    """The implementation's own images (install.kind.images) and their IDs in Docker, as report facts."""
+    install = implementation.install.kind if implementation is not None else None
+    images = install.images if install else []
+    return {f"image:{image.name}": docker_image_id(image.name) or "" for image in images}
 
 
 def build_images(images: Iterable[KindImage], root: Path, logs_dir: Path) -> dict[str, str]:

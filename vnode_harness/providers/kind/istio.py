@@ -2,9 +2,10 @@
 
 Unlike the local provider (istiod on the host behind a URL webhook), a kind cluster can pull and run
 the istiod image, so the stock in-cluster install is used. The settings are the local provider's:
-the shared IstioOperator overlay (classic sidecars and the virtual-kubelet downward-API template,
-explained in providers/istio-operator.yaml), `ENABLE_NATIVE_SIDECARS=false`, and the pinned proxy
-hub/tag — istioctl built from Go modules has no version stamp of its own to derive them from.
+the shared IstioOperator overlay (vnode_harness.providers.topology: classic sidecars and the
+virtual-kubelet downward-API template, explained in providers/istio-operator.yaml),
+`ENABLE_NATIVE_SIDECARS=false`, and the pinned proxy hub/tag — istioctl built from Go modules has no
+version stamp of its own to derive them from.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import yaml
 from kubernetes import client
 
 from vnode_harness import versions
+from vnode_harness.names import ISTIO_SIDECAR
+from vnode_harness.processes import log_tail, output_tail
 from vnode_harness.providers.base import ClusterError
 from vnode_harness.providers.kind.objects import conditions_of, container_names, has_condition, status_count
-from vnode_harness.providers.local.istio import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
+from vnode_harness.providers.topology import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
 from vnode_harness.readiness import PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
 from vnode_harness.waits import WaitTimeout, wait_for
 
@@ -76,7 +79,7 @@ def render_manifests(istioctl: Path) -> list[dict[str, Any]]:
     command = [str(istioctl), "manifest", "generate", *profile_arguments()]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
-        raise ClusterError(f"istioctl manifest generate failed: {result.stderr.strip()[-2000:]}")
+        raise ClusterError(f"istioctl manifest generate failed: {output_tail(result.stderr)}")
     return [document for document in yaml.safe_load_all(result.stdout) if isinstance(document, dict)]
 
 
@@ -102,8 +105,7 @@ def install(
         except subprocess.TimeoutExpired as error:
             raise ClusterError(f"istioctl install did not finish; its log: {log}") from error
     if result.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-        raise ClusterError(f"istioctl install failed (exit {result.returncode}); log {log}:\n{tail}")
+        raise ClusterError(f"istioctl install failed (exit {result.returncode}); log {log}:\n{log_tail(log)}")
 
 
 def istiod_available(apps: client.AppsV1Api) -> tuple[bool, str]:
@@ -132,7 +134,7 @@ def wait_ready(api: client.ApiClient, timeout: float = 180) -> None:
         except client.ApiException as error:
             return None, f"dry-run pod creation failed: {error.status} {error.reason}"
         names = container_names(pod)
-        return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
+        return (True if ISTIO_SIDECAR in names else None), f"containers after admission: {names}"
 
     try:
         wait_for(

@@ -13,8 +13,9 @@ virtual-kubelet runs in a pod on the kind worker, under its own ServiceAccount:
 - RBAC: exactly the calls virtual-kubelet v1.13.0 makes (node/nodeutil/controller.go, node/node.go,
   node/lease_controller_v1.go, node/pod.go, node/nodeutil/auth.go); see `cluster_role_rules`.
 
-virtual-kubelet has no flag for extra node labels, so the provider patches zone and region on after
-the nodes register (`label_virtual_node`, shared with the local provider).
+What the nodes look like (names, zones, labels, taint, capacity) is the providers' shared topology
+(vnode_harness.providers.topology); virtual-kubelet has no flag for extra node labels, so the provider
+patches zone and region on after the nodes register (`topology.label_virtual_node`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from typing import Any
 import trustme
 
 from vnode_harness import versions
-from vnode_harness.providers.local.virtual_nodes import (
-    REGION,
-    REGION_LABEL,
-    TAINT_KEY,
-    TAINT_VALUE,
+from vnode_harness.providers.topology import (
+    MOCK_CAPACITY,
+    NOT_ON_VIRTUAL_NODES,
     ZONE_LABEL,
     ZONES,
+    label_virtual_node,
+    node_names,
+    taint_environment,
     virtual_node_name,
 )
 
@@ -52,8 +54,6 @@ kubelet client certificate in a kubeadm (kind) cluster."""
 KUBELET_PORT = 10250
 IMAGE = f"vnode/virtual-kubelet:{versions.VIRTUAL_KUBELET}-{versions.VIRTUAL_KUBELET_PATCH_LEVEL}"
 """Built from images/virtual-kubelet.Dockerfile and loaded into the nodes; never pulled."""
-MOCK_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "1000"}
-"""Same as the local provider's: large enough that capacity never decides a test."""
 CERT_FINGERPRINT_ANNOTATION = "vnode.dev/serving-cert-sha256"
 """On the pod template: a new serving certificate rolls the pods (virtual-kubelet reads it at start)."""
 
@@ -62,16 +62,6 @@ _CLUSTER_CA_DIR = "/etc/virtual-kubelet/cluster-ca"
 _PROVIDER_DIR = "/etc/virtual-kubelet/provider"
 RUN_AS = 65532
 """The distroless image's non-root user."""
-NOT_ON_VIRTUAL_NODES: dict[str, Any] = {
-    "nodeAffinity": {
-        "requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [
-                {"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["virtual-kubelet"]}]}
-            ]
-        }
-    }
-}
-"""Node affinity for pods that must run on a real (kind) node."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +84,6 @@ def make_serving_certificate() -> ServingCertificate:
     leaf = authority.issue_cert(*(virtual_node_name(zone) for zone in ZONES))
     chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
     return ServingCertificate(certificate=chain.decode(), private_key=leaf.private_key_pem.bytes().decode())
-
-
-def node_names() -> list[str]:
-    return [virtual_node_name(zone) for zone in ZONES]
 
 
 def cluster_role_rules() -> list[dict[str, Any]]:
@@ -211,9 +197,7 @@ def _container(node: str) -> dict[str, Any]:
         "env": [
             {"name": "KUBELET_PORT", "value": str(KUBELET_PORT)},
             {"name": "VKUBELET_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-            {"name": "VKUBELET_TAINT_KEY", "value": TAINT_KEY},
-            {"name": "VKUBELET_TAINT_VALUE", "value": TAINT_VALUE},
-            {"name": "VKUBELET_TAINT_EFFECT", "value": "NoSchedule"},
+            *({"name": name, "value": value} for name, value in taint_environment().items()),
             {"name": "APISERVER_CERT_LOCATION", "value": f"{_SERVING_DIR}/tls.crt"},
             {"name": "APISERVER_KEY_LOCATION", "value": f"{_SERVING_DIR}/tls.key"},
             {"name": "APISERVER_CA_CERT_LOCATION", "value": f"{_CLUSTER_CA_DIR}/ca.crt"},
@@ -314,14 +298,9 @@ def _base64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def node_labels(zone: str) -> dict[str, str]:
-    """What the provider patches onto a registered virtual node (virtual-kubelet cannot set labels)."""
-    return {ZONE_LABEL: zone, REGION_LABEL: REGION}
-
-
 def label_virtual_nodes(core: Any) -> None:
     for zone in ZONES:
-        core.patch_node(virtual_node_name(zone), {"metadata": {"labels": node_labels(zone)}})
+        label_virtual_node(core, zone)
 
 
 def daemonset_patch() -> dict[str, Any]:
@@ -342,10 +321,7 @@ def manifests_digest() -> str:
 __all__ = [
     "IMAGE",
     "NAMESPACE",
-    "REGION",
-    "REGION_LABEL",
-    "ZONES",
-    "ZONE_LABEL",
+    "NOT_ON_VIRTUAL_NODES",
     "ServingCertificate",
     "cluster_role_rules",
     "daemonset_patch",
@@ -355,6 +331,5 @@ __all__ = [
     "make_serving_certificate",
     "manifests",
     "manifests_digest",
-    "node_labels",
     "node_names",
 ]

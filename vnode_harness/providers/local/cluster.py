@@ -29,17 +29,18 @@ from rich.console import Console
 from vnode_harness import versions
 from vnode_harness.hostnet import cluster_start_lock, free_ports, port_is_listening
 from vnode_harness.kube import api_client
-from vnode_harness.processes import RecordedProcess, exited_early, pid_alive, stop_recorded
+from vnode_harness.names import ISTIO_INJECTION, ISTIO_SIDECAR
+from vnode_harness.processes import RecordedProcess, exited_early, output_tail, pid_alive, stop_recorded
 from vnode_harness.providers.base import ClusterError, ClusterHandle
 from vnode_harness.providers.local import istio
 from vnode_harness.providers.local.control_plane import ControlPlane, ControlPlanePorts
 from vnode_harness.providers.local.virtual_nodes import (
-    ZONES,
     VirtualNodeSpec,
-    label_virtual_node,
     regular_node_manifest,
     start_virtual_node,
 )
+from vnode_harness.providers.topology import ISTIO_NAMESPACE, ZONES, label_virtual_node
+from vnode_harness.readiness import probe_pod
 from vnode_harness.toolchain import Toolchain, resolve_toolchain
 from vnode_harness.waits import WaitTimeout, wait_for
 
@@ -197,7 +198,7 @@ class LocalCluster:
         progress("waiting for every node to be Ready")
         self._wait_nodes_ready(core, [spec.name for spec in node_specs], processes)
         for spec in node_specs:
-            label_virtual_node(core, spec)
+            label_virtual_node(core, spec.zone)
         if self.with_istio:
             progress("waiting for istiod to inject sidecars")
             self._wait_injection(core, processes[-1])
@@ -249,8 +250,8 @@ class LocalCluster:
     ) -> None:
         core = client.CoreV1Api(api_client(kubeconfig, "local-provider"))
         for namespace, labels in (
-            (istio.ISTIO_NAMESPACE, {}),
-            (PROBE_NAMESPACE, {"istio-injection": "enabled"}),
+            (ISTIO_NAMESPACE, {}),
+            (PROBE_NAMESPACE, dict(ISTIO_INJECTION)),
         ):
             core.create_namespace({"metadata": {"name": namespace, "labels": labels}})
         kubectl_apply(toolchain["kubectl"], kubeconfig, documents, field_manager="vnode-local-provider")
@@ -276,10 +277,7 @@ class LocalCluster:
         wait_for("every node to be Ready", probe, timeout=90, hint="kubectl get nodes")
 
     def _wait_injection(self, core: client.CoreV1Api, istiod: RecordedProcess) -> None:
-        pod = {
-            "metadata": {"generateName": "injection-probe-", "namespace": PROBE_NAMESPACE},
-            "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
-        }
+        pod: Any = probe_pod()  # the client serialises a plain dict as it is
 
         def probe() -> tuple[bool | None, str]:
             failure = exited_early(istiod)
@@ -290,7 +288,7 @@ class LocalCluster:
             except client.ApiException as error:
                 return None, f"dry-run pod creation failed: {error.status} {error.reason}"
             names = [c.name for c in created.spec.containers]
-            return (True if "istio-proxy" in names else None), f"containers after admission: {names}"
+            return (True if ISTIO_SIDECAR in names else None), f"containers after admission: {names}"
 
         try:
             wait_for(
@@ -365,7 +363,7 @@ def kubectl_apply(kubectl: Path, kubeconfig: Path, documents: list[Any], *, fiel
         check=False,
     )
     if result.returncode != 0:
-        raise ClusterError(f"kubectl apply failed: {result.stderr.strip()[-2000:]}")
+        raise ClusterError(f"kubectl apply failed: {output_tail(result.stderr)}")
 
 
 def reap_orphaned_clusters(console: Console) -> None:

@@ -117,6 +117,12 @@ class ControlPlane:
                             {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
                         ],
                     },
+                    # One instance of each, and no kubelet to restart it: with leader election on, a
+                    # kube-apiserver outage longer than the renew deadline (10 s) makes them exit for good.
+                    *(
+                        {"name": name, "extraArgs": [{"key": "leader-elect", "value": "false"}]}
+                        for name in ("kube-controller-manager", "kube-scheduler")
+                    ),
                     {
                         # kwokctl passes --manage-all-nodes=true, which the selector flag conflicts with.
                         "name": "kwok-controller",

@@ -9,7 +9,8 @@ caBundle itself (webhooks labelled istio.io/rev=default) and serves a certificat
 127.0.0.1 because of ISTIOD_CUSTOM_HOST.
 
 The Istio configuration for virtual-kubelet nodes (classic sidecars; INSTANCE_IP/HOST_IP from
-annotations, because virtual-kubelet cannot resolve status.podIP) is explained in istio-operator.yaml.
+annotations, because virtual-kubelet cannot resolve status.podIP) is the providers' shared overlay
+(vnode_harness.providers.topology, explained in istio-operator.yaml).
 """
 
 from __future__ import annotations
@@ -23,13 +24,11 @@ from typing import Any
 import yaml
 
 from vnode_harness import versions
-from vnode_harness.processes import RecordedProcess, start_process
+from vnode_harness.processes import RecordedProcess, output_tail, start_process
 from vnode_harness.providers.base import ClusterError
+from vnode_harness.providers.topology import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
 from vnode_harness.toolchain.cache import cache_root
 
-ISTIO_OPERATOR_OVERLAY = Path(__file__).parent.parent / "istio-operator.yaml"
-"""Classic sidecars and the virtual-kubelet downward-API template; shared with the kind provider."""
-ISTIO_NAMESPACE = "istio-system"
 INJECTOR_WEBHOOK = "istio-sidecar-injector"
 _KEPT_KINDS = {
     "CustomResourceDefinition",
@@ -85,7 +84,7 @@ def render_manifests(istioctl: Path) -> list[dict[str, Any]]:
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
-            raise ClusterError(f"istioctl manifest generate failed: {result.stderr.strip()[-2000:]}")
+            raise ClusterError(f"istioctl manifest generate failed: {output_tail(result.stderr)}")
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(result.stdout)
     documents = [doc for doc in yaml.safe_load_all(cached.read_text()) if isinstance(doc, dict)]

@@ -1,7 +1,7 @@
 """Virtual nodes of the local environment: virtual-kubelet's mock provider, one host process per zone.
 
-Each node looks like an ACK virtual node: named virtual-kubelet-<region>-<zone letter>, labelled
-type=virtual-kubelet plus zone and region, tainted virtual-kubelet.io/provider=alibabacloud:NoSchedule.
+Each node looks like an ACK virtual node (vnode_harness.providers.topology: the name, labels, taint and
+capacity the kind provider's nodes share).
 virtual-kubelet binds its kubelet API on every interface and has no address flag, so the API is
 protected instead: TLS with a serving certificate made here (trustme), and client-certificate
 authentication against the cluster CA (APISERVER_CA_CERT_LOCATION) — only the API server, which
@@ -16,20 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
-from kubernetes import client
 
 from vnode_harness.processes import RecordedProcess, start_process
-
-REGION = "cn-hangzhou"
-ZONES = ("cn-hangzhou-i", "cn-hangzhou-j")
-TAINT_KEY = "virtual-kubelet.io/provider"
-TAINT_VALUE = "alibabacloud"
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
-
-
-def virtual_node_name(zone: str) -> str:
-    return f"virtual-kubelet-{zone}"
+from vnode_harness.providers.topology import (
+    MOCK_CAPACITY,
+    REGION,
+    REGION_LABEL,
+    ZONE_LABEL,
+    taint_environment,
+    virtual_node_name,
+)
 
 
 @dataclass(frozen=True)
@@ -68,16 +64,14 @@ def start_virtual_node(
     node_dir = workdir / spec.name
     cert, key = write_serving_certificate(node_dir)
     provider_config = node_dir / "mock-provider.json"
-    provider_config.write_text(json.dumps({spec.name: {"cpu": "256", "memory": "1Ti", "pods": "1000"}}))
+    provider_config.write_text(json.dumps({spec.name: dict(MOCK_CAPACITY)}))
     env = {
         "APISERVER_CERT_LOCATION": str(cert),
         "APISERVER_KEY_LOCATION": str(key),
         "APISERVER_CA_CERT_LOCATION": str(cluster_ca),
         "KUBELET_PORT": str(spec.kubelet_port),
         "VKUBELET_POD_IP": "127.0.0.1",
-        "VKUBELET_TAINT_KEY": TAINT_KEY,
-        "VKUBELET_TAINT_VALUE": TAINT_VALUE,
-        "VKUBELET_TAINT_EFFECT": "NoSchedule",
+        **taint_environment(),
     }
     argv = [
         str(binary),
@@ -95,11 +89,6 @@ def start_virtual_node(
         "info",
     ]
     return start_process(spec.name, argv, log=logs_dir / f"{spec.name}.log", pid_dir=pid_dir, env=env)
-
-
-def label_virtual_node(core: client.CoreV1Api, spec: VirtualNodeSpec) -> None:
-    """virtual-kubelet has no flag for extra node labels: the zone and region are patched on."""
-    core.patch_node(spec.name, {"metadata": {"labels": {ZONE_LABEL: spec.zone, REGION_LABEL: REGION}}})
 
 
 def regular_node_manifest(name: str, zone: str) -> dict[str, object]:

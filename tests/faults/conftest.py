@@ -1,0 +1,58 @@
+"""Clusters of the fault scenarios: one shared local cluster for the faults that leave it sound (each
+scenario starts its own reference implementation next to it), a fresh one for the faults that damage
+it (the API server restarted, a node frozen). Run with `-n 0` (tox -e faults)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from tests.faults.scenario import REPO, start_implementation
+from vnode_harness.install_local import LocalImplementation
+from vnode_harness.kube import api_client
+from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.providers.local.cluster import LocalCluster
+
+LOGS = REPO / "reports" / "faults"
+
+
+@pytest.fixture(scope="session")
+def shared_cluster() -> Iterator[ClusterHandle]:
+    cluster = LocalCluster(logs_dir=LOGS / "shared-cluster")
+    try:
+        yield cluster.up()
+    finally:
+        cluster.down()
+
+
+@pytest.fixture
+def fresh_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterHandle]:
+    cluster = LocalCluster(logs_dir=LOGS / request.node.name / "cluster")
+    try:
+        yield cluster.up()
+    finally:
+        cluster.down()
+
+
+@pytest.fixture
+def reports(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return tmp_path / "reports"
+
+
+@pytest.fixture
+def api(shared_cluster: ClusterHandle) -> Iterator[client.ApiClient]:
+    with api_client(shared_cluster.kubeconfig, "fault-scenario") as api:
+        yield api
+
+
+@pytest.fixture
+def reference(shared_cluster: ClusterHandle, tmp_path: Path) -> Iterator[LocalImplementation]:
+    """The reference implementation as a host process next to the shared cluster, for one scenario."""
+    started = start_implementation(shared_cluster, tmp_path / "implementation")
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -1,0 +1,225 @@
+"""What every fault scenario does: start a suite run as a vendor would (a separate `pytest conformance`
+process against an existing cluster), inject a fault at a chosen moment, then read its verdict and
+check the cluster it ran against: the eci-profile as it was, the lock Lease gone, none of the run's
+objects left (vnode_harness.leaks).
+
+Moments are observed, not timed: "a test holds the profile lock", "the run's first test namespace
+exists" are read from the cluster, so a fault lands where the scenario says on a fast or a slow machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, watch
+
+from vnode_harness.implementation import Implementation, load_implementation
+from vnode_harness.install_local import LocalImplementation, start_local_implementation
+from vnode_harness.leaks import created_namespaces, leaks_after_settling
+from vnode_harness.names import ECI_LABEL
+from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.testkit.profile import LOCK_NAME, ProfileSnapshot, read_profile_snapshot
+from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.waits import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO / "implementations" / "reference.yaml"
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+RUN_TIMEOUT_SECONDS = 900.0
+"""A guard against a hung run (the scenario then fails saying so), far above any scenario's length."""
+
+
+def implementation_file(directory: Path, *, command: Sequence[str] | None = None, **limits: int) -> Path:
+    """A copy of the reference implementation's file with another start command and/or other limits."""
+    data = yaml.safe_load(REFERENCE.read_text())
+    if command is not None:
+        data["install"]["local"]["command"] = list(command)
+    if limits:
+        data["limits"] = {**data.get("limits", {}), **limits}
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "implementation.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def launcher_command(mode: str) -> list[str]:
+    """The reference implementation under tests/faults/launcher.py (`reexec` or `supervise`)."""
+    return ["{python}", str(LAUNCHER), mode, "--kubeconfig", "{kubeconfig}", "--listen", "127.0.0.1:{port}",
+            "--workdir", "{workdir}"]  # fmt: skip
+
+
+def start_implementation(handle: ClusterHandle, workdir: Path, file: Path = REFERENCE) -> LocalImplementation:
+    return start_local_implementation(load_implementation(file), handle, workdir)
+
+
+@dataclass
+class SuiteRun:
+    """One `pytest conformance` process against the scenario's cluster."""
+
+    process: subprocess.Popen[bytes]
+    reports: Path
+    log: Path
+
+    def wait(self, timeout: float = RUN_TIMEOUT_SECONDS) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise AssertionError(
+                f"the suite run hung for {timeout:g} s; its output: {self.output()}"
+            ) from error
+
+    def signal(self, signum: int) -> None:
+        os.kill(self.process.pid, signum)
+
+    def output(self, tail: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-tail:]
+
+    @property
+    def run_dir(self) -> Path | None:
+        runs = sorted((self.reports / "runs").glob("*")) if (self.reports / "runs").is_dir() else []
+        return runs[-1] if runs else None
+
+    @property
+    def run_id(self) -> str:
+        assert self.run_dir is not None, f"the run made no run directory; output: {self.output()}"
+        return self.run_dir.name
+
+    def report(self) -> dict[str, Any]:
+        assert self.run_dir is not None, f"the run made no run directory; output: {self.output()}"
+        path = self.run_dir / "conformance-report.yaml"
+        assert path.is_file(), f"no report was written; output: {self.output()}"
+        report: dict[str, Any] = yaml.safe_load(path.read_text())
+        return report
+
+    def markdown(self) -> str:
+        assert self.run_dir is not None
+        return (self.run_dir / "conformance-report.md").read_text()
+
+    def outcomes(self) -> dict[str, tuple[str, str]]:
+        """node id → (outcome, reason) of every test the report lists."""
+        return {t["nodeid"]: (t["outcome"], t.get("reason") or "") for t in self.report()["tests"]}
+
+
+def start_suite(
+    handle: ClusterHandle,
+    reports: Path,
+    *,
+    select: str,
+    implementation: LocalImplementation,
+    file: Path = REFERENCE,
+    extra: Sequence[str] = (),
+) -> SuiteRun:
+    """Start the suite on `handle` as a vendor does on an existing cluster (`-n 0`: one process, which
+    the scenario signals)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    log = reports / "pytest-output.log"
+    argv = [
+        sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-n", "0", "-q",
+        "--cluster", "existing", "--kubeconfig", str(handle.kubeconfig), "--implementation", str(file),
+        "--implementation-pid", str(implementation.process.pid), "--reports-dir", str(reports),
+        "-k", select, *extra,
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return SuiteRun(process, reports, log)
+
+
+# --- moments of a run, read from the cluster --------------------------------------------------------
+
+
+def lease_holder(coordination: client.CoordinationV1Api, implementation: Implementation) -> str | None:
+    try:
+        lease = coordination.read_namespaced_lease(LOCK_NAME, implementation.observation.profile_namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    return str(lease.spec.holder_identity)
+
+
+def when_a_test_holds_the_lock(
+    api: client.ApiClient,
+    implementation: Implementation,
+    run: SuiteRun,
+    matching: str = "::",
+    other_than: Collection[str] = (),
+) -> str:
+    """Wait until a test (not the run's readiness check) whose node id contains `matching` holds the
+    eci-profile lock, under a holder identity not in `other_than`; that identity."""
+    coordination = client.CoordinationV1Api(api)
+
+    def held() -> tuple[str | None, str]:
+        if run.process.poll() is not None:
+            raise AssertionError(f"the run ended before a test took the lock: {run.output()}")
+        holder = lease_holder(coordination, implementation)
+        wanted = holder and "::" in holder and matching in holder and holder not in other_than
+        return (holder if wanted else None), f"holder {holder}"
+
+    return wait_for(f"a test ({matching}) to hold the profile lock", held, timeout=RUN_TIMEOUT_SECONDS)
+
+
+def when_tests_started(api: client.ApiClient, run: SuiteRun) -> str:
+    """Return as soon as the run's first test namespace is created (its tests have begun), its name.
+
+    Watched, not polled: the scenario's fault lands within milliseconds, before the test's first pod."""
+    core = client.CoreV1Api(api)
+    while run.process.poll() is None:
+        stream = watch.Watch().stream(core.list_namespace, label_selector=RUN_LABEL, timeout_seconds=5)
+        for event in stream:
+            namespace = event["object"]
+            labels = namespace.metadata.labels or {}
+            if namespace.metadata.name.startswith("vnc-") and run.run_dir and labels[RUN_LABEL] == run.run_id:
+                return str(namespace.metadata.name)
+    raise AssertionError(f"the run ended before its tests began: {run.output()}")
+
+
+def admits_again(api: client.ApiClient) -> tuple[bool | None, str]:
+    """A probe: a dry-run ECI pod is admitted (the implementation's webhook answers)."""
+    pod = {"metadata": {"generateName": "answers-", "labels": {ECI_LABEL: "true"}},
+           "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]}}  # fmt: skip
+    try:
+        client.CoreV1Api(api).create_namespaced_pod("default", pod, dry_run="All")
+    except client.ApiException as error:
+        return None, f"{error.status} {error.reason}"
+    return True, "admitted"
+
+
+# --- what the run left ------------------------------------------------------------------------------
+
+
+def profile_now(api: client.ApiClient, implementation: Implementation) -> ProfileSnapshot:
+    return read_profile_snapshot(client.CoreV1Api(api), implementation)
+
+
+def assert_nothing_left(
+    api: client.ApiClient, implementation: Implementation, run: SuiteRun, profile_before: ProfileSnapshot
+) -> None:
+    """The eci-profile byte for byte as before the run, no lock Lease, none of the run's objects."""
+    assert profile_now(api, implementation) == profile_before, "the eci-profile was not restored"
+    holder = lease_holder(client.CoordinationV1Api(api), implementation)
+    assert holder is None, f"the profile lock Lease is still there, held by {holder!r}"
+    assert run.run_dir is not None
+    leaks = leaks_after_settling(
+        api, run.run_id, namespaces_created=created_namespaces(run.run_dir), timeout=120
+    )
+    assert not leaks, "left in the cluster: " + "; ".join(leak.describe() for leak in leaks)
+
+
+def outcomes_named(outcomes: Mapping[str, tuple[str, str]], outcome: str) -> dict[str, str]:
+    return {nodeid: reason for nodeid, (seen, reason) in outcomes.items() if seen == outcome}
+
+
+def no_test(outcomes: Mapping[str, tuple[str, str]], outcome: str) -> Callable[[], str]:
+    """A message for an assertion that no test ended with `outcome`."""
+    return lambda: f"tests {outcome}: {outcomes_named(outcomes, outcome)}"

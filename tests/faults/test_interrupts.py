@@ -1,0 +1,90 @@
+"""SIGINT and SIGTERM at seeded random points of a run, and a run killed outright (SIGKILL).
+
+Interrupted (SIGINT, SIGTERM), the run restores the eci-profile, releases the lock Lease, deletes its
+namespaces, and writes its reports marked interrupted (partial). Killed, it can do none of that: the
+next run takes the dead run's lock over once its lease has expired, and its report says so.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+from kubernetes import client
+
+from tests.faults.scenario import (
+    REFERENCE,
+    assert_nothing_left,
+    outcomes_named,
+    profile_now,
+    start_suite,
+    when_a_test_holds_the_lock,
+    when_tests_started,
+)
+from vnode_harness.implementation import load_implementation
+from vnode_harness.testkit.profile import ProfileEditor
+from vnode_harness.testkit.workloads import RUN_LABEL
+
+SEED = int(os.environ.get("VNODE_FAULTS_SEED", "20261202"))
+POINTS = int(os.environ.get("VNODE_FAULTS_POINTS", "2"))
+"""How many seeded interruption points: a few in `tox -e faults`, 20 in `bench/run.py faults`."""
+LATEST_POINT_SECONDS = 25.0
+"""Points fall within this many seconds of the first test, well inside the selected tests' run time."""
+PROFILE_TESTS = "test_parameters and not rolling_update"
+ONE_TEST = "test_pod_label_runs_pod_on_virtual_node"
+
+
+def interruption_points(seed: int, count: int) -> list[tuple[signal.Signals, float]]:
+    """`count` (signal, seconds after the tests began) pairs, alternating SIGINT and SIGTERM."""
+    rng = random.Random(seed)
+    return [((signal.SIGINT, signal.SIGTERM)[i % 2], round(rng.uniform(0.5, LATEST_POINT_SECONDS), 1))
+            for i in range(count)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("signum", "delay"), interruption_points(SEED, POINTS), ids=str)
+def test_interrupted_run_restores_releases_and_reports_partial(
+    api, shared_cluster, reference, reports, signum, delay
+):
+    implementation = load_implementation(REFERENCE)
+    before = profile_now(api, implementation)
+    run = start_suite(shared_cluster, reports, select=PROFILE_TESTS, implementation=reference)
+    when_tests_started(api, run)
+    time.sleep(delay)  # the seeded point itself: the fault is defined as "this long into the tests"
+    run.signal(signum)
+    exit_code = run.wait()
+    report = run.report()
+    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
+    assert report["interrupted"].startswith(signal.Signals(signum).name), report["interrupted"]
+    assert report["result"] != "success"
+    assert "**Interrupted: partial report.**" in run.markdown()
+    assert (run.run_dir / "bundle.tar.gz").is_file()
+    assert not outcomes_named(run.outcomes(), "failed"), run.outcomes()
+    assert_nothing_left(api, implementation, run, before)
+
+
+def test_a_killed_runs_lock_is_taken_over_and_reported(api, shared_cluster, reference, reports):
+    implementation = load_implementation(REFERENCE)
+    core = client.CoreV1Api(api)
+    before = profile_now(api, implementation)
+    killed = start_suite(shared_cluster, reports / "killed", select=PROFILE_TESTS, implementation=reference)
+    holder = when_a_test_holds_the_lock(api, implementation, killed)
+    os.killpg(killed.process.pid, signal.SIGKILL)
+    killed.wait()
+    try:
+        after = start_suite(shared_cluster, reports / "next", select=ONE_TEST, implementation=reference)
+        assert after.wait() == 0, after.output()
+        takeovers = after.report()["lockTakenOver"]
+        assert len(takeovers) == 1, takeovers
+        assert repr(holder) in takeovers[0]["detail"], takeovers
+        assert f"**eci-profile lock taken over** by {takeovers[0]['by']}" in after.markdown()
+    finally:  # what the killed run could not undo: its profile change and its namespaces
+        editor = ProfileEditor(api, implementation, holder="fault-scenario-cleanup")
+        editor.begin()
+        editor.snapshot = before
+        editor.restore()
+        for namespace in core.list_namespace(label_selector=f"{RUN_LABEL}={killed.run_id}").items:
+            core.delete_namespace(namespace.metadata.name)
+    assert_nothing_left(api, implementation, after, before)

@@ -1,0 +1,71 @@
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_every_option_the_plugin_reads_is_registered():
+    """The plugin reads these with config.getoption: each must be registered (here or by pytest-kind)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    for option in (
+        "--cluster",
+        "--implementation",
+        "--implementation-pid",
+        "--reports-dir",
+        "--kubeconfig",
+        "--cluster-name",
+        "--keep-cluster",
+        "--kind-bin",
+        "--kind-kubectl-bin",
+        "--kind-image",
+    ):
+        assert option in result.stdout, option
+    plugin_modules = ("pytest_plugin", "plugin_options", "failure_causes", "run_reports")
+    source = "".join((REPO / "vnode_harness" / f"{name}.py").read_text() for name in plugin_modules)
+    import re
+
+    for name in re.findall(r'getoption\("([a-z_]+)"\)', source):
+        assert f"--{name.replace('_', '-')}" in result.stdout, name
+
+
+def test_a_feature_whose_required_feature_is_not_declared_is_skipped_saying_why():
+    from vnode_harness.catalogue import load_catalogue
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.pytest_plugin import _not_testable_reason
+
+    catalogue = load_catalogue()
+    implementation = load_implementation(REPO / "implementations" / "reference.yaml")
+    without_selectors = implementation.model_copy(
+        update={"features": [f for f in implementation.features if f != "selectors-effects"]}
+    )
+    hot = next(r.id for r in catalogue.requirements if r.feature == "hot-updates")
+    core = next(r.id for r in catalogue.requirements if r.feature == "core-scheduling")
+    reason = _not_testable_reason(catalogue, without_selectors, [hot])
+    assert reason is not None
+    assert "requires selectors-effects" in reason
+    assert _not_testable_reason(catalogue, without_selectors, [core]) is None
+    assert _not_testable_reason(catalogue, implementation, [hot]) is None
+
+
+def test_fail_fast_stops_at_the_first_failure(monkeypatch):
+    from types import SimpleNamespace
+
+    from vnode_harness import pytest_plugin
+
+    option = SimpleNamespace(collectonly=True, maxfail=0)
+    config = SimpleNamespace(option=option, getoption=lambda name: name == "fail_fast")
+    monkeypatch.setattr(pytest_plugin, "is_conformance_run", lambda config: True)
+    pytest_plugin.pytest_configure(config)  # type: ignore[arg-type]
+    assert option.maxfail == 0  # collect-only runs nothing: left alone
+    option.collectonly = False
+    monkeypatch.setattr(pytest_plugin, "_is_worker", lambda config: True)
+    context = SimpleNamespace(run_dir=Path("run"))
+    monkeypatch.setattr(pytest_plugin.RunContext, "from_json", staticmethod(lambda text: context))
+    config.workerinput = {pytest_plugin.CONTEXT_KEY: "{}"}  # type: ignore[attr-defined]
+    monkeypatch.setattr(pytest_plugin, "_use_provider_test_image", lambda context: None)
+    config.stash = {}  # type: ignore[attr-defined]
+    pytest_plugin.pytest_configure(config)  # type: ignore[arg-type]
+    assert option.maxfail == 1
