@@ -68,16 +68,21 @@ def namespace_factory(
     prefix = dns_label(f"vnc-{request.node.name}")
     run_id = run_context.run_id
 
+    to_delete: list[str] = []
+
+    def created(name: str) -> None:
+        record_created_namespace(run_context.run_dir, name)
+        to_delete.append(name)
+
     def make(labels: Mapping[str, str] | None = None) -> Namespace:
-        namespace = create_namespace(core, prefix, run_id, labels)
-        record_created_namespace(run_context.run_dir, namespace.name)
+        namespace = create_namespace(core, prefix, run_id, labels, on_created=created)
         namespaces_created.append(namespace)
         return namespace
 
     yield make
-    for namespace in namespaces_created:
+    for name in to_delete:
         try:
-            core.delete_namespace(namespace.name, grace_period_seconds=0)
+            core.delete_namespace(name, grace_period_seconds=0)
         except client.ApiException as error:
             if error.status != 404:
                 raise

@@ -101,22 +101,28 @@ class ScenarioRunner:
         apply_profile(profile_changes(scenario))
         pods = [(i, pod) for i, pod in enumerate(scenario.pods) if only_pod is None or i == only_pod]
         wanted_namespaces = sorted({pod.namespace for _, pod in pods})
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            created = dict(
-                zip(
-                    wanted_namespaces,
-                    pool.map(
-                        lambda n: (
-                            create_namespace(
-                                self.core, f"vnc-gen-{index}-{n}", self.run_id, dict(scenario.namespaces[n])
-                            ).name
-                        ),
-                        wanted_namespaces,
-                    ),
-                    strict=True,
-                )
-            )
+        existing: list[str] = []  # every namespace as soon as it exists: deleted even if interrupted
+        created: dict[int, str] = {}
         try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                created = dict(
+                    zip(
+                        wanted_namespaces,
+                        pool.map(
+                            lambda n: (
+                                create_namespace(
+                                    self.core,
+                                    f"vnc-gen-{index}-{n}",
+                                    self.run_id,
+                                    dict(scenario.namespaces[n]),
+                                    on_created=existing.append,
+                                ).name
+                            ),
+                            wanted_namespaces,
+                        ),
+                        strict=True,
+                    )
+                )
             for i, pod in pods:
                 labels, annotations = dict(pod.labels), dict(pod.annotations)
                 manifest = pod_manifest(f"pod-{i}", labels=labels, annotations=annotations)
@@ -130,7 +136,7 @@ class ScenarioRunner:
                     found.append(mismatch)
             return found
         finally:
-            for name in created.values():
+            for name in existing:
                 try:
                     self.core.delete_namespace(name, grace_period_seconds=0)
                 except client.ApiException as error:

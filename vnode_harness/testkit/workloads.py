@@ -9,7 +9,7 @@ start the pod, which a registry-less cluster must also be able to do… so the i
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +39,16 @@ class Namespace:
 
 
 def create_namespace(
-    core: client.CoreV1Api, prefix: str, run_id: str, labels: Mapping[str, str] | None = None
+    core: client.CoreV1Api,
+    prefix: str,
+    run_id: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    on_created: Callable[[str], None] | None = None,
 ) -> Namespace:
+    """A fresh run-labelled namespace, once pods may be created in it. `on_created` gets its name as
+    soon as it exists, before the wait, so that a caller interrupted during the wait still deletes it
+    (a SIGINT there left namespaces behind, found by `bench/run.py faults`)."""
     body = {
         "metadata": {
             "generateName": f"{dns_label(prefix, 40)}-",
@@ -49,6 +57,8 @@ def create_namespace(
     }
     created = core.create_namespace(body)
     name = created.metadata.name
+    if on_created is not None:
+        on_created(name)
 
     def default_service_account() -> tuple[bool | None, str]:
         try:
