@@ -10,6 +10,7 @@ else creates them).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.waits import WaitTimeout, wait_for
 
 PROFILE = ("kube-system", "eci-profile")
 
@@ -124,9 +126,16 @@ def leftovers(
 
     labelled, new = look()
     at_exit = len(set(labelled) | set(new))
-    while (labelled or new) and time.monotonic() - started < settle_timeout:
-        time.sleep(1)
-        labelled, new = look()
+    last = [(labelled, new)]
+
+    def gone() -> tuple[bool | None, str]:
+        last[0] = look()
+        left = len(set(last[0][0]) | set(last[0][1]))
+        return (True if not left else None), f"{left} object(s) still there"
+
+    with contextlib.suppress(WaitTimeout):  # what is still there then is the figure
+        wait_for("the run's objects to be deleted", gone, timeout=settle_timeout, interval=1.0)
+    labelled, new = last[0]
     return Leftovers(
         at_exit=at_exit, labelled=labelled, new=new, settle_seconds=round(time.monotonic() - started, 1)
     )
