@@ -92,6 +92,8 @@ def bench_warm_start() -> dict[str, Any]:
 
 
 def _review(index: int) -> bytes:
+    from eci_reference.admission_requests import admission_review
+
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -102,19 +104,7 @@ def _review(index: int) -> bytes:
         },
         "spec": {"containers": [{"name": "c", "image": "nginx"}]},
     }
-    review = {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": f"uid-{index}",
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "operation": "CREATE",
-            "namespace": "bench",
-            "object": pod,
-        },
-    }
-    return json.dumps(review).encode()
+    return json.dumps(admission_review(pod, namespace="bench", uid=f"uid-{index}")).encode()
 
 
 def bench_admission(rate: int = 500, seconds: float = 10.0) -> dict[str, Any]:
@@ -280,6 +270,8 @@ def bench_e2e_pods(count: int = 500) -> dict[str, Any]:
 def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
+    from vnode_harness.names import ECI_LABEL
+
     def manifest(i: int) -> dict[str, Any]:
         spec: dict[str, Any] = {"containers": [{"name": "c", "image": "nginx"}]}
         labels = {}
@@ -287,7 +279,7 @@ def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
             spec["nodeName"] = "virtual-kubelet-cn-hangzhou-i" if i % 2 else "virtual-kubelet-cn-hangzhou-j"
             spec["tolerations"] = [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]
         else:
-            labels = {"alibabacloud.com/eci": "true"}
+            labels = {ECI_LABEL: "true"}
         return {"metadata": {"name": f"p{i}", "labels": labels}, "spec": spec}
 
     start = time.monotonic()

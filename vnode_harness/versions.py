@@ -76,5 +76,9 @@ DEBIAN_SUITE: Final = "bookworm"
 MINIMUM_GO: Final = (1, 26)
 """Oldest Go toolchain that builds every pin above (the Istio snapshot needs 1.26; Kubernetes 1.35, 1.25)."""
 
+TEST_POD_IMAGE: Final = "nginx:1.27"
+"""Test pods' image from Docker Hub: the seed documents' nginx. The default of VNODE_TEST_IMAGE
+(vnode_harness/testkit/workloads.py), and what kind nodes pull with the upstream image set."""
+
 ALLURE_NPM: Final = "3.18.0"
 """npm package `allure` (Allure 3, no Java): renders the HTML report from the run's Allure results."""

@@ -9,22 +9,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-#: Data keys the documents define; a problem about one of them names it verbatim.
-KNOWN_KEYS = (
-    "enableClusterIp",
-    "enableHybridMode",
-    "enableLinuxArm64Node",
-    "enableLogController",
-    "enablePVCController",
-    "enablePrivateZone",
-    "enableReuseSSLKey",
-    "featureGates",
-    "securityGroupId",
-    "selectors",
-    "slsMachineGroup",
-    "vSwitchIds",
-    "vpcId",
-)
+from tests.unit.reference_logic.seed_examples import SEED_KUBECTL_DATA
+
+#: Data keys the documents define (the seed's eci-profile); a problem about one of them names it verbatim.
+KNOWN_KEYS = tuple(SEED_KUBECTL_DATA)
 _SHOWN = 40
 #: The last line of a rejection with more problems than an Event can carry.
 _SUMMARY = re.compile(r"\.\.\. and \d+ more problems")

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from eci_reference.admission_requests import admission_review
 from eci_reference.constants import ECI_LABEL
 from eci_reference.mutation import MalformedPodError, plan_pod_patch
 from eci_reference.profile import parse_profile
@@ -62,21 +63,6 @@ PROFILE = parse_profile(
     }
 )
 API_VERSION = "admission.k8s.io/v1"
-POD_KIND = {"group": "", "version": "v1", "kind": "Pod"}
-
-
-def review(
-    pod: Any, namespace: Any = "default", uid: Any = "uid-1", operation: Any = "CREATE"
-) -> dict[str, Any]:
-    request = {
-        "uid": uid,
-        "kind": POD_KIND,
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "namespace": namespace,
-        "operation": operation,
-        "object": pod,
-    }
-    return {"apiVersion": API_VERSION, "kind": "AdmissionReview", "request": request}
 
 
 VALID_POD = {
@@ -87,7 +73,7 @@ VALID_POD = {
     "spec": {"containers": [{"name": "c", "image": "nginx"}], "nodeSelector": {"disk": "ssd"},
              "tolerations": [{"key": "other", "operator": "Exists"}]},
 }  # fmt: skip
-VALID_REVIEW = review(VALID_POD, namespace="eci")
+VALID_REVIEW = admission_review(VALID_POD, namespace="eci")
 
 
 @pytest.fixture(scope="module")
@@ -210,10 +196,10 @@ def test_truncated_corrupted_or_arbitrary_bytes(admission, body, chunked):
 whole_bodies = st.one_of(
     json_values.map(render_json),
     nested_values.map(render_json),
-    huge_text.map(lambda text: render_json(review({"metadata": {"labels": {"big": text}}}))),
+    huge_text.map(lambda text: render_json(admission_review({"metadata": {"labels": {"big": text}}}))),
     st.builds(lambda api, kind: render_json({"apiVersion": api, "kind": kind, "request": {"uid": "u"}}),
               bad_values | st.just(API_VERSION), bad_values | st.just("AdmissionReview")),
-    st.builds(lambda uid: render_json(review(VALID_POD, uid=uid)), bad_values | awkward_text),
+    st.builds(lambda uid: render_json(admission_review(VALID_POD, uid=uid)), bad_values | awkward_text),
 )  # fmt: skip
 
 
@@ -246,7 +232,7 @@ pods = st.fixed_dictionaries(
     },
 )
 reviews = st.builds(
-    review,
+    admission_review,
     pods | json_values,
     st.sampled_from([*NAMESPACES, *FAILING_NAMESPACES, "gone"]),
     awkward_text.filter(bool),

@@ -37,7 +37,7 @@ PILOT_IMAGE = f"{ISTIO_HUB}/pilot:{ISTIO_TAG}"
 PROXY_STANDIN_IMAGE = f"{ISTIO_HUB}/proxyv2:{ISTIO_TAG}"
 TEST_IMAGE = f"vnode/nginx:{versions.DEBIAN_SUITE}"
 WHEELS_IMAGE = "vnode/eci-reference-wheels:dev"
-UPSTREAM_TEST_IMAGE = "nginx:1.27"
+UPSTREAM_TEST_IMAGE = versions.TEST_POD_IMAGE
 """Test pods' image with the upstream image set: the seed documents' nginx, pulled by the kind nodes."""
 REQUIRED_GIB = 10.0
 """Docker data needed to build every image (measured: about 6 GiB with a cluster up) plus headroom."""

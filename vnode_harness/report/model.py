@@ -278,9 +278,9 @@ class RunInfo:
     mode: RunMode
     command: str
     date: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the run finished; timezone-aware (the report stores it in UTC)."""
     environment: dict[str, str] = field(default_factory=dict)
     images: list[RecordedImage] = field(default_factory=list)
-    """When the run finished; timezone-aware (the report stores it in UTC)."""
     generated_cases: GeneratedCases | None = None
     catalogue_digest: str | None = None
     aborted: str | None = None

@@ -15,13 +15,14 @@ from typing import Any
 
 from kubernetes import client
 
+from vnode_harness import versions
 from vnode_harness.implementation import Implementation
 from vnode_harness.names import dns_label
 from vnode_harness.observe import kubectl_ready, pod_summary
 from vnode_harness.waits import WaitTimeout, wait_for
 
 RUN_LABEL = "conformance.vnode.dev/run"
-DEFAULT_TEST_IMAGE = "nginx:1.27"
+DEFAULT_TEST_IMAGE = versions.TEST_POD_IMAGE
 TEST_IMAGE_VARIABLE = "VNODE_TEST_IMAGE"
 
 

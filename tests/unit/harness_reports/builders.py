@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 
 from vnode_harness.catalogue import FEATURE_IDS, MANDATORY_FEATURES
 from vnode_harness.implementation import Implementation
-from vnode_harness.report.model import RecordedTest
+from vnode_harness.report.model import RecordedTest, RunInfo
 
 
 def feature_entry(feature_id: str) -> dict[str, Any]:
@@ -72,6 +73,20 @@ def implementation_data(**overrides: Any) -> dict[str, Any]:
 
 def implementation(features: list[str]) -> Implementation:
     return Implementation.model_validate(implementation_data(features=features))
+
+
+def run_info(**overrides: Any) -> RunInfo:
+    """A full run on the local cluster that finished at a fixed moment; `overrides` are RunInfo fields."""
+    fields: dict[str, Any] = {
+        "suite_version": "0.1.0",
+        "cluster_provider": "local",
+        "kubernetes_version": "v1.35.0",
+        "mode": "full",
+        "command": "pytest conformance",
+        "date": datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
+    }
+    fields.update(overrides)
+    return RunInfo(**fields)
 
 
 def recorded(nodeid: str, requirements: list[str], outcome: str, reason: str | None = None) -> RecordedTest:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import yaml
 
+from tests.unit.harness_reports.builders import run_info
 from vnode_harness.catalogue import catalogue_digest, load_catalogue
 from vnode_harness.implementation import load_implementation
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.junit import junit_key
-from vnode_harness.report.model import ConformanceReport, RunInfo
+from vnode_harness.report.model import ConformanceReport
 from vnode_harness.report.writer import WrittenRun
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,16 +41,7 @@ def build_report(outcomes: dict[str, str] | None = None) -> ConformanceReport:
         outcome = (outcomes or {}).get(requirement.id, default)
         reason = None if outcome == "passed" else f"{outcome}: because"
         collector.record(nodeid_for(requirement.id), [requirement.id], outcome, 1.0, reason)
-    run = RunInfo(
-        suite_version="0.1.0",
-        cluster_provider="local",
-        kubernetes_version="v1.35.0",
-        mode="full",
-        command="pytest conformance",
-        date=datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
-        catalogue_digest=catalogue_digest(),
-    )
-    return collector.build_report(implementation, run)
+    return collector.build_report(implementation, run_info(catalogue_digest=catalogue_digest()))
 
 
 def report_data(report: ConformanceReport) -> dict[str, Any]:

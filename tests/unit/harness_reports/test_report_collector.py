@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.unit.harness_reports.builders import catalogue_data, implementation
+from tests.unit.harness_reports.builders import catalogue_data, implementation, run_info
 from vnode_harness.catalogue import Catalogue
 from vnode_harness.report.collector import (
     FAILURE_KIND_PROPERTY,
@@ -15,7 +15,7 @@ from vnode_harness.report.collector import (
     classify_phase,
     failure_kind_property,
 )
-from vnode_harness.report.model import ConformanceReport, RunInfo
+from vnode_harness.report.model import ConformanceReport
 from vnode_harness.waits import WaitTimeout
 
 
@@ -190,11 +190,7 @@ class TestBuildReport:
         for requirement in catalogue.requirements:
             outcome = "skipped" if requirement.feature == "extended" else "passed"
             collector.record(f"t::{requirement.id}", [requirement.id], outcome, 0.1, "not supported")
-        run = RunInfo(
-            suite_version="0.1.0",
-            cluster_provider="local",
-            kubernetes_version="v1.35.0",
-            mode="full",
+        run = run_info(
             command="vnode run --implementation implementations/acme.yaml",
             date=datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=2))),
         )

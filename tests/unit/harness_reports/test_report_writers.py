@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.harness_reports.builders import catalogue_data, implementation
+from tests.unit.harness_reports.builders import catalogue_data, implementation, run_info
 from vnode_harness.catalogue import Catalogue
 from vnode_harness.report.allure_env import (
     CATEGORIES,
@@ -18,18 +17,11 @@ from vnode_harness.report.allure_env import (
 )
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.markdown import render_markdown
-from vnode_harness.report.model import ConformanceReport, RunInfo
+from vnode_harness.report.model import ConformanceReport
 from vnode_harness.report.schema import SCHEMA_PATH, main, render_report_schema
 
 DECLARED = ["core-scheduling", "selectors-effects", "hot-updates", "storage", "mesh"]
-RUN = RunInfo(
-    suite_version="0.1.0",
-    cluster_provider="kind",
-    kubernetes_version="v1.35.0",
-    mode="full",
-    command="vnode run --provider kind --implementation impl.yaml",
-    date=datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
-)
+RUN = run_info(cluster_provider="kind", command="vnode run --provider kind --implementation impl.yaml")
 
 
 @pytest.fixture

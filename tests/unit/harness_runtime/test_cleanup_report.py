@@ -9,13 +9,14 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
+from tests.unit.harness_reports.builders import run_info
 from vnode_harness.catalogue import load_catalogue
 from vnode_harness.implementation import load_implementation
 from vnode_harness.plugin_options import DEFAULT_IMPLEMENTATION
 from vnode_harness.readiness import run_probe_namespace
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.markdown import render_markdown
-from vnode_harness.report.model import Cleanup, ConformanceReport, LeftObject, RunInfo
+from vnode_harness.report.model import Cleanup, ConformanceReport, LeftObject
 from vnode_harness.run_reports import EXIT_LEFT_BEHIND, fail_on_own_leaks
 from vnode_harness.testkit.profile import ProfileSnapshot
 
@@ -28,15 +29,7 @@ CLUSTER_LEAK = LeftObject(
 
 
 def _report(cleanup: Cleanup | None) -> ConformanceReport:
-    run = RunInfo(
-        suite_version="0.1.0",
-        cluster_provider="local",
-        kubernetes_version="v1.35.4",
-        mode="full",
-        command="pytest conformance",
-        date=datetime(2026, 12, 2, tzinfo=UTC),
-        cleanup=cleanup,
-    )
+    run = run_info(kubernetes_version="v1.35.4", date=datetime(2026, 12, 2, tzinfo=UTC), cleanup=cleanup)
     return ResultCollector(load_catalogue()).build_report(load_implementation(DEFAULT_IMPLEMENTATION), run)
 
 

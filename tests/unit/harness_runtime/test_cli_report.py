@@ -2,11 +2,11 @@ from pathlib import Path
 
 import yaml
 
+from tests.unit.harness_reports.builders import run_info
 from vnode_harness.catalogue import load_catalogue
 from vnode_harness.cli import main
 from vnode_harness.implementation import load_implementation
 from vnode_harness.report.collector import ResultCollector
-from vnode_harness.report.model import RunInfo
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -18,13 +18,7 @@ def test_report_render_turns_a_written_report_into_markdown(tmp_path, capsys):
     )
     report = collector.build_report(
         load_implementation(REPO / "implementations" / "reference.yaml"),
-        RunInfo(
-            suite_version="0",
-            cluster_provider="local",
-            kubernetes_version="v1",
-            mode="focused",
-            command="pytest",
-        ),
+        run_info(suite_version="0", kubernetes_version="v1", mode="focused", command="pytest"),
     )
     path = tmp_path / "conformance-report.yaml"
     path.write_text(yaml.safe_dump(report.model_dump(mode="json", by_alias=True)))

@@ -1,4 +1,4 @@
-"""The seed document's examples (seeds/002_*), verbatim except for the template's comments.
+"""The seed document's examples (conformance/sources/002_*.txt), verbatim except for the template's comments.
 
 The template says "Remove all comments before applying the configuration", so it appears twice: with
 its comments (not valid JSON, must be rejected) and with them removed (must be accepted).

@@ -4,11 +4,13 @@ import asyncio
 import base64
 import json
 import logging
+from functools import partial
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from eci_reference.admission import build_admission_app
+from eci_reference.admission_requests import POD_KIND, admission_review
 from eci_reference.constants import ECI_LABEL, SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
 from eci_reference.profile import DEFAULT_PROFILE_DATA, parse_profile
 
@@ -16,7 +18,6 @@ from .jsonpatch_apply import apply_patch
 from .seed_examples import EXAMPLE_2
 
 DEFAULTS = parse_profile(DEFAULT_PROFILE_DATA)
-POD_KIND = {"group": "", "version": "v1", "kind": "Pod"}
 
 
 class FakeContext:
@@ -49,16 +50,7 @@ def make_pod(labels=None, namespace="default", **spec):
     }
 
 
-def make_review(pod, namespace="default", uid="0b5a8c5e-1", operation="CREATE", kind=POD_KIND):
-    request = {
-        "uid": uid,
-        "kind": kind,
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "namespace": namespace,
-        "operation": operation,
-        "object": pod,
-    }
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}
+make_review = partial(admission_review, uid="0b5a8c5e-1")
 
 
 def exchange(context, *requests, **app_options):

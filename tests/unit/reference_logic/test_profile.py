@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from eci_reference.constants import ECI_LABEL
 from eci_reference.profile import (
     DEFAULT_PROFILE_DATA,
     MAX_REPORTED_PROBLEMS,
@@ -513,7 +514,7 @@ def test_annotation_values_may_be_any_text_and_keys_may_have_upper_case_prefixes
         "app.kubernetes.io/name",
         "a/b",
         "x_y.z-1",
-        "alibabacloud.com/eci",
+        ECI_LABEL,
         "k8s.aliyun.com/eci-use-specs",
     ],
 )

@@ -17,6 +17,7 @@ from eci_reference.mutation import plan_pod_patch, tolerates_virtual_node_taint
 from eci_reference.profile import Profile, ProfileError, parse_profile
 
 from .jsonpatch_apply import apply_patch
+from .seed_examples import SEED_KUBECTL_DATA
 from .test_admission import FakeContext, make_review
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -29,17 +30,7 @@ jsonish = st.recursive(
     ),
     max_leaves=20,
 )
-KNOWN_KEYS = [
-    "enableClusterIp",
-    "enableHybridMode",
-    "enableLogController",
-    "featureGates",
-    "securityGroupId",
-    "selectors",
-    "slsMachineGroup",
-    "vSwitchIds",
-    "vpcId",
-]
+KNOWN_KEYS = list(SEED_KUBECTL_DATA)
 
 
 # --- parse_profile ----------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import uuid
 import aiohttp
 import pytest
 
+from eci_reference.admission_requests import admission_review
 from eci_reference.app import run
-from eci_reference.constants import SELECTED_NODE_ANNOTATION
+from eci_reference.constants import ECI_LABEL, SELECTED_NODE_ANNOTATION
 from eci_reference.options import Options
 from eci_reference.profile import DEFAULT_PROFILE_DATA
 
@@ -44,20 +45,11 @@ def free_port() -> int:
 
 
 def review(namespace, labels):
-    return {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": str(uuid.uuid4()),
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "operation": "CREATE",
-            "namespace": namespace,
-            "object": {
-                "metadata": {"name": "p", "namespace": namespace, "labels": labels},
-                "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
-            },
-        },
+    pod = {
+        "metadata": {"name": "p", "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
     }
+    return admission_review(pod, namespace=namespace, uid=str(uuid.uuid4()))
 
 
 async def admit(webhook_configuration, body):
@@ -96,7 +88,7 @@ async def _scenario(workdir):
         [
             ("namespaces", {"metadata": {"name": "kube-system"}}),
             ("namespaces", {"metadata": {"name": "plain"}}),
-            ("namespaces", {"metadata": {"name": "eci-ns", "labels": {"alibabacloud.com/eci": "true"}}}),
+            ("namespaces", {"metadata": {"name": "eci-ns", "labels": {ECI_LABEL: "true"}}}),
             (
                 "nodes",
                 {
@@ -137,7 +129,7 @@ async def _scenario(workdir):
         assert methods[0][0] == "GET"
 
         # --- admission over TLS with the caBundle, like the API server --------------------------------
-        response, ops = await admit(webhook, review("plain", {"alibabacloud.com/eci": "true"}))
+        response, ops = await admit(webhook, review("plain", {ECI_LABEL: "true"}))
         assert response["allowed"]
         assert routed(ops)
         response, ops = await admit(webhook, review("plain", {}))
@@ -145,7 +137,7 @@ async def _scenario(workdir):
         assert ops == []
         _, ops = await admit(webhook, review("eci-ns", {}))  # namespace label, via the cache or a GET
         assert routed(ops)
-        api.put("namespaces", {"metadata": {"name": "late", "labels": {"alibabacloud.com/eci": "true"}}})
+        api.put("namespaces", {"metadata": {"name": "late", "labels": {ECI_LABEL: "true"}}})
         _, ops = await admit(webhook, review("late", {}))
         assert routed(ops)
 
