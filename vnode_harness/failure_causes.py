@@ -2,7 +2,8 @@
 
 A failing test often only shows a symptom ("timed out waiting for pod … to be Running"). Before the
 verdict is recorded, the plugin's runtest hooks ask here whether something else explains it: the
-implementation's own process had died (the test fails with that cause), its webhook refused the
+implementation's own process had died, or one of its declared pods was replaced during the test (the
+test fails with that cause), its webhook refused the
 request (failed, quoting the webhook, vnode_harness.blame), a component of the environment is dead or
 a virtual node is not Ready (broken, not failed: vnode_harness.environment_health), or the test's
 eci-profile lock took over a dead holder's lease (recorded in the report). Kept out of the plugin
@@ -11,20 +12,74 @@ module so that its hooks read as the order of these questions, not their answers
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from vnode_harness.run import RunContext
+    from vnode_harness.testkit.implementation_pods import ImplementationPod
+
+_pods_at_start_key = pytest.StashKey[tuple["ImplementationPod", ...]]()
+
+
+def _declared_pods_now(context: RunContext) -> tuple[ImplementationPod, ...] | None:
+    """The implementation's declared pods (observation.implementationPods) as the API shows them now;
+    None when it runs as a host process (its pid says more), declares none, or the API does not answer."""
+    from kubernetes import client
+
+    from vnode_harness.implementation import load_implementation
+    from vnode_harness.kube import api_client
+    from vnode_harness.testkit.implementation_pods import implementation_pods
+
+    if context.implementation_process:
+        return None
+    implementation = load_implementation(context.implementation_file)
+    if implementation.observation.implementation_pods is None:
+        return None
+    try:
+        with api_client(context.cluster.kubeconfig, "implementation-pods") as api:
+            return implementation_pods(client.CoreV1Api(api), implementation)
+    except Exception:  # the API server itself is away: no finding either way
+        return None
+
+
+def remember_implementation_pods(item: pytest.Item, context: RunContext | None) -> None:
+    """Before a test's set-up: its implementation's pods, so a failure can say one was replaced meanwhile."""
+    pods = _declared_pods_now(context) if context is not None else None
+    if pods is not None:
+        item.stash[_pods_at_start_key] = pods
+
+
+def _pods_replaced(item: pytest.Item, context: RunContext) -> str | None:
+    from vnode_harness.testkit.implementation_pods import replaced_during
+
+    before = item.stash.get(_pods_at_start_key, None)
+    after = _declared_pods_now(context) if before is not None else None
+    return replaced_during(before, after) if before is not None and after is not None else None
 
 
 def raise_if_implementation_down(item: pytest.Item, error: BaseException) -> None:
-    """A test that failed while the implementation's own process had died fails with that cause."""
+    """A test that failed while the implementation's own process had died, or while one of its declared
+    pods was deleted, replaced or restarted, fails with that cause."""
     from vnode_harness.testkit.identity import ImplementationDown, implementation_down
 
     context = getattr(item, "funcargs", {}).get("run_context")
-    down = implementation_down(context) if context is not None else None
+    down = (implementation_down(context) or _pods_replaced(item, context)) if context is not None else None
     if down:
-        seen = str(error).strip().splitlines()
-        raise ImplementationDown(
-            f"{down}; the test saw: {seen[0] if seen else type(error).__name__}"
-        ) from error
+        raise ImplementationDown(f"{down}; the test saw: {_first_line(error)}") from error
+
+
+def _first_line(error: BaseException) -> str:
+    """What the test saw, in one line: an API error's status and message (its str() starts "(500)")."""
+    from kubernetes import client
+
+    from vnode_harness.blame import api_error_text
+
+    if isinstance(error, client.ApiException):
+        return api_error_text(error).splitlines()[0]
+    seen = str(error).strip().splitlines()
+    return seen[0] if seen else type(error).__name__
 
 
 def implementation_webhook_fault(item: pytest.Item, error: BaseException) -> str | None:

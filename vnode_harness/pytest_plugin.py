@@ -42,6 +42,7 @@ from vnode_harness.failure_causes import (
     led_by_cause,
     raise_if_implementation_down,
     record_lock_takeover,
+    remember_implementation_pods,
 )
 from vnode_harness.implementation import Implementation, load_implementation
 from vnode_harness.plugin_options import CONFORMANCE_DIR, REPO_ROOT, is_conformance_run, pytest_addoption
@@ -214,6 +215,14 @@ def _not_testable_reason(catalogue: Catalogue, implementation: Implementation, i
                 "not tested, reported as not conformant (partial)"
             )
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the test's fixtures: the implementation's declared pods, so that a failure can name one
+    deleted or restarted while the test ran (the in-cluster counterpart of a dead host process)."""
+    if is_conformance_run(item.config):
+        remember_implementation_pods(item, item.config.stash.get(_context_key, None))
 
 
 @pytest.hookimpl(wrapper=True)

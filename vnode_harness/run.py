@@ -32,6 +32,7 @@ from vnode_harness.readiness import (
 )
 from vnode_harness.report.model import Cleanup, RunObservation
 from vnode_harness.run_cleanup import RunCleanup
+from vnode_harness.testkit.implementation_pods import stop_declared_pods
 from vnode_harness.testkit.lease_lock import ClusterLock
 from vnode_harness.testkit.profile import (
     LOCK_NAME,
@@ -40,6 +41,7 @@ from vnode_harness.testkit.profile import (
     profile_propagation_failure,
 )
 from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.waits import WaitTimeout
 
 
 @dataclass(frozen=True)
@@ -244,24 +246,28 @@ class ConformanceRun:
         provider = self.context.cluster.provider
         if interrupted:
             return seen("not observed", "the run was interrupted before it could stop the implementation")
-        if self._local_impl is None:
-            return seen(
-                "not observed",
-                f"the harness did not start the implementation on this {provider} cluster, so it does not "
-                "stop it"
-                + (
-                    " (stopping an in-cluster implementation on kind is not implemented yet)"
-                    if provider == "kind"
-                    else ""
-                ),
-            )
         if self.options.keep_cluster:
             return seen(
                 "not observed", "the cluster is kept (--keep-cluster): its implementation keeps running"
             )
-        pid = self._local_impl.process.pid
-        self._local_impl.stop()
-        core = client.CoreV1Api(api_client(self.context.cluster.kubeconfig, "implementation-down"))
+        api = api_client(self.context.cluster.kubeconfig, "implementation-down")
+        if self._local_impl is not None:
+            stopped = f"the harness stopped the implementation (pid {self._local_impl.process.pid})"
+            self._local_impl.stop()
+        elif provider == "kind":  # the harness installed it and deletes the cluster next
+            try:
+                stopped = "the harness stopped the implementation: " + stop_declared_pods(
+                    api, self.implementation, timeout=float(self.implementation.limits.pod_running_seconds)
+                )
+            except (ValueError, WaitTimeout) as error:
+                return seen("not observed", f"the harness could not stop the implementation on kind: {error}")
+        else:
+            return seen(
+                "not observed",
+                f"the harness did not start the implementation on this {provider} cluster, so it does not "
+                "stop it",
+            )
+        core = client.CoreV1Api(api)
         run_labels = {RUN_LABEL: self.context.run_id}
         # clean_up deleted the probe namespace (with the implementation still running, so that its own
         # provisioner reclaimed the run's volumes); the observation's pod gets a fresh one, removed after.
@@ -277,7 +283,7 @@ class ConformanceRun:
         finally:
             if self._cleanup is not None:
                 self._cleanup.delete_probe_namespace(self.console)
-        return seen(answer, f"after the tests the harness stopped the implementation (pid {pid}); {detail}")
+        return seen(answer, f"after the tests {stopped}; {detail}")
 
     def clean_up(self) -> Cleanup | None:
         """After the last test: delete the run's probe namespace, wait for deletions in flight, and say

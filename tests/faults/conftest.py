@@ -1,6 +1,8 @@
 """Clusters of the fault scenarios: one shared local cluster for the faults that leave it sound (each
 scenario starts its own reference implementation next to it), a fresh one for the faults that damage
-it (the API server restarted, a node frozen). Run with `-n 0` (tox -e faults)."""
+it (the API server restarted, a node frozen), and a kind cluster with the reference implementation
+installed in it for the faults of an in-cluster implementation (marked `kind`: they need Docker Engine,
+`bash .ci/docker-engine.sh`; the images are built on first use). Run with `-n 0` (tox -e faults)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.faults.scenario import REPO, start_implementation
+from tests.faults.scenario import REFERENCE, REPO, start_implementation
+from vnode_harness.implementation import load_implementation
 from vnode_harness.install_local import LocalImplementation
 from vnode_harness.kube import api_client
 from vnode_harness.providers.base import ClusterHandle
@@ -35,6 +38,22 @@ def fresh_cluster(request: pytest.FixtureRequest) -> Iterator[ClusterHandle]:
         yield cluster.up()
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def kind_cluster() -> Iterator[ClusterHandle]:
+    """A kind cluster as the kind provider makes it for a run, the reference implementation in it."""
+    from vnode_harness.providers.kind.cluster import KindProvider
+
+    provider = KindProvider(
+        implementation=load_implementation(REFERENCE),
+        implementation_root=REPO,
+        logs_dir=LOGS / "kind-cluster",
+    )
+    try:
+        yield provider.up()
+    finally:
+        provider.down()
 
 
 @pytest.fixture

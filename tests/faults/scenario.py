@@ -27,12 +27,14 @@ from vnode_harness.leaks import created_namespaces, leaks_after_settling
 from vnode_harness.names import ECI_LABEL
 from vnode_harness.providers.base import ClusterHandle
 from vnode_harness.testkit.profile import LOCK_NAME, ProfileSnapshot, read_profile_snapshot
-from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.testkit.workloads import RUN_LABEL, TEST_IMAGE_VARIABLE
 from vnode_harness.waits import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "implementations" / "reference.yaml"
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+PROFILE_AND_ROUTING = "without_restart or test_pod_label_runs_pod_on_virtual_node"
+"""The two hot-update tests ("without restarting" checks, under the profile lock) and one routing test."""
 RUN_TIMEOUT_SECONDS = 900.0
 """A guard against a hung run (the scenario then fails saying so), far above any scenario's length."""
 
@@ -114,23 +116,27 @@ def start_suite(
     reports: Path,
     *,
     select: str,
-    implementation: LocalImplementation,
+    implementation: LocalImplementation | None,
     file: Path = REFERENCE,
     extra: Sequence[str] = (),
 ) -> SuiteRun:
     """Start the suite on `handle` as a vendor does on an existing cluster (`-n 0`: one process, which
-    the scenario signals)."""
+    the scenario signals). `implementation`: the host process next to a local cluster, or None for one
+    installed in the cluster (kind), which the run then knows by its declared pods."""
     reports.mkdir(parents=True, exist_ok=True)
     log = reports / "pytest-output.log"
+    pid = ["--implementation-pid", str(implementation.process.pid)] if implementation is not None else []
     argv = [
         sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-n", "0", "-q",
         "--cluster", "existing", "--kubeconfig", str(handle.kubeconfig), "--implementation", str(file),
-        "--implementation-pid", str(implementation.process.pid), "--reports-dir", str(reports),
-        "-k", select, *extra,
+        *pid, "--reports-dir", str(reports), "-k", select, *extra,
     ]  # fmt: skip
+    env = dict(os.environ)
+    if "testImage" in handle.facts:  # kind nodes pull nothing: test pods use the image the provider loaded
+        env.setdefault(TEST_IMAGE_VARIABLE, handle.facts["testImage"])
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     return SuiteRun(process, reports, log)
 
@@ -182,6 +188,25 @@ def when_tests_started(api: client.ApiClient, run: SuiteRun) -> str:
             if namespace.metadata.name.startswith("vnc-") and run.run_dir and labels[RUN_LABEL] == run.run_id:
                 return str(namespace.metadata.name)
     raise AssertionError(f"the run ended before its tests began: {run.output()}")
+
+
+def when_a_test_pod_exists(api: client.ApiClient, run: SuiteRun) -> str:
+    """Wait until a pod exists in one of the run's test namespaces (a test's body has begun: its
+    "before" readings are taken and the profile changed); its namespace/name."""
+    core = client.CoreV1Api(api)
+
+    def created() -> tuple[str | None, str]:
+        if run.process.poll() is not None:
+            raise AssertionError(f"the run ended before a test created a pod: {run.output()}")
+        namespaces = core.list_namespace(label_selector=f"{RUN_LABEL}={run.run_id}").items
+        for namespace in namespaces:
+            name = namespace.metadata.name
+            pods = core.list_namespaced_pod(name).items if name.startswith("vnc-") else []
+            if pods:
+                return f"{name}/{pods[0].metadata.name}", "a pod"
+        return None, f"no pod in {len(namespaces)} namespaces of the run"
+
+    return wait_for("a test of the run to create a pod", created, timeout=RUN_TIMEOUT_SECONDS, interval=0.1)
 
 
 def admits_again(api: client.ApiClient) -> tuple[bool | None, str]:

@@ -14,6 +14,7 @@ import pytest
 from kubernetes import client
 
 from tests.faults.scenario import (
+    PROFILE_AND_ROUTING,
     REFERENCE,
     admits_again,
     assert_nothing_left,
@@ -31,8 +32,6 @@ from vnode_harness.providers.base import ClusterHandle
 from vnode_harness.run import RunContext
 from vnode_harness.testkit.identity import admission_watch, identity_of
 from vnode_harness.waits import wait_for
-
-PROFILE_AND_ROUTING = "without_restart or test_pod_label_runs_pod_on_virtual_node"
 
 
 def test_implementation_killed_mid_run_fails_naming_its_death(api, shared_cluster, reference, reports):

@@ -4,6 +4,7 @@ any other webhook (Istio's injector, a cluster policy) and any other API error s
 import json
 from types import SimpleNamespace
 
+import pytest
 from kubernetes import client
 
 from vnode_harness import blame, pytest_plugin
@@ -51,7 +52,9 @@ def _call_hook(monkeypatch, error: BaseException, names: set[str]) -> BaseExcept
     monkeypatch.setattr(pytest_plugin, "is_conformance_run", lambda config: True)
     monkeypatch.setattr(blame, "implementation_webhook_names", lambda kubeconfig, implementation: names)
     context = SimpleNamespace(cluster=SimpleNamespace(kubeconfig="kubeconfig"))
-    item = SimpleNamespace(config=None, funcargs={"run_context": context, "implementation": object()})
+    item = SimpleNamespace(
+        config=None, stash=pytest.Stash(), funcargs={"run_context": context, "implementation": object()}
+    )
     hook = pytest_plugin.pytest_runtest_call(item)  # type: ignore[arg-type]
     next(hook)
     try:
