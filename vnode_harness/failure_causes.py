@@ -3,11 +3,11 @@
 A failing test often only shows a symptom ("timed out waiting for pod … to be Running"). Before the
 verdict is recorded, the plugin's runtest hooks ask here whether something else explains it: the
 implementation's own process had died, or one of its declared pods was replaced during the test (the
-test fails with that cause), its webhook refused the
-request (failed, quoting the webhook, vnode_harness.blame), a component of the environment is dead or
-a virtual node is not Ready (broken, not failed: vnode_harness.environment_health), or the test's
-eci-profile lock took over a dead holder's lease (recorded in the report). Kept out of the plugin
-module so that its hooks read as the order of these questions, not their answers.
+test fails with that cause), its webhook refused the request (failed, quoting the webhook,
+vnode_harness.blame), a component of the environment is dead or a virtual node is not Ready (broken,
+not failed: vnode_harness.environment_health), or the test's eci-profile lock took over a dead
+holder's lease (recorded in the report). Kept out of the plugin module so that its hooks read as the
+order of these questions, not their answers.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ class ConformanceRun:
                 stopped = "the harness stopped the implementation: " + stop_declared_pods(
                     api, self.implementation, timeout=float(self.implementation.limits.pod_running_seconds)
                 )
-            except (ValueError, WaitTimeout) as error:
+            except (ValueError, WaitTimeout, client.ApiException) as error:
                 return seen("not observed", f"the harness could not stop the implementation on kind: {error}")
         else:
             return seen(
