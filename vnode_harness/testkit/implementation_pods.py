@@ -3,7 +3,9 @@
 An in-cluster implementation has no process the harness can watch: the counterpart of "its process died"
 (identity.implementation_down) is "one of its declared pods (observation.implementationPods) was
 deleted, replaced or had a container restart while the test ran". A failing test names that as its
-cause, on kind and on an existing cluster alike, since it is read through the Kubernetes API.
+cause, on kind and on an existing cluster alike, since it is read through the Kubernetes API. On kind,
+where the harness installed the implementation and deletes the cluster afterwards, the same declared
+pods are what it stops (their workload scaled to zero) for the "while it is down" observation.
 """
 
 from __future__ import annotations
