@@ -163,7 +163,9 @@ class Cleanup(_ReportModel):
         default_factory=list, description="Objects of the run still present after the settle time."
     )
     settle_seconds: NonNegativeFloat = Field(
-        description="The longest the run waited for deletions in flight before listing what is left (a limit)."
+        description=(
+            "The longest the run waited for deletions in flight before listing what is left (a limit)."
+        )
     )
 
 
