@@ -293,7 +293,7 @@ def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
 
 
 def bench_suite() -> dict[str, Any]:
-    figures = {}
+    figures: dict[str, float | str] = {}
     for workers in ("0", "auto"):
         start = time.monotonic()
         result = subprocess.run(
@@ -444,7 +444,8 @@ def bench_kind_create(runs: int = 3) -> dict[str, Any]:
 
     from vnode_harness.kind_images.plan import NODE_IMAGE
     from vnode_harness.kube import api_client
-    from vnode_harness.providers.kind.cluster import KindProvider, resolve_binary
+    from vnode_harness.providers.kind.cluster import KindProvider
+    from vnode_harness.providers.kind.host import resolve_binary
 
     seconds = []
     for _ in range(runs):

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
-from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.leaks import find_leaks
 from vnode_harness.waits import WaitTimeout, wait_for
 
 PROFILE = ("kube-system", "eci-profile")
@@ -88,18 +88,8 @@ def objects(api: client.ApiClient, selector: str | None = None) -> set[ObjectKey
 
 
 def labelled_leaks(api: client.ApiClient, run_id: str) -> list[str]:
-    """What still carries the run's label: the harness's own `find_leaks` where it exists."""
-    try:
-        from vnode_harness.leaks import find_leaks  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return sorted(f"{kind} {where}" for kind, where, _ in objects(api, f"{RUN_LABEL}={run_id}"))
-    return _describe(find_leaks(api, run_id))
-
-
-def _describe(found: Any) -> list[str]:
-    if isinstance(found, dict):
-        return sorted(f"{kind} {item}" for kind, items in found.items() for item in items)
-    return sorted(str(item) for item in found or ())
+    """What still carries the run's label, as the harness's own leak check names it."""
+    return sorted(leak.describe() for leak in find_leaks(api, run_id))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from tests.faults.scenario import (
 from vnode_harness.implementation import load_implementation
 from vnode_harness.providers.base import ClusterHandle
 from vnode_harness.run import RunContext
-from vnode_harness.testkit.identity import admission_watch, identity_of
+from vnode_harness.testkit.identity import ImplementationIdentity, admission_watch, identity_of
 from vnode_harness.waits import wait_for
 
 
@@ -54,7 +54,7 @@ def test_implementation_killed_mid_run_fails_naming_its_death(api, shared_cluste
 
 def _identity_across(
     handle: ClusterHandle, api: client.ApiClient, mode: str, tmp_path
-) -> tuple[object, object]:
+) -> tuple[ImplementationIdentity, ImplementationIdentity]:
     """Identity before and after SIGUSR1 to the launcher in `mode`, once the webhook answers again."""
     file = implementation_file(tmp_path / "impl-file", command=launcher_command(mode))
     implementation = load_implementation(file)

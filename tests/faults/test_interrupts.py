@@ -60,7 +60,9 @@ def test_interrupted_run_restores_releases_and_reports_partial(
     assert report["interrupted"].startswith(signal.Signals(signum).name), report["interrupted"]
     assert report["result"] != "success"
     assert "**Interrupted: partial report.**" in run.markdown()
-    assert (run.run_dir / "bundle.tar.gz").is_file()
+    run_dir = run.run_dir
+    assert run_dir is not None, f"the run made no run directory; output: {run.output()}"
+    assert (run_dir / "bundle.tar.gz").is_file()
     assert not outcomes_named(run.outcomes(), "failed"), run.outcomes()
     assert_nothing_left(api, implementation, run, before)
 

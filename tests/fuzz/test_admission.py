@@ -262,6 +262,7 @@ def test_well_formed_reviews_get_the_planned_patch(admission, document):
         assert response["status"]["code"] == 503
         assert repr(namespace) in response["status"]["message"]
         return
+    malformed: str | None
     try:
         plan = plan_pod_patch(pod, NAMESPACES.get(namespace, {}), PROFILE)
     except MalformedPodError as error:

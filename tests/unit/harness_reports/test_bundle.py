@@ -29,8 +29,11 @@ def test_a_run_bundle_holds_every_file_of_the_submission(tmp_path):
     contents = read_bundle(bundle)
     assert contents.problems == []
     assert contents.files["implementation.yaml"] == REFERENCE.read_bytes()
-    assert contents.text("reproduce.sh").splitlines()[-1] == "pytest conformance"
-    assert json.loads(contents.text("environment.json"))["clusterProvider"] == "local"
+    reproduce, environment = contents.text("reproduce.sh"), contents.text("environment.json")
+    assert reproduce is not None
+    assert environment is not None
+    assert reproduce.splitlines()[-1] == "pytest conformance"
+    assert json.loads(environment)["clusterProvider"] == "local"
 
 
 def test_the_manifest_is_what_sha256sum_checks(tmp_path):

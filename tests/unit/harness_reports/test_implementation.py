@@ -112,6 +112,7 @@ class TestDefaults:
             }
         )
         local = load_implementation(write_yaml(tmp_path / "impl.yaml", data)).install.local
+        assert local is not None
         rendered = local.render(VALUES)
         assert rendered.command == ["vk", '--config={"port": 9443}']
         assert rendered.env == {"KUBECONFIG": "run/kubeconfig"}

@@ -6,6 +6,7 @@ import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data, recorded
 from vnode_harness.catalogue import FEATURE_IDS, Catalogue
+from vnode_harness.report.model import RecordedTest
 from vnode_harness.report.rules import (
     overall_result,
     summarize_features,
@@ -21,7 +22,7 @@ def catalogue() -> Catalogue:
     return Catalogue.model_validate(catalogue_data(requirements_per_feature=2))
 
 
-def passing_run(catalogue: Catalogue, features=FEATURE_IDS) -> list:
+def passing_run(catalogue: Catalogue, features=FEATURE_IDS) -> list[RecordedTest]:
     return [recorded(f"t::{r.id}", [r.id], "passed") for r in catalogue.requirements if r.feature in features]
 
 

@@ -134,8 +134,12 @@ class TestOtherTampering:
         assert "junit.xml is listed in MANIFEST but missing from the bundle" in only(problems, "missing")
 
     def test_a_file_added_to_the_bundle(self, bundle):
+        members = []
         with tarfile.open(bundle, "r:gz") as archive:
-            members = [(m, archive.extractfile(m).read()) for m in archive.getmembers()]
+            for member in archive.getmembers():
+                extracted = archive.extractfile(member)
+                assert extracted is not None, f"{member.name} is not a file"
+                members.append((member, extracted.read()))
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as out:
             for member, content in members:

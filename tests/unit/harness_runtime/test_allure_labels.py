@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from vnode_harness import allure_labels
 from vnode_harness.catalogue import load_catalogue
+
+TITLE = "__allure_display_name__"
+"""Where `@allure.title` keeps a test's title: an attribute of the test function."""
 
 
 class _Item:
@@ -15,7 +19,7 @@ class _Item:
         self.obj, self.originalname, self.name = function, function.__name__, name
         if callspec is not None:
             self.callspec = callspec
-        self.markers: list = []
+        self.markers: list[Any] = []
 
     def add_marker(self, marker) -> None:
         self.markers.append(marker.mark)
@@ -56,10 +60,10 @@ def test_titles_are_sentences_with_the_parameters():
     catalogue = load_catalogue()
     item = _Item(pod_label_runs_pod_on_virtual_node, "pod_label_runs_pod_on_virtual_node")
     allure_labels.label_item(catalogue, item, [])  # type: ignore[arg-type]
-    assert pod_label_runs_pod_on_virtual_node.__allure_display_name__ == "Pod label runs pod on virtual node"
+    assert vars(pod_label_runs_pod_on_virtual_node)[TITLE] == "Pod label runs pod on virtual node"
     parametrized = _Item(pod_label_other_than_true, "x[True]", callspec=SimpleNamespace(id="True"))
     allure_labels.label_item(catalogue, parametrized, [])  # type: ignore[arg-type]
-    assert pod_label_other_than_true.__allure_display_name__ == "Pod label other than true [{param_id}]"
+    assert vars(pod_label_other_than_true)[TITLE] == "Pod label other than true [{param_id}]"
 
 
 def test_the_description_quotes_the_document_and_names_its_section():

@@ -76,8 +76,10 @@ def test_only_the_suites_own_leak_fails_an_otherwise_passing_run(left, status_be
     session = SimpleNamespace(exitstatus=status_before)
 
     fail_on_own_leaks(
-        session, Cleanup(profile_restored=True, left_behind=left, settle_seconds=1), Console(quiet=True)
-    )  # type: ignore[arg-type]
+        session,  # type: ignore[arg-type]
+        Cleanup(profile_restored=True, left_behind=left, settle_seconds=1),
+        Console(quiet=True),
+    )
 
     assert session.exitstatus == status_after
 

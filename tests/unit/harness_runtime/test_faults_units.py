@@ -146,9 +146,12 @@ class TestAdmissionWatch:
             500, 'Internal error occurred: failed calling webhook "pod-label.vk-webhook": connection refused'
         )
         istio = api_error(500, 'Internal error occurred: failed calling webhook "sidecar.istio.io": timeout')
-        answers = [None, refused, istio, urllib3.exceptions.MaxRetryError(None, "/", "refused"),
+        unreachable = urllib3.exceptions.MaxRetryError(
+            urllib3.HTTPConnectionPool("127.0.0.1"), "/", ConnectionRefusedError("connection refused")
+        )
+        answers = [None, refused, istio, unreachable,
                    api_error(504, "Timeout: request did not complete"), None]  # fmt: skip
-        watch = AdmissionWatch(FakeCore(answers), {"pod-label.vk-webhook"})  # type: ignore[arg-type]
+        watch = AdmissionWatch(FakeCore(answers), {"pod-label.vk-webhook"})
         for _ in range(6):
             watch.sample()
         kept = watch.unanswered()
@@ -159,7 +162,7 @@ class TestAdmissionWatch:
 
     def test_the_watch_samples_in_the_background_until_stopped(self):
         core = FakeCore([None] * 1000)
-        with AdmissionWatch(core, set(), interval=0.01).running() as watch:  # type: ignore[arg-type]
+        with AdmissionWatch(core, set(), interval=0.01).running() as watch:
             wait_for("samples", lambda: (watch.samples >= 3 or None, watch.samples), timeout=5)
         stopped = watch.samples
         assert watch.unanswered() == ()

@@ -56,7 +56,8 @@ class _Core:
     """The one call implementation_pods makes, answering with the given pods."""
 
     def __init__(self, items: list[SimpleNamespace]) -> None:
-        self.items, self.asked = items, []
+        self.items = items
+        self.asked: list[tuple[str, str]] = []
 
     def list_namespaced_pod(self, namespace: str, label_selector: str) -> SimpleNamespace:
         self.asked.append((namespace, label_selector))
@@ -77,7 +78,7 @@ def test_declared_pods_are_listed_by_their_selector_with_restarts_summed():
         )
     )
     core = _Core([_api_pod("impl-b", "u2"), _api_pod("impl-a", "u1", 1, 2)])
-    assert implementation_pods(core, declared) == (  # type: ignore[arg-type]
+    assert implementation_pods(core, declared) == (
         ImplementationPod("vendor", "impl-a", "u1", 3),
         ImplementationPod("vendor", "impl-b", "u2", 0),
     )
@@ -86,7 +87,7 @@ def test_declared_pods_are_listed_by_their_selector_with_restarts_summed():
 
 def test_an_implementation_that_declares_no_pods_has_none_to_watch():
     core = _Core([_api_pod("impl-a", "u1")])
-    assert implementation_pods(core, Implementation.model_validate(implementation_data())) == ()  # type: ignore[arg-type]
+    assert implementation_pods(core, Implementation.model_validate(implementation_data())) == ()
     assert core.asked == []
 
 
@@ -129,15 +130,15 @@ def test_a_replica_set_under_a_deployment_is_stopped_through_the_deployment(monk
     assert scalable_owner(None, "vendor", [_owner("ReplicaSet", "impl-7d9")]) == (
         "Deployment",
         "impl",
-    )  # type: ignore[arg-type]
-    assert scalable_owner(None, "vendor", [_owner("StatefulSet", "impl")]) == ("StatefulSet", "impl")  # type: ignore[arg-type]
+    )
+    assert scalable_owner(None, "vendor", [_owner("StatefulSet", "impl")]) == ("StatefulSet", "impl")
 
 
 def test_pods_of_a_daemon_set_or_without_a_controller_cannot_be_stopped_and_say_why():
     with pytest.raises(ValueError, match="owned by DaemonSet, which cannot be scaled to zero"):
-        scalable_owner(None, "vendor", [_owner("DaemonSet", "impl")])  # type: ignore[arg-type]
+        scalable_owner(None, "vendor", [_owner("DaemonSet", "impl")])
     with pytest.raises(ValueError, match="owned by no controller"):
-        scalable_owner(None, "vendor", [_owner("ReplicaSet", "x", controller=False)])  # type: ignore[arg-type]
+        scalable_owner(None, "vendor", [_owner("ReplicaSet", "x", controller=False)])
 
 
 def test_an_api_error_the_test_saw_is_quoted_by_status_and_message(monkeypatch):

@@ -131,7 +131,7 @@ class NodeLister:
     "selector", ["type=virtual-kubelet", "type in (virtual-kubelet),!kwok.x-k8s.io/node"]
 )
 def test_virtual_node_is_judged_by_the_api_server_with_the_declared_selector(selector):
-    observation = Observation(virtualNodeSelector=selector)
+    observation = Observation(virtual_node_selector=selector)
     core = NodeLister("vk-i")
     assert is_virtual_node(core, "vk-i", observation)
     assert not is_virtual_node(core, "kwok-0", observation)

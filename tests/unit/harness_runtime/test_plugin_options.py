@@ -54,6 +54,7 @@ def test_fail_fast_stops_at_the_first_failure(monkeypatch):
     from types import SimpleNamespace
 
     from vnode_harness import pytest_plugin
+    from vnode_harness.run import RunContext
 
     option = SimpleNamespace(collectonly=True, maxfail=0)
     config = SimpleNamespace(option=option, getoption=lambda name: name == "fail_fast")
@@ -63,9 +64,9 @@ def test_fail_fast_stops_at_the_first_failure(monkeypatch):
     option.collectonly = False
     monkeypatch.setattr(pytest_plugin, "_is_worker", lambda config: True)
     context = SimpleNamespace(run_dir=Path("run"))
-    monkeypatch.setattr(pytest_plugin.RunContext, "from_json", staticmethod(lambda text: context))
-    config.workerinput = {pytest_plugin.CONTEXT_KEY: "{}"}  # type: ignore[attr-defined]
+    monkeypatch.setattr(RunContext, "from_json", staticmethod(lambda text: context))
+    config.workerinput = {pytest_plugin.CONTEXT_KEY: "{}"}
     monkeypatch.setattr(pytest_plugin, "_use_provider_test_image", lambda context: None)
-    config.stash = {}  # type: ignore[attr-defined]
+    config.stash = {}
     pytest_plugin.pytest_configure(config)  # type: ignore[arg-type]
     assert option.maxfail == 1

@@ -31,11 +31,14 @@ def editor_with(probe_results, *, hold=1, rejection=True):
     editor.limits = Limits(hold_seconds=hold, profile_propagation_seconds=1)
     editor.snapshot = None
     editor._last_token = "tok"
-    editor._merged = dict
-    editor._write = lambda data: SimpleNamespace(metadata=SimpleNamespace(resource_version="7"))
-    editor._rejection_event = lambda reason, version: (True, "event seen")
+    # Test doubles in place of the methods that would talk to the cluster:
+    editor._merged = lambda changes: {key: value for key, value in changes.items() if value is not None}  # type: ignore[method-assign]
+    editor._write = lambda data, labels=None, annotations=None: SimpleNamespace(  # type: ignore[method-assign]
+        metadata=SimpleNamespace(resource_version="7")
+    )
+    editor._rejection_event = lambda reason, resource_version: (True, "event seen")  # type: ignore[method-assign]
     answers = iter(probe_results)
-    editor._probe_present = lambda token: next(answers, (True, "stamped"))
+    editor._probe_present = lambda token: next(answers, (True, "stamped"))  # type: ignore[method-assign]
     return editor
 
 
@@ -74,7 +77,7 @@ def test_a_lost_profile_lock_makes_the_restore_raise():
     editor = ProfileEditor.__new__(ProfileEditor)
     editor.snapshot = None
     editor.observation = Observation()
-    editor.lock = SimpleNamespace(release=lambda: None, lost="the lease is now held by 'other'")
+    editor.lock = SimpleNamespace(release=lambda: None, lost="the lease is now held by 'other'")  # type: ignore[assignment]
     with pytest.raises(ProfileLockLost, match=r"was lost while this test held it \(the lease is now held"):
         editor.restore()
 
@@ -87,7 +90,7 @@ def test_a_known_propagation_failure_fails_apply_at_once_without_writing():
 
     editor = editor_with([])
     editor.known_propagation_failure = "timed out after 60 s waiting for the implementation to apply"
-    writes = []
+    writes: list[object] = []
     editor._write = writes.append
     with pytest.raises(ProfileNotApplied, match="timed out after 60 s"):
         editor.apply({"securityGroupId": "sg-1"})

@@ -47,16 +47,16 @@ def _event(reason: str, message: str, component: str | None) -> client.CoreV1Eve
 
 def test_events_and_an_unready_node_are_named():
     core = _Core([_event("ProviderCreateFailed", "boom", "virtual-kubelet")], node_ready="Unknown")
-    text = why_not_running(core, "ns", "nginx")  # type: ignore[arg-type]
+    text = why_not_running(core, "ns", "nginx")
     assert "event Warning ProviderCreateFailed (x3) from virtual-kubelet: boom" in text
     assert "node virtual-kubelet-cn-hangzhou-i: Ready=Unknown (NodeStatusUnknown" in text
 
 
 def test_an_event_without_a_source_names_its_reporter():
-    text = why_not_running(_Core([_event("Scheduled", "ok", None)], "True"), "ns", "nginx")  # type: ignore[arg-type]
+    text = why_not_running(_Core([_event("Scheduled", "ok", None)], "True"), "ns", "nginx")
     assert "from kubelet: ok" in text
 
 
 def test_api_errors_are_reported_not_raised():
-    text = why_not_running(_Core([], "True", fail=True), "ns", "nginx")  # type: ignore[arg-type]
+    text = why_not_running(_Core([], "True", fail=True), "ns", "nginx")
     assert "could not read events or node: 403 Forbidden" in text

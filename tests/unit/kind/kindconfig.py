@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def checker_binary() -> Path:
     return target
 
 
-def check(paths: list[Path], image: str, name: str = "vnode-0a1b2c") -> tuple[int, list[dict]]:
+def check(paths: list[Path], image: str, name: str = "vnode-0a1b2c") -> tuple[int, list[dict[str, Any]]]:
     """Run the checker; return its exit status and one result object per file."""
     result = subprocess.run(
         [str(checker_binary()), "--image", image, "--name", name, *map(str, paths)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -22,20 +23,20 @@ def serving() -> vn.ServingCertificate:
 
 
 @pytest.fixture(scope="module")
-def documents(serving) -> list[dict]:
+def documents(serving) -> list[dict[str, Any]]:
     return vn.manifests(serving)
 
 
-def by_kind(documents, kind) -> list[dict]:
+def by_kind(documents, kind) -> list[dict[str, Any]]:
     return [d for d in documents if d["kind"] == kind]
 
 
-def container(deployment) -> dict:
+def container(deployment) -> dict[str, Any]:
     (only,) = deployment["spec"]["template"]["spec"]["containers"]
     return only
 
 
-def env_of(deployment) -> dict[str, dict]:
+def env_of(deployment) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container(deployment)["env"]}
 
 
@@ -44,7 +45,7 @@ def mount_path(deployment, volume_name) -> str:
     return mount["mountPath"]
 
 
-def volume(deployment, name) -> dict:
+def volume(deployment, name) -> dict[str, Any]:
     (found,) = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == name]
     return found
 
@@ -207,7 +208,8 @@ def test_serving_secret_holds_a_matching_certificate_for_both_nodes(documents, s
     assert secret["type"] == "kubernetes.io/tls"
     certificate = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
     key = serialization.load_pem_private_key(base64.b64decode(secret["data"]["tls.key"]), password=None)
-    assert certificate.public_key().public_numbers() == key.public_key().public_numbers()
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert certificate.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
     names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sorted(names.get_values_for_type(x509.DNSName)) == NODES
     for deployment in by_kind(documents, "Deployment"):

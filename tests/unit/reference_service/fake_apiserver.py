@@ -10,6 +10,7 @@ started on the same port to play an API server that goes away.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import itertools
 import json
@@ -79,6 +80,13 @@ class FakeApiServer:
         found = self.objects.get((resource, namespace, name))
         return copy.deepcopy(found) if found is not None else None
 
+    def existing(self, resource: str, name: str, namespace: str = "") -> dict[str, Any]:
+        """`get` of an object the test expects to be there: a clear failure when it is not."""
+        found = self.get(resource, name, namespace)
+        assert found is not None, f"no {resource} {namespace + '/' if namespace else ''}{name}"
+        return found
+
+    # Below this method, `list` in an annotation means it, not the builtin: those say `builtins.list`.
     def list(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return [
             copy.deepcopy(obj)
@@ -110,7 +118,7 @@ class FakeApiServer:
             self._publish("DELETED", resource, obj)
         return obj
 
-    def events_about(self, name: str, reason: str | None = None) -> list[dict[str, Any]]:
+    def events_about(self, name: str, reason: str | None = None) -> builtins.list[dict[str, Any]]:
         return [
             event
             for event in self.list("events")
@@ -154,7 +162,7 @@ class FakeApiServer:
         )
 
     @staticmethod
-    def _route(parts: list[str]) -> tuple[str, str | None, str | None]:
+    def _route(parts: builtins.list[str]) -> tuple[str, str | None, str | None]:
         """(resource, namespace or None, name or None) of /api/v1/... or /apis/<group>/<version>/..."""
         rest = parts[2:] if parts[0] == "api" else parts[3:]
         if len(rest) >= 3 and rest[0] == "namespaces":  # /namespaces/<ns>/<resource>[/<name>]
@@ -204,7 +212,7 @@ class FakeApiServer:
 
     def _selected(
         self, request: web.Request, resource: str, namespace: str | None
-    ) -> tuple[str | None, list[Any]]:
+    ) -> tuple[str | None, builtins.list[Any]]:
         field_selector = request.query.get("fieldSelector", "")
         name = (
             field_selector.removeprefix("metadata.name=")

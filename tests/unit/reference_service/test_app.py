@@ -34,6 +34,13 @@ def usage_error(argv, capsys) -> str:
     return capsys.readouterr().err
 
 
+def url_of(options: Options) -> str:
+    """The webhook URL of a host-process endpoint."""
+    endpoint = options.endpoint()
+    assert isinstance(endpoint, UrlEndpoint), endpoint
+    return endpoint.url
+
+
 def test_host_process_mode():
     options = parse_args(HOST_ARGS)
     assert options == Options(
@@ -41,7 +48,7 @@ def test_host_process_mode():
     )
     assert not options.in_cluster
     assert options.endpoint() == UrlEndpoint(host="127.0.0.1", port=18443)
-    assert options.endpoint().url == "https://127.0.0.1:18443/mutate"
+    assert url_of(options) == "https://127.0.0.1:18443/mutate"
     assert options.serving_names() == ServingNames.for_host("127.0.0.1")
 
 
@@ -63,9 +70,9 @@ def test_in_cluster_service_port():
 
 def test_wildcard_listen_in_host_mode_is_dialled_on_loopback():
     options = parse_args([*HOST_ARGS[:2], "--listen", "0.0.0.0:9000", "--workdir", "w"])
-    assert options.endpoint().url == "https://127.0.0.1:9000/mutate"
+    assert url_of(options) == "https://127.0.0.1:9000/mutate"
     options = parse_args([*HOST_ARGS[:2], "--listen", "[::]:9000", "--workdir", "w"])
-    assert options.endpoint().url == "https://[::1]:9000/mutate"
+    assert url_of(options) == "https://[::1]:9000/mutate"
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,14 @@
 """The simulated cloud's config file: the packaged one, a custom one, and every error."""
 
+from typing import Any
+
 import pytest
 import yaml
 
 from eci_reference.cloud import CloudConfig, CloudConfigError, load_cloud_config, parse_cloud_config
 from eci_reference.constants import SIMULATED_REGION, SIMULATED_VSWITCH_ZONES
 
-VALID = {
+VALID: dict[str, Any] = {
     "region": "cn-beijing",
     "vSwitches": [{"id": "vsw-a", "zone": "cn-beijing-a"}, {"id": "vsw-b", "zone": "cn-beijing-b"}],
     "storageClass": {"zoneId": "cn-beijing-b"},

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import uuid
+from typing import Any
 
 import aiohttp
 import pytest
@@ -113,7 +114,7 @@ async def _scenario(workdir):
         webhook = await eventually(
             "vk-webhook", lambda: api.get("mutatingwebhookconfigurations", "vk-webhook")
         )
-        profile = api.get("configmaps", "eci-profile", "kube-system")
+        profile = api.existing("configmaps", "eci-profile", "kube-system")
         assert profile["data"] == {**DEFAULT_PROFILE_DATA, "vSwitchIds": "vsw-hz-i,vsw-hz-j"}
         assert webhook["webhooks"][0]["clientConfig"]["url"] == f"https://127.0.0.1:{port}/mutate"
         assert [entry["name"] for entry in webhook["webhooks"]] == [
@@ -122,7 +123,7 @@ async def _scenario(workdir):
         ]
         storage_class = await eventually("eci-disk", lambda: api.get("storageclasses", "eci-disk"))
         assert storage_class["volumeBindingMode"] == "Immediate"
-        assert api.get("csidrivers", "disk.eci-reference.io")["spec"]["attachRequired"] is False
+        assert api.existing("csidrivers", "disk.eci-reference.io")["spec"]["attachRequired"] is False
         await eventually("ProfileApplied", lambda: api.events_about("eci-profile", "ProfileApplied"))
         # vk-webhook was written only after the admission server answered
         methods = [request for request in api.requests if "mutatingwebhookconfigurations" in request[1]]
@@ -154,7 +155,7 @@ async def _scenario(workdir):
         )
         assert events[0]["type"] == "Warning"
         assert events[0]["message"].startswith("selectors: not valid JSON")
-        assert len(api.get("mutatingwebhookconfigurations", "vk-webhook")["webhooks"]) == 2
+        assert len(api.existing("mutatingwebhookconfigurations", "vk-webhook")["webhooks"]) == 2
 
         # --- a valid profile with a selector and WaitForFirstConsumer ---------------------------------
         selectors = json.dumps([{"name": "web", "objectSelector": {"matchLabels": {"app": "web"}}}])
@@ -223,7 +224,7 @@ async def _scenario(workdir):
         assert volume["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
         await eventually("ProvisioningSucceeded", lambda: api.events_about("data", "ProvisioningSucceeded"))
         # play the PV controller: bind the claim to the volume
-        claim = api.get("persistentvolumeclaims", "data", "plain")
+        claim = api.existing("persistentvolumeclaims", "data", "plain")
         claim["spec"]["volumeName"] = volume["metadata"]["name"]
         api.put("persistentvolumeclaims", {**claim, "status": {"phase": "Bound"}})
         api.put("persistentvolumes", {**volume, "status": {"phase": "Bound"}})
@@ -234,17 +235,17 @@ async def _scenario(workdir):
         await api.start()
         api.put(
             "configmaps",
-            {**api.get("configmaps", "eci-profile", "kube-system"), "data": dict(profile["data"])},
+            {**api.existing("configmaps", "eci-profile", "kube-system"), "data": dict(profile["data"])},
         )
         await eventually(
             "vk-webhook back to two entries after the reconnect",
-            lambda: len(api.get("mutatingwebhookconfigurations", "vk-webhook")["webhooks"]) == 2,
+            lambda: len(api.existing("mutatingwebhookconfigurations", "vk-webhook")["webhooks"]) == 2,
             timeout=40,
         )
 
         # --- a released PV of ours is deleted -------------------------------------------------------------
         api.delete("persistentvolumeclaims", "data", "plain")
-        volume = api.get("persistentvolumes", volume["metadata"]["name"])
+        volume = api.existing("persistentvolumes", volume["metadata"]["name"])
         api.put("persistentvolumes", {**volume, "status": {"phase": "Released"}})
         await eventually("the released PV deleted", lambda: not api.list("persistentvolumes"))
         # Nothing is provisioned again for the deleted claim: once a later claim got its PV, the deletion
@@ -258,7 +259,7 @@ async def _scenario(workdir):
         ]
 
         # --- a deleted profile is recreated with the defaults --------------------------------------------
-        old_uid = api.get("configmaps", "eci-profile", "kube-system")["metadata"]["uid"]
+        old_uid = api.existing("configmaps", "eci-profile", "kube-system")["metadata"]["uid"]
         api.delete("configmaps", "eci-profile", "kube-system")
         recreated = await eventually(
             "the recreated profile", lambda: api.get("configmaps", "eci-profile", "kube-system")
@@ -330,7 +331,7 @@ def test_a_bad_cloud_config_exits_2_before_any_network(workdir, caplog):
     assert not (workdir / "w").exists()
 
 
-def _claim(name: str, node: str) -> dict:
+def _claim(name: str, node: str) -> dict[str, Any]:
     """A pending eci-disk claim whose consumer the scheduler already placed on `node`."""
     return {
         "metadata": {"name": name, "namespace": "plain", "annotations": {SELECTED_NODE_ANNOTATION: node}},

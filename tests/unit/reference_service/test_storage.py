@@ -1,6 +1,7 @@
 """StorageClass, CSIDriver and PV construction; where a disk goes (node zone vs class zone)."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ REGION = "topology.kubernetes.io/region"
 
 
 def claim(**changes):
-    body = {
+    body: dict[str, dict[str, Any]] = {
         "metadata": {"name": "data", "namespace": "team-a", "uid": UID, "annotations": {}},
         "spec": {
             "accessModes": ["ReadWriteOnce"],

@@ -4,10 +4,12 @@ import base64
 import copy
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import trustme
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from eci_reference.constants import (
     ECI_LABEL,
@@ -39,7 +41,7 @@ def profile_with(selectors: str):
     return parse_profile({**DEFAULT_PROFILE_DATA, "selectors": selectors})
 
 
-def entries(configuration) -> dict:
+def entries(configuration) -> dict[str, Any]:
     return {entry["name"]: entry for entry in configuration["webhooks"]}
 
 
@@ -246,8 +248,8 @@ def test_merge_keeps_previous_valid_cas_after_our_own():
     own, old = ca_pem(), ca_pem()
     merged = merge_ca_bundle(own, old)
     certificates = x509.load_pem_x509_certificates(merged)
-    assert [c.fingerprint(c.signature_hash_algorithm) for c in certificates] == [
-        c.fingerprint(c.signature_hash_algorithm) for c in x509.load_pem_x509_certificates(own + old)
+    assert [c.fingerprint(hashes.SHA256()) for c in certificates] == [
+        c.fingerprint(hashes.SHA256()) for c in x509.load_pem_x509_certificates(own + old)
     ]
 
 
