@@ -25,9 +25,12 @@ class ImplementationPod:
     uid: str
     restarts: int
     """Container restarts, summed over the pod's containers."""
+    terminating: bool = False
+    """Deleted but still listed (its deletionTimestamp set): its containers may already be stopped, and a
+    test can fail on that before the pod object is gone."""
 
     def describe(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return f"{self.namespace}/{self.name}" + (" (terminating)" if self.terminating else "")
 
 
 def implementation_pods(
@@ -46,6 +49,7 @@ def implementation_pods(
                     name=str(pod.metadata.name),
                     uid=str(pod.metadata.uid),
                     restarts=sum(int(s.restart_count or 0) for s in (pod.status.container_statuses or [])),
+                    terminating=pod.metadata.deletion_timestamp is not None,
                 )
                 for pod in listed
             ),
@@ -58,13 +62,13 @@ def replaced_during(
     before: tuple[ImplementationPod, ...], after: tuple[ImplementationPod, ...]
 ) -> str | None:
     """What happened to the implementation's pods between two readings, or None when every pod seen
-    before is still there with no new container restart. Pods added beside them (a scale-up) are not a
-    replacement and are not named."""
+    before is still there, not being deleted, with no new container restart. Pods added beside them (a
+    scale-up) are not a replacement and are not named."""
     now = {pod.uid: pod for pod in after}
     changes = []
     for pod in before:
         later = now.get(pod.uid)
-        if later is None:
+        if later is None or (later.terminating and not pod.terminating):
             changes.append(f"pod {pod.describe()} was deleted or replaced")
         elif later.restarts > pod.restarts:
             changes.append(

@@ -45,6 +45,17 @@ def test_a_container_restart_is_named_and_a_pod_added_beside_is_not():
     assert "impl-c was" not in found
 
 
+def test_a_pod_still_listed_but_terminating_counts_as_deleted():
+    """Its containers stop before its object goes: a test can fail in between (seen on kind)."""
+    deleting = ImplementationPod("kube-system", "impl-a", "u1", 0, terminating=True)
+    found = replaced_during((pod("impl-a", "u1"),), (deleting, pod("impl-b", "u2")))
+    assert found == (
+        "the implementation's pod kube-system/impl-a was deleted or replaced during this test "
+        "(its pods now: kube-system/impl-a (terminating), kube-system/impl-b)"
+    )
+    assert replaced_during((deleting,), (deleting,)) is None, "terminating already at the start: no news"
+
+
 def test_every_pod_gone_says_none_are_left():
     found = replaced_during((pod("impl-a", "u1"), pod("impl-b", "u2")), ())
     assert found is not None
@@ -64,10 +75,11 @@ class _Core:
         return SimpleNamespace(items=self.items)
 
 
-def _api_pod(name: str, uid: str, *restarts: int) -> SimpleNamespace:
+def _api_pod(name: str, uid: str, *restarts: int, deleted_at: str | None = None) -> SimpleNamespace:
     statuses = [SimpleNamespace(restart_count=count) for count in restarts] or None
     return SimpleNamespace(
-        metadata=SimpleNamespace(name=name, uid=uid), status=SimpleNamespace(container_statuses=statuses)
+        metadata=SimpleNamespace(name=name, uid=uid, deletion_timestamp=deleted_at),
+        status=SimpleNamespace(container_statuses=statuses),
     )
 
 
@@ -77,10 +89,12 @@ def test_declared_pods_are_listed_by_their_selector_with_restarts_summed():
             observation={"implementationPods": {"namespace": "vendor", "labelSelector": "app=impl"}}
         )
     )
-    core = _Core([_api_pod("impl-b", "u2"), _api_pod("impl-a", "u1", 1, 2)])
+    core = _Core(
+        [_api_pod("impl-b", "u2", deleted_at="2026-12-03T10:20:00Z"), _api_pod("impl-a", "u1", 1, 2)]
+    )
     assert implementation_pods(core, declared) == (
         ImplementationPod("vendor", "impl-a", "u1", 3),
-        ImplementationPod("vendor", "impl-b", "u2", 0),
+        ImplementationPod("vendor", "impl-b", "u2", 0, terminating=True),
     )
     assert core.asked == [("vendor", "app=impl")]
 
