@@ -1,33 +1,17 @@
 """Which conformance tests check which requirement, derived from their markers (never hand-listed).
 
-The suite is collected once (in this process, quietly) and each test function is mapped to the
-requirement ids of its ``@pytest.mark.requirement``; a run selects tests by those ids.
+The suite is collected once (in this process, quietly, by the catalogue browser's own collection) and
+each test function is mapped to the requirement ids of its ``@pytest.mark.requirement``; a run selects
+tests by those ids.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
+from vnode_harness import catalogue_cli
 from vnode_harness.catalogue import Catalogue
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.tests: dict[str, set[str]] = {}
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            function = item.nodeid.split("[", 1)[0]  # every parametrization of a test function
-            ids = {str(arg) for marker in item.iter_markers("requirement") for arg in marker.args}
-            self.tests.setdefault(function, set()).update(ids)
 
 
 @dataclass(frozen=True)
@@ -45,14 +29,14 @@ class TestIndex:
 
 
 def collect_tests() -> TestIndex:
-    """Collect conformance/ (no cluster: collection only) and index its test functions."""
-    recorder = _Recorder()
-    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(REPO / "conformance")]
-    with contextlib.redirect_stdout(io.StringIO()) as output:
-        code = pytest.main(args, plugins=[recorder])
-    if code != 0 or not recorder.tests:
-        raise RuntimeError(f"collecting conformance/ failed (exit code {code}):\n{output.getvalue()[-2000:]}")
-    return TestIndex({test: frozenset(ids) for test, ids in recorder.tests.items()})
+    """Collect conformance/ (no cluster: collection only) as the catalogue browser does, and index its
+    test functions (every parametrization of a function under the function's node id)."""
+    tests: dict[str, set[str]] = {}
+    for test in catalogue_cli.collect_tests():
+        tests.setdefault(test.nodeid.split("[", 1)[0], set()).update(test.requirements)
+    if not tests:
+        raise RuntimeError("collecting conformance/ found no tests")
+    return TestIndex({test: frozenset(ids) for test, ids in tests.items()})
 
 
 def default_controls(
