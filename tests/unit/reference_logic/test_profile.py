@@ -72,7 +72,7 @@ def test_template_without_comments_parses():
 
 def test_template_with_its_comments_is_not_valid_json():
     assert problems_of({"selectors": TEMPLATE_WITH_COMMENTS}) == [
-        "selectors: not valid JSON at line 3 column 42: Expecting property name enclosed in double quotes"
+        "selectors: not valid JSON at line 3 column 27: Expecting property name enclosed in double quotes"
     ]
 
 
