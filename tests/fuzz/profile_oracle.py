@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tests.unit.reference_logic.seed_examples import SEED_KUBECTL_DATA
+from tests.seed_data import SEED_KUBECTL_DATA
 
 #: Data keys the documents define (the seed's eci-profile); a problem about one of them names it verbatim.
 KNOWN_KEYS = tuple(SEED_KUBECTL_DATA)

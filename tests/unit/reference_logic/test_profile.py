@@ -17,12 +17,12 @@ from eci_reference.profile import (
     Selector,
     parse_profile,
 )
+from tests.seed_data import SEED_KUBECTL_DATA
 
 from .seed_examples import (
     EXAMPLE_1,
     EXAMPLE_2,
     EXAMPLE_3,
-    SEED_KUBECTL_DATA,
     TEMPLATE,
     TEMPLATE_WITH_COMMENTS,
 )

@@ -15,9 +15,9 @@ from eci_reference.constants import ECI_LABEL, SECURITY_GROUP_ANNOTATION, VSWITC
 from eci_reference.matching import is_eci_pod
 from eci_reference.mutation import plan_pod_patch, tolerates_virtual_node_taint
 from eci_reference.profile import Profile, ProfileError, parse_profile
+from tests.seed_data import SEED_KUBECTL_DATA
 
 from .jsonpatch_apply import apply_patch
-from .seed_examples import SEED_KUBECTL_DATA
 from .test_admission import FakeContext, make_review
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
