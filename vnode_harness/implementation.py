@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -32,6 +32,14 @@ API_VERSION = "conformance.vnode.dev/v1alpha1"
 KIND = "Implementation"
 
 ProviderName = Literal["local", "kind", "existing"]
+PROVIDER_NAMES: tuple[ProviderName, ...] = get_args(ProviderName)
+"""The cluster providers, in one place: `--cluster` also accepts `auto`, which picks one of these."""
+
+
+def is_provider_name(name: str) -> TypeGuard[ProviderName]:
+    """Whether `name` is a cluster provider (and not `auto` or a typo)."""
+    return name in PROVIDER_NAMES
+
 
 PLACEHOLDERS = ("kubeconfig", "port", "workdir", "python")
 """What `{name}` may appear in install commands, readyUrl and env values; the harness fills them in."""

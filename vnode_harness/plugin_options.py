@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from vnode_harness.generative.strategies import DEFAULT_SCENARIOS, DEFAULT_SEED
+from vnode_harness.implementation import PROVIDER_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE_DIR = REPO_ROOT / "conformance"
@@ -24,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vnode", "virtual-node conformance")
     group.addoption(
         "--cluster",
-        choices=("auto", "local", "kind", "existing"),
+        choices=("auto", *PROVIDER_NAMES),
         default=os.environ.get("VNODE_CLUSTER", "auto"),
         help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
     )

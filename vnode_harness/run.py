@@ -17,13 +17,13 @@ from pathlib import Path
 from kubernetes import client
 from rich.console import Console
 
-from vnode_harness.implementation import Implementation, load_implementation
+from vnode_harness.implementation import Implementation, ProviderName, load_implementation
 from vnode_harness.install_local import LocalImplementation, start_local_implementation
 from vnode_harness.kube import api_client
 from vnode_harness.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION, fate_of_eci_pod
 from vnode_harness.processes import process_start_time
 from vnode_harness.providers.base import ClusterError, ClusterHandle, ClusterProvider
-from vnode_harness.providers.select import choose_provider
+from vnode_harness.providers.select import PROVIDERS, choose_provider
 from vnode_harness.readiness import (
     PROBE_NAMESPACE,
     check_cluster_ready,
@@ -127,7 +127,7 @@ class ConformanceRun:
         self.console = console or Console(stderr=True)
         self.implementation: Implementation = load_implementation(options.implementation_file)
         self._provider: ClusterProvider | None = None
-        self.provider_choice: tuple[str, str] | None = None
+        self.provider_choice: tuple[ProviderName, str] | None = None
         """(provider, why) once `start` has chosen the provider; a report of a failed start names it."""
         self._local_impl: LocalImplementation | None = None
         self._impl_workdir: Path | None = None
@@ -148,7 +148,7 @@ class ConformanceRun:
             from vnode_harness.providers.kind.cluster import KindProvider
 
             return KindProvider.from_options(self.options, self.implementation, console=self.console)
-        raise ClusterError(f"unknown --cluster {name!r}; choose kind, local, existing or auto")
+        raise ClusterError(f"unknown --cluster {name!r}; choose one of {', '.join(PROVIDERS)}")
 
     def start(self) -> RunContext:
         provider_name, reason = choose_provider(

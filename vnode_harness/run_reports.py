@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
+from vnode_harness.implementation import is_provider_name
 from vnode_harness.plugin_options import is_full_run
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.model import Cleanup, GeneratedCases, LockTakeover
@@ -48,7 +49,7 @@ def write_unstarted_run(config: pytest.Config, run: ConformanceRun, cause: str) 
             implementation=run.implementation,
             implementation_file=run.options.implementation_file,
             run_dir=run.options.run_dir,
-            provider=provider if provider in ("local", "kind", "existing") else "local",  # type: ignore[arg-type]
+            provider=provider if is_provider_name(provider) else "local",
             cause=cause,
             full=is_full_run(config),
             command=_command(config),

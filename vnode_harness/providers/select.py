@@ -13,14 +13,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from vnode_harness.implementation import PROVIDER_NAMES, ProviderName, is_provider_name
 from vnode_harness.providers.kind.docker import docker_available
 
-PROVIDERS = ("kind", "local", "existing", "auto")
+PROVIDERS = (*PROVIDER_NAMES, "auto")
 
 
-def choose_provider(requested: str, *, kind_bin: Path | None = None) -> tuple[str, str]:
+def choose_provider(requested: str, *, kind_bin: Path | None = None) -> tuple[ProviderName, str]:
     """(provider, reason) for a `--cluster` value; `kind_bin` is an explicit `--kind-bin`, if any."""
-    if requested in ("kind", "local", "existing"):
+    if is_provider_name(requested):
         return requested, f"--cluster {requested} was requested"
     if requested != "auto":
         raise ValueError(f"unknown cluster provider {requested!r}; choose one of {', '.join(PROVIDERS)}")

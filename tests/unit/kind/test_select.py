@@ -72,7 +72,7 @@ class TestChooseProvider:
         assert select.choose_provider(requested) == (requested, f"--cluster {requested} was requested")
 
     def test_unknown(self):
-        with pytest.raises(ValueError, match="kind, local, existing, auto"):
+        with pytest.raises(ValueError, match="local, kind, existing, auto"):
             select.choose_provider("minikube")
 
     def test_auto_without_kind(self, bin_dir):
