@@ -9,11 +9,11 @@ at once then never hand out the same port.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from vnode_harness.file_lock import file_lock
 from vnode_harness.toolchain.cache import cache_root
 
 LOOPBACK = "127.0.0.1"
@@ -58,11 +58,5 @@ _TCP_LISTEN = "0A"
 @contextlib.contextmanager
 def cluster_start_lock() -> Iterator[None]:
     """Serialize port choice + component start across every process of this user on this machine."""
-    lock_dir = cache_root() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(Path(lock_dir) / "cluster-start.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(cache_root() / "locks" / "cluster-start.lock"):
+        yield

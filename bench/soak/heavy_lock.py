@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
+import contextlib
 import sys
 import time
 from pathlib import Path
 from types import TracebackType
+
+from vnode_harness.file_lock import file_lock
 
 
 class HeavyLock:
@@ -19,17 +20,12 @@ class HeavyLock:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.waited_seconds = 0.0
-        self._file: int | None = None
+        self._held = contextlib.ExitStack()
 
     def __enter__(self) -> HeavyLock:
         started = time.monotonic()
         if self.path is not None:
-            self._file = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                print(f"waiting for {self.path} (another cluster-heavy command holds it)", file=sys.stderr)
-                fcntl.flock(self._file, fcntl.LOCK_EX)
+            self._held.enter_context(file_lock(self.path, on_wait=self._say_waiting))
         self.waited_seconds = round(time.monotonic() - started, 1)
         return self
 
@@ -39,7 +35,7 @@ class HeavyLock:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            os.close(self._file)
-            self._file = None
+        self._held.close()
+
+    def _say_waiting(self) -> None:
+        print(f"waiting for {self.path} (another cluster-heavy command holds it)", file=sys.stderr)

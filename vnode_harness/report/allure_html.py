@@ -7,7 +7,6 @@ conformance report and JUnit XML; the message says how to get the HTML.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from vnode_harness.allure_labels import ALLURE_TREE
+from vnode_harness.file_lock import file_lock
 from vnode_harness.toolchain.cache import cache_root
 from vnode_harness.versions import ALLURE_NPM
 
@@ -37,9 +37,7 @@ def allure_command(console: Console) -> Path:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise AllureUnavailable("Node.js and npm are not on PATH: install them to get the Allure HTML report")
-    prefix.mkdir(parents=True, exist_ok=True)
-    with open(prefix / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(prefix / ".install.lock"):
         if not binary.exists():
             with console.status(f"installing the Allure {ALLURE_NPM} report generator (npm, first use)"):
                 result = subprocess.run(

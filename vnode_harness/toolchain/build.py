@@ -10,7 +10,6 @@ instead of building twice.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -21,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from vnode_harness.file_lock import file_lock
 from vnode_harness.processes import log_tail
 from vnode_harness.toolchain.cache import STAMP_NAME, cache_root, component_dir, read_stamp
 from vnode_harness.toolchain.errors import ToolchainError
@@ -55,14 +55,8 @@ def go_binary() -> str:
 
 @contextlib.contextmanager
 def _component_lock(recipe: Recipe) -> Iterator[None]:
-    lock_dir = cache_root() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{recipe.directory_name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(cache_root() / "locks" / f"{recipe.directory_name}.lock"):
+        yield
 
 
 def _run_logged(command: list[str], cwd: Path, log: Path, step: str, recipe: Recipe) -> None:
