@@ -1,10 +1,10 @@
 """Every manifest the kind provider applies, admitted by a real API server with a server-side dry run.
 
-No kind cluster can run on CI machines (no Docker Engine, no registry), but the local environment is a
-real kube-apiserver of the same Kubernetes minor. Applying the kind provider's documents there with
-`kubectl apply --server-side --dry-run=server` runs schema validation (strict field validation),
-defaulting, RBAC and admission for each object and stores nothing, so a typo in a field, a wrong
-apiVersion or a rejected RBAC rule fails here instead of on a release engineer's machine.
+A kind cluster takes minutes to create and its images minutes to build; the local environment is a
+real kube-apiserver of the same Kubernetes minor and starts in seconds. Applying the kind provider's
+documents there with `kubectl apply --server-side --dry-run=server` runs schema validation (strict
+field validation), defaulting, RBAC and admission for each object and stores nothing, so a typo in a
+field, a wrong apiVersion or a rejected RBAC rule fails here, before any kind cluster is created.
 
 Covered: the virtual-kubelet Deployments, RBAC, ConfigMap and Secret; the reference implementation's
 manifests (implementations/reference.yaml, install.kind); the Istio minimal profile istioctl renders
@@ -28,7 +28,7 @@ from vnode_harness.implementation import load_implementation
 from vnode_harness.kube import api_client
 from vnode_harness.providers.kind import istio
 from vnode_harness.providers.kind import virtual_nodes as vn
-from vnode_harness.providers.kind.cluster import KindProvider
+from vnode_harness.providers.kind.applied import read_applied, record_applied
 from vnode_harness.providers.kind.implementation import (
     kubectl_apply_command,
     manifest_documents,
@@ -245,12 +245,11 @@ def test_rbac_allows_exactly_virtual_kubelets_calls(api):
 def test_applied_hashes_round_trip(api):
     """The --keep-cluster bookkeeping against a real API server: create on first record, merge after."""
     core = client.CoreV1Api(api)
-    provider = KindProvider("vnode-it-state")
     try:
-        assert provider._applied(core) == {}
-        provider._record_applied(core, "virtual-nodes", "a" * 64)
-        provider._record_applied(core, "istio", "b" * 64)
-        provider._record_applied(core, "virtual-nodes", "c" * 64)
-        assert provider._applied(core) == {"virtual-nodes": "c" * 64, "istio": "b" * 64}
+        assert read_applied(core) == {}
+        record_applied(core, "virtual-nodes", "a" * 64)
+        record_applied(core, "istio", "b" * 64)
+        record_applied(core, "virtual-nodes", "c" * 64)
+        assert read_applied(core) == {"virtual-nodes": "c" * 64, "istio": "b" * 64}
     finally:
         core.delete_namespaced_config_map("vnode-kind-provider", "kube-system")

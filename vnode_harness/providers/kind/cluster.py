@@ -220,7 +220,7 @@ class KindProvider:
             self._load_image(image)
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
             apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
-        applied = self._applied(core)
+        applied = read_applied(core)
         install_virtual_nodes(
             api,
             kubectl=kubectl,
@@ -253,7 +253,7 @@ class KindProvider:
                 workdir=self.directory / "implementation",
                 applied_digest=applied.get("implementation"),
             )
-            self._record_applied(core, "implementation", digest)
+            record_applied(core, "implementation", digest)
         version = client.VersionApi(api).get_code().git_version
         self._component_logs().follow()
         images = self.images
@@ -349,14 +349,6 @@ class KindProvider:
             return (True if len(ready) >= expected else None), f"{len(ready)}/{expected} kind nodes Ready"
 
         cluster_wait("the kind nodes to be Ready", probe, timeout=240, hint="kubectl get nodes")
-
-    # --- what was applied (for --keep-cluster reuse) --------------------------------------------
-
-    def _applied(self, core: client.CoreV1Api) -> dict[str, str]:
-        return read_applied(core)
-
-    def _record_applied(self, core: client.CoreV1Api, component: str, digest: str) -> None:
-        record_applied(core, component, digest)
 
     # --- logs and teardown --------------------------------------------------------------------
 
