@@ -1,7 +1,7 @@
-"""The command lines the kind provider runs where nothing real can run here (no Docker Engine):
-`kind create cluster`, `kind load docker-image`, `kind delete cluster` (through pytest-kind's
-KindCluster, whose subprocess calls are recorded) and `docker build`. Plus the guarantee that kind
-and kubectl are never downloaded."""
+"""The command lines the kind provider runs, recorded instead of run so the unit tests need no Docker
+Engine (`tox -e conformance -- --cluster kind` runs them for real): `kind create cluster`, `kind load
+docker-image`, `kind delete cluster` (through pytest-kind's KindCluster, whose subprocess calls are
+recorded) and `docker build`. Plus the guarantee that kind and kubectl are never downloaded."""
 
 from __future__ import annotations
 

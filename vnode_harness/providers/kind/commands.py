@@ -1,8 +1,8 @@
 """Running the host commands of the kind provider (docker, kind, kubectl, helm) with their output logged.
 
 One function so that every command the provider runs goes through the same place: failures name the
-command and quote the end of its log, and unit tests can record the command lines where nothing real
-can run (no Docker Engine on CI machines).
+command and quote the end of its log, and unit tests can record the command lines without a Docker
+Engine (the kind conformance run and the kind fault scenario run them for real).
 """
 
 from __future__ import annotations
