@@ -3,4 +3,4 @@
 The plugin acts only on runs that include conformance/; `pytest tests` never starts a cluster.
 """
 
-pytest_plugins = ["vnode_harness.pytest_plugin"]
+pytest_plugins = ["vnode_harness.plugin.pytest_plugin"]

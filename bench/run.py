@@ -231,10 +231,10 @@ def bench_e2e_pods(count: int = 500) -> dict[str, Any]:
     from kubernetes import client
     from rich.console import Console
 
-    from vnode_harness.implementation import load_implementation
-    from vnode_harness.install_local import start_local_implementation
-    from vnode_harness.kube import api_client
+    from vnode_harness.formats.implementation import load_implementation
+    from vnode_harness.plumbing.kube import api_client
     from vnode_harness.providers.local.cluster import LocalCluster
+    from vnode_harness.providers.local.implementation import start_local_implementation
 
     console = Console(stderr=True, quiet=True)
     cluster = LocalCluster(logs_dir=RESULTS / "e2e-logs", console=console, with_istio=False)
@@ -270,7 +270,7 @@ def bench_e2e_pods(count: int = 500) -> dict[str, Any]:
 def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
-    from vnode_harness.names import ECI_LABEL
+    from vnode_harness.formats.names import ECI_LABEL
 
     def manifest(i: int) -> dict[str, Any]:
         spec: dict[str, Any] = {"containers": [{"name": "c", "image": "nginx"}]}
@@ -327,11 +327,11 @@ def bench_reliability(runs: int = 10) -> dict[str, Any]:
     from kubernetes import client
     from rich.console import Console
 
-    from vnode_harness.implementation import load_implementation
-    from vnode_harness.install_local import start_local_implementation
-    from vnode_harness.kube import api_client
+    from vnode_harness.formats.implementation import load_implementation
+    from vnode_harness.plumbing.kube import api_client
     from vnode_harness.providers.local.cluster import LocalCluster
-    from vnode_harness.testkit.workloads import RUN_LABEL
+    from vnode_harness.providers.local.implementation import start_local_implementation
+    from vnode_harness.testapi.workloads import RUN_LABEL
 
     console = Console(stderr=True, quiet=True)
     cluster = LocalCluster(logs_dir=RESULTS / "reliability-logs", console=console)
@@ -392,7 +392,9 @@ def bench_cold_build() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as gocache:
         env = {**os.environ, "VNODE_CACHE_DIR": cache, "GOCACHE": gocache, "VNODE_BIN_DIR": ""}
         start = time.monotonic()
-        subprocess.run([sys.executable, "-m", "vnode_harness.cli", "toolchain", "build"], env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "vnode_harness.cli.main", "toolchain", "build"], env=env, check=True
+        )
         return {
             "cold_build_seconds": round(time.monotonic() - start),
             "note": "Go module cache kept, build cache empty",
@@ -401,7 +403,7 @@ def bench_cold_build() -> dict[str, Any]:
 
 def _vnode(*arguments: str) -> float:
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "vnode_harness.cli", *arguments], cwd=REPO, check=True)
+    subprocess.run([sys.executable, "-m", "vnode_harness.cli.main", *arguments], cwd=REPO, check=True)
     return round(time.monotonic() - start, 1)
 
 
@@ -417,8 +419,8 @@ def _docker_images_bytes(names: list[str]) -> int:
 
 def bench_kind_images() -> dict[str, Any]:
     """Warm (nothing changed) and cold (every image and stamp removed; Go builds cached) image builds."""
-    from vnode_harness.kind_images.engine import stamp_dir
-    from vnode_harness.kind_images.plan import build_image_set
+    from vnode_harness.providers.kind.images.engine import stamp_dir
+    from vnode_harness.providers.kind.images.plan import build_image_set
 
     warm = _vnode("kind", "images")
     images = list(build_image_set().image_ids)
@@ -442,10 +444,10 @@ def bench_kind_create(runs: int = 3) -> dict[str, Any]:
     from kubernetes import client
     from rich.console import Console
 
-    from vnode_harness.kind_images.plan import NODE_IMAGE
-    from vnode_harness.kube import api_client
+    from vnode_harness.plumbing.kube import api_client
     from vnode_harness.providers.kind.cluster import KindProvider
     from vnode_harness.providers.kind.host import resolve_binary
+    from vnode_harness.providers.kind.images.plan import NODE_IMAGE
 
     seconds = []
     for _ in range(runs):
@@ -486,8 +488,8 @@ def bench_generative(scenarios: int = 60) -> dict[str, Any]:
     """Pods per second of GEN-ROUTING-EFFECTS: the test's own duration from the JUnit file."""
     import xml.etree.ElementTree as ET
 
-    from vnode_harness.generative.model import ParameterKeys
-    from vnode_harness.generative.strategies import DEFAULT_SEED, draw_scenarios
+    from vnode_harness.testapi.generative.model import ParameterKeys
+    from vnode_harness.testapi.generative.strategies import DEFAULT_SEED, draw_scenarios
 
     keys = ParameterKeys("k8s.aliyun.com/eci-security-group", "k8s.aliyun.com/eci-vswitch")
     pods = sum(len(s.pods) for s in draw_scenarios(DEFAULT_SEED, scenarios, keys))

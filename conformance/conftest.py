@@ -1,7 +1,7 @@
 """Fixtures of the conformance tests: API clients that name the test, fresh namespaces, the eci-profile
 editor and the implementation's identity (for "without restarting").
 
-The cluster itself comes from the plugin (vnode_harness.pytest_plugin): `run_context` and
+The cluster itself comes from the plugin (vnode_harness.plugin.pytest_plugin): `run_context` and
 `implementation` are session fixtures there.
 """
 
@@ -12,17 +12,15 @@ from collections.abc import Callable, Iterator, Mapping
 import pytest
 from kubernetes import client
 
-from vnode_harness.allure_labels import label_item
-from vnode_harness.catalogue import Catalogue, load_catalogue
-from vnode_harness.implementation import Implementation
-from vnode_harness.kube import api_client
-from vnode_harness.leaks import record_created_namespace
-from vnode_harness.names import dns_label
-from vnode_harness.pytest_plugin import requirement_ids
-from vnode_harness.run import RunContext
-from vnode_harness.testkit.identity import ImplementationIdentity, admission_watch, identity_of
-from vnode_harness.testkit.profile import ProfileEditor
-from vnode_harness.testkit.workloads import Namespace, create_namespace
+from vnode_harness.formats.catalogue import Catalogue, load_catalogue
+from vnode_harness.formats.implementation import Implementation
+from vnode_harness.formats.names import dns_label
+from vnode_harness.lifecycle.leaks import record_created_namespace
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.run_context import RunContext
+from vnode_harness.testapi.identity import ImplementationIdentity, admission_watch, identity_of
+from vnode_harness.testapi.profile import ProfileEditor
+from vnode_harness.testapi.workloads import Namespace, create_namespace
 
 NamespaceFactory = Callable[..., Namespace]
 
@@ -30,14 +28,6 @@ NamespaceFactory = Callable[..., Namespace]
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return load_catalogue()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test's Allure result reads like the catalogue: feature → requirement, a readable title, the
-    MUST statement with the document's quote and section (markers, so skipped tests have them too)."""
-    catalogue = load_catalogue()
-    for item in items:
-        label_item(catalogue, item, requirement_ids(item))
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.testkit.checks import (
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.testapi.checks import (
     assert_metadata,
     assert_on_regular_node,
     assert_on_virtual_node,
     assert_pod_stays,
     run_pod,
 )
-from vnode_harness.testkit.fixtures import profile_fixture
+from vnode_harness.testapi.fixtures import profile_fixture
 
 USE_SPECS = "k8s.aliyun.com/eci-use-specs"
 AUTO_IMC = "k8s.aliyun.com/eci-auto-imc"

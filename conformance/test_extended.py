@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from vnode_harness.observe import node_is_ready, virtual_nodes
-from vnode_harness.waits import wait_for
+from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.testapi.observe import node_is_ready, virtual_nodes
 
 ARCH_LABEL = "kubernetes.io/arch"
 

@@ -1,5 +1,5 @@
 """Generated combinations of the routing and effect rules, checked against an independent model
-(vnode_harness.generative): hundreds of pods per run, each compared with what the documents say.
+(vnode_harness.testapi.generative): hundreds of pods per run, each compared with what the documents say.
 
 The scenarios come from Hypothesis with a fixed default seed, so runs are comparable; `--gen-seed` and
 `--gen-cases` go deeper, and a failure prints the command that replays exactly the failing case.
@@ -12,9 +12,9 @@ import shlex
 import allure
 import pytest
 
-from vnode_harness.generative.live import Mismatch, ScenarioRunner, describe_mismatches
-from vnode_harness.generative.model import ALL_BRANCHES, ParameterKeys
-from vnode_harness.generative.strategies import draw_scenarios
+from vnode_harness.testapi.generative.live import Mismatch, ScenarioRunner, describe_mismatches
+from vnode_harness.testapi.generative.model import ALL_BRANCHES, ParameterKeys
+from vnode_harness.testapi.generative.strategies import draw_scenarios
 
 
 def parse_only(text):

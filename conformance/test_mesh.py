@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from vnode_harness.names import ECI_LABEL, ISTIO_INJECTION, ISTIO_SIDECAR
-from vnode_harness.observe import kubectl_ready, long_running_container_names
-from vnode_harness.testkit.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.formats.names import ECI_LABEL, ISTIO_INJECTION, ISTIO_SIDECAR
+from vnode_harness.testapi.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testapi.observe import kubectl_ready, long_running_container_names
 
 
 def assert_sidecar(pod, present=True):

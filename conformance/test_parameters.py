@@ -8,16 +8,16 @@ import json
 import pytest
 from kubernetes import client
 
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.testkit.checks import (
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
+from vnode_harness.testapi.checks import (
     assert_metadata,
     assert_on_regular_node,
     assert_on_virtual_node,
     assert_pod_stays,
     run_pod,
 )
-from vnode_harness.testkit.workloads import pod_image
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.testapi.workloads import pod_image
 
 
 def params(implementation):

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.placement import wait_new_pods_on_virtual_nodes
-from vnode_harness.testkit.checks import (
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.testapi.checks import (
     assert_on_regular_node,
     assert_on_virtual_node,
     assert_pod_stays,
     run_pod,
 )
+from vnode_harness.testapi.placement import wait_new_pods_on_virtual_nodes
 
 
 @pytest.mark.requirement("SCHED-POD-LABEL")

@@ -8,10 +8,10 @@ import json
 import pytest
 from kubernetes import client
 
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.testkit.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
-from vnode_harness.testkit.fixtures import profile_fixture, selectors_of
-from vnode_harness.waits import wait_for
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.testapi.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testapi.fixtures import profile_fixture, selectors_of
 
 
 def webhook_entries(api, implementation):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.observe import virtual_nodes
-from vnode_harness.testkit.checks import assert_on_virtual_node, run_pod
-from vnode_harness.waits import consistently, wait_for
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.plumbing.waits import consistently, wait_for
+from vnode_harness.testapi.checks import assert_on_virtual_node, run_pod
+from vnode_harness.testapi.observe import virtual_nodes
 
 WFFC_ON = {"featureGates": "WaitForFirstConsumer=true"}
 WFFC_OFF = {"featureGates": "WaitForFirstConsumer=false"}

@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes import client
 from rich.console import Console
 
-from vnode_harness.kube import api_client
+from vnode_harness.plumbing.kube import api_client
 
 from . import summary
 from .cluster_state import leftovers, objects, profile_differences, profile_snapshot

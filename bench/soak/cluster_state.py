@@ -18,8 +18,8 @@ from typing import Any
 
 from kubernetes import client
 
-from vnode_harness.leaks import find_leaks
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.lifecycle.leaks import find_leaks
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 
 PROFILE = ("kube-system", "eci-profile")
 

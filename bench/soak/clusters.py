@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vnode_harness.implementation import load_implementation
+from vnode_harness.formats.implementation import load_implementation
 
 from .heavy_lock import HeavyLock
 from .suite_run import Target
@@ -25,7 +25,7 @@ from .suite_run import Target
 def local_target(
     implementation_file: Path, logs_dir: Path, lock: HeavyLock, console: Console
 ) -> Iterator[Target]:
-    from vnode_harness.playground import start_playground_implementation
+    from vnode_harness.cli.playground import start_playground_implementation
     from vnode_harness.providers.local.cluster import LocalCluster
 
     implementation = load_implementation(implementation_file)
@@ -46,7 +46,7 @@ def kind_target(
     implementation_file: Path, repo: Path, logs_dir: Path, lock: HeavyLock, console: Console
 ) -> Iterator[Target]:
     from vnode_harness.providers.kind.cluster import KindProvider
-    from vnode_harness.testkit.workloads import TEST_IMAGE_VARIABLE
+    from vnode_harness.testapi.workloads import TEST_IMAGE_VARIABLE
 
     provider = KindProvider(
         implementation=load_implementation(implementation_file),
@@ -57,6 +57,7 @@ def kind_target(
     try:
         with lock:
             handle = provider.up()
+            provider.install_implementation(handle)
         # The kind nodes pull nothing from a registry: test pods use the image the provider loaded.
         env = {TEST_IMAGE_VARIABLE: os.environ.get(TEST_IMAGE_VARIABLE, handle.facts["testImage"])}
         yield Target("kind", handle.kubeconfig, implementation_file, env=env)

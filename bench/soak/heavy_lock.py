@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from vnode_harness.file_lock import file_lock
+from vnode_harness.plumbing.file_lock import file_lock
 
 
 class HeavyLock:

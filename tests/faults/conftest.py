@@ -13,11 +13,11 @@ import pytest
 from kubernetes import client
 
 from tests.faults.scenario import REFERENCE, REPO, start_implementation
-from vnode_harness.implementation import load_implementation
-from vnode_harness.install_local import LocalImplementation
-from vnode_harness.kube import api_client
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.kube import api_client
 from vnode_harness.providers.local.cluster import LocalCluster
+from vnode_harness.providers.local.implementation import LocalImplementation
+from vnode_harness.run_context import ClusterHandle
 
 LOGS = REPO / "reports" / "faults"
 
@@ -51,7 +51,9 @@ def kind_cluster() -> Iterator[ClusterHandle]:
         logs_dir=LOGS / "kind-cluster",
     )
     try:
-        yield provider.up()
+        handle = provider.up()
+        provider.install_implementation(handle)
+        yield handle
     finally:
         provider.down()
 

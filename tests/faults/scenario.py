@@ -1,7 +1,7 @@
 """What every fault scenario does: start a suite run as a vendor would (a separate `pytest conformance`
 process against an existing cluster), inject a fault at a chosen moment, then read its verdict and
 check the cluster it ran against: the eci-profile as it was, the lock Lease gone, none of the run's
-objects left (vnode_harness.leaks).
+objects left (vnode_harness.lifecycle.leaks).
 
 Moments are observed, not timed: "a test holds the profile lock", "the run's first test namespace
 exists" are read from the cluster, so a fault lands where the scenario says on a fast or a slow machine.
@@ -21,14 +21,14 @@ from typing import Any
 import yaml
 from kubernetes import client, watch
 
-from vnode_harness.implementation import Implementation, load_implementation
-from vnode_harness.install_local import LocalImplementation, start_local_implementation
-from vnode_harness.leaks import created_namespaces, leaks_after_settling
-from vnode_harness.names import ECI_LABEL
-from vnode_harness.providers.base import ClusterHandle
-from vnode_harness.testkit.profile import LOCK_NAME, ProfileSnapshot, read_profile_snapshot
-from vnode_harness.testkit.workloads import RUN_LABEL, TEST_IMAGE_VARIABLE
-from vnode_harness.waits import wait_for
+from vnode_harness.formats.implementation import Implementation, load_implementation
+from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.lifecycle.leaks import created_namespaces, leaks_after_settling
+from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.providers.local.implementation import LocalImplementation, start_local_implementation
+from vnode_harness.run_context import ClusterHandle
+from vnode_harness.testapi.profile import LOCK_NAME, ProfileSnapshot, read_profile_snapshot
+from vnode_harness.testapi.workloads import RUN_LABEL, TEST_IMAGE_VARIABLE
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "implementations" / "reference.yaml"

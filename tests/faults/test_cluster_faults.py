@@ -23,9 +23,9 @@ from tests.faults.scenario import (
 )
 from vnode_harness.faults.apiserver import ApiServerOutage
 from vnode_harness.faults.nodes import NodeNotReady
-from vnode_harness.implementation import load_implementation
-from vnode_harness.kube import api_client
-from vnode_harness.observe import virtual_nodes
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.testapi.observe import virtual_nodes
 
 OUTAGE_SECONDS = 10.0
 SCHEDULING_AND_PROFILE = (

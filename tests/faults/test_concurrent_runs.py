@@ -6,7 +6,7 @@ not made there."""
 from __future__ import annotations
 
 from tests.faults.scenario import REFERENCE, assert_nothing_left, outcomes_named, profile_now, start_suite
-from vnode_harness.implementation import load_implementation
+from vnode_harness.formats.implementation import load_implementation
 
 PROFILE_TESTS = (
     "without_restart or test_profile_values_are_defaults or test_pod_label_runs_pod_on_virtual_node"

@@ -27,11 +27,10 @@ from tests.faults.scenario import (
     start_suite,
     when_a_test_holds_the_lock,
 )
-from vnode_harness.implementation import load_implementation
-from vnode_harness.providers.base import ClusterHandle
-from vnode_harness.run import RunContext
-from vnode_harness.testkit.identity import ImplementationIdentity, admission_watch, identity_of
-from vnode_harness.waits import wait_for
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.run_context import ClusterHandle, RunContext
+from vnode_harness.testapi.identity import ImplementationIdentity, admission_watch, identity_of
 
 
 def test_implementation_killed_mid_run_fails_naming_its_death(api, shared_cluster, reference, reports):

@@ -24,9 +24,9 @@ from tests.faults.scenario import (
     when_a_test_holds_the_lock,
     when_tests_started,
 )
-from vnode_harness.implementation import load_implementation
-from vnode_harness.testkit.profile import ProfileEditor
-from vnode_harness.testkit.workloads import RUN_LABEL
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.testapi.profile import ProfileEditor
+from vnode_harness.testapi.workloads import RUN_LABEL
 
 SEED = int(os.environ.get("VNODE_FAULTS_SEED", "20261202"))
 POINTS = int(os.environ.get("VNODE_FAULTS_POINTS", "2"))

@@ -27,10 +27,10 @@ from tests.faults.scenario import (
     when_a_test_holds_the_lock,
     when_a_test_pod_exists,
 )
-from vnode_harness.implementation import load_implementation
-from vnode_harness.kube import api_client
-from vnode_harness.providers.base import ClusterHandle
-from vnode_harness.waits import wait_for
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.run_context import ClusterHandle
 
 pytestmark = pytest.mark.kind
 

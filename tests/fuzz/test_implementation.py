@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import event, given
 
-from vnode_harness.implementation import Implementation, load_implementation
-from vnode_harness.yaml_files import ModelFileError
+from vnode_harness.formats.implementation import Implementation, load_implementation
+from vnode_harness.formats.yaml_files import ModelFileError
 
 from .budget import budgeted
 from .implementation_inputs import VALID_IMPLEMENTATION, VALID_TEXT, any_file, damaged_files
@@ -80,7 +80,7 @@ def test_the_undamaged_file_loads(file_path):
     assert isinstance(load(file_path, to_bytes(render_yaml(VALID_IMPLEMENTATION))), Implementation)
 
 
-# --- what the fuzzer found (each failed before the fix in vnode_harness/yaml_files.py) --------------
+# --- what the fuzzer found (each failed before the fix in vnode_harness/formats/yaml_files.py) --------------
 
 
 def test_a_sequence_as_a_mapping_key_is_a_yaml_error(file_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vnode_harness.providers.base import ClusterHandle
 from vnode_harness.providers.local.cluster import LocalCluster
+from vnode_harness.run_context import ClusterHandle
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports" / "integration"
 

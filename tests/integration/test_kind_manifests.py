@@ -23,9 +23,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from vnode_harness import versions
-from vnode_harness.implementation import load_implementation
-from vnode_harness.kube import api_client
+from vnode_harness.formats import versions
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.kube import api_client
 from vnode_harness.providers.kind import istio
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.applied import read_applied, record_applied

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from vnode_harness.environment_health import dead_components
-from vnode_harness.hostnet import port_is_listening
-from vnode_harness.kube import api_client
-from vnode_harness.observe import kubectl_ready
-from vnode_harness.processes import recorded_processes
+from vnode_harness.lifecycle.health import dead_components
+from vnode_harness.plumbing.hostnet import port_is_listening
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.processes import recorded_processes
+from vnode_harness.plumbing.waits import wait_for
 from vnode_harness.providers.local.cluster import LocalCluster, list_clusters, reap_orphaned_clusters
+from vnode_harness.testapi.observe import kubectl_ready
 from vnode_harness.toolchain import resolve_toolchain
-from vnode_harness.waits import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -38,9 +38,9 @@ def test_every_mutant_of_the_fast_subset_fails_exactly_its_requirement(tmp_path,
 def test_implementation_down_fails_the_run_at_once_naming_the_webhook(tmp_path):
     from rich.console import Console
 
-    from vnode_harness.implementation import load_implementation
-    from vnode_harness.install_local import start_local_implementation
+    from vnode_harness.formats.implementation import load_implementation
     from vnode_harness.providers.local.cluster import LocalCluster
+    from vnode_harness.providers.local.implementation import start_local_implementation
 
     cluster = LocalCluster(logs_dir=tmp_path / "cluster", console=Console(stderr=True, quiet=True))
     handle = cluster.up()

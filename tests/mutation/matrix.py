@@ -34,9 +34,9 @@ from tests.mutation.runner import REFERENCE, RunResult, run_suite
 from tests.mutation.selection import TestIndex, collect_tests, default_controls, pytest_selection
 from tests.mutation.variants import VARIANTS
 from tests.mutation.verdicts import EntryResult, coverage, covered, judge_mutant, judge_variant
-from vnode_harness.catalogue import Catalogue, load_catalogue
-from vnode_harness.implementation import load_implementation
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.formats.catalogue import Catalogue, load_catalogue
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.run_context import ClusterHandle
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REPORT_DIR = REPO / "reports" / "mutation"

@@ -21,15 +21,15 @@ from typing import Any
 
 import yaml
 
-from vnode_harness.implementation import load_implementation
-from vnode_harness.install_local import start_local_implementation
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.providers.local.implementation import start_local_implementation
+from vnode_harness.run_context import ClusterHandle
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_IMPLEMENTATION = Path(__file__).resolve().parent / "run_implementation.py"
 REFERENCE = REPO / "implementations" / "reference.yaml"
 EXIT_NOT_READY = 3
-"""The plugin's exit code when the run stopped at readiness (vnode_harness.pytest_plugin)."""
+"""The plugin's exit code when the run stopped at readiness (vnode_harness.plugin.pytest_plugin)."""
 EXIT_TIMED_OUT = -1
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from vnode_harness import catalogue_cli
-from vnode_harness.catalogue import Catalogue
+from vnode_harness.cli import catalogue as catalogue_cli
+from vnode_harness.formats.catalogue import Catalogue
 
 
 @dataclass(frozen=True)

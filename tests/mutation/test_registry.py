@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tests.mutation.mutants import FAST, MUTANTS, NO_MUTANT
 from tests.mutation.variants import VARIANTS
-from vnode_harness.catalogue import load_catalogue
-from vnode_harness.implementation import load_implementation
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.formats.implementation import load_implementation
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_IMPLEMENTATION = Path(__file__).resolve().parent / "run_implementation.py"

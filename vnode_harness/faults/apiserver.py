@@ -18,9 +18,9 @@ from urllib.parse import urlparse
 
 import yaml
 
-from vnode_harness.hostnet import port_is_listening
-from vnode_harness.processes import pid_alive
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.plumbing.hostnet import port_is_listening
+from vnode_harness.plumbing.processes import pid_alive
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 
 
 def apiserver_port(kubeconfig: Path) -> int:

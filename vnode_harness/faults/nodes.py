@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from vnode_harness.processes import recorded_processes
+from vnode_harness.plumbing.processes import recorded_processes
 
 REASON = "FaultInjected"
 MESSAGE = "virtual-kubelet frozen by a fault scenario"

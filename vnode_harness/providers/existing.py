@@ -13,17 +13,24 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from vnode_harness.kube import api_client
-from vnode_harness.providers.base import ClusterError, ClusterHandle
+from vnode_harness.formats.implementation import ProviderName
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.providers.base import HostProcessIdentity
+from vnode_harness.run_context import ClusterError, ClusterHandle, RunOptions
 
 
 class ExistingCluster:
-    name = "existing"
+    name: ProviderName = "existing"
+    keeps_cluster = True
 
     def __init__(self, kubeconfig: Path | None, logs_dir: Path, context: str | None = None) -> None:
         self.kubeconfig = (kubeconfig or Path(config.KUBE_CONFIG_DEFAULT_LOCATION)).expanduser()
         self.logs_dir = logs_dir
         self.context = context
+
+    @classmethod
+    def from_options(cls, options: RunOptions) -> ExistingCluster:
+        return cls(options.kubeconfig, options.run_dir / "cluster")
 
     def up(self) -> ClusterHandle:
         if not self.kubeconfig.is_file():
@@ -53,6 +60,14 @@ class ExistingCluster:
             logs_dir=self.logs_dir,
             kubernetes_version=version.git_version,
         )
+
+    def install_implementation(self, cluster: ClusterHandle) -> HostProcessIdentity:
+        """The vendor installed its implementation already: nothing to do."""
+        return {}
+
+    def stop_implementation(self) -> str | None:
+        """Not ours: a vendor's implementation keeps running."""
+        return None
 
     def down(self) -> None:
         """A vendor's cluster is never torn down; the suite only removes what it created itself."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from vnode_harness.implementation import PROVIDER_NAMES, ProviderName, is_provider_name
+from vnode_harness.formats.implementation import PROVIDER_NAMES, ProviderName, is_provider_name
 from vnode_harness.providers.kind.docker import docker_available
 
 PROVIDERS = (*PROVIDER_NAMES, "auto")
@@ -55,9 +55,9 @@ def _toolchain_kind() -> str | None:
 
 
 def _kind_images_ready() -> tuple[bool, str]:
-    from vnode_harness import versions
-    from vnode_harness.kind_images.engine import image_id
-    from vnode_harness.kind_images.plan import built_set_ready
+    from vnode_harness.formats import versions
+    from vnode_harness.providers.kind.images.engine import image_id
+    from vnode_harness.providers.kind.images.plan import built_set_ready
 
     if image_id(versions.KIND_NODE_IMAGE):
         return True, "the pinned upstream node image is in Docker"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vnode_harness.implementation import Implementation
+from vnode_harness.formats.implementation import Implementation
 from vnode_harness.report.model import RunInfo
 
 CATEGORIES: list[dict[str, Any]] = [

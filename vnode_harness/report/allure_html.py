@@ -18,10 +18,10 @@ from typing import Any
 
 from rich.console import Console
 
-from vnode_harness.allure_labels import ALLURE_TREE
-from vnode_harness.file_lock import file_lock
-from vnode_harness.toolchain.cache import cache_root
-from vnode_harness.versions import ALLURE_NPM
+from vnode_harness.formats.versions import ALLURE_NPM
+from vnode_harness.plumbing.cache_dir import cache_root
+from vnode_harness.plumbing.file_lock import file_lock
+from vnode_harness.report.allure_labels import ALLURE_TREE
 
 
 class AllureUnavailable(RuntimeError):

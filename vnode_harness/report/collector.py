@@ -20,8 +20,9 @@ from typing import Any, get_args
 
 import pytest
 
-from vnode_harness.catalogue import Catalogue
-from vnode_harness.implementation import Implementation
+from vnode_harness.formats.catalogue import Catalogue
+from vnode_harness.formats.implementation import Implementation
+from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.model import (
     ConformanceReport,
     DeclaredLimits,
@@ -39,7 +40,6 @@ from vnode_harness.report.rules import (
     summarize_requirements,
     worst_outcome,
 )
-from vnode_harness.waits import WaitTimeout
 
 FAILURE_KIND_PROPERTY = "vnode.failure-kind"
 """A user property the plugin may attach in pytest_runtest_makereport, where the exception object is

@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from vnode_harness import __version__
-from vnode_harness.catalogue import MANDATORY_FEATURES, Catalogue, catalogue_digest, load_catalogue
+from vnode_harness.formats.catalogue import MANDATORY_FEATURES, Catalogue, catalogue_digest, load_catalogue
 from vnode_harness.report.model import (
     ConformanceReport,
     FeatureSummary,

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.report.model import ConformanceReport
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _NODE_LABELS = (
     "type",
     "topology.kubernetes.io/zone",
@@ -65,7 +65,7 @@ def cluster_nodes(kubeconfig: Path) -> list[dict[str, Any]] | str:
     """Every node's name, role labels and nodeInfo (kubelet, OS image, kernel, runtime); or why not."""
     from kubernetes import client
 
-    from vnode_harness.kube import api_client
+    from vnode_harness.plumbing.kube import api_client
 
     try:
         with api_client(kubeconfig, "fingerprint") as api:

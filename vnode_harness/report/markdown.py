@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vnode_harness.catalogue import Catalogue
+from vnode_harness.formats.catalogue import Catalogue
 from vnode_harness.report.model import ConformanceReport, RecordedTest, RequirementSummary
 
 _LIMIT_LABELS = {

@@ -22,9 +22,9 @@ from pydantic import (
     field_validator,
 )
 
-from vnode_harness.catalogue import FeatureId, Severity
-from vnode_harness.implementation import ProviderName
-from vnode_harness.models import CAMEL_CASE_STRICT
+from vnode_harness.formats.catalogue import FeatureId, Severity
+from vnode_harness.formats.implementation import ProviderName
+from vnode_harness.formats.models import CAMEL_CASE_STRICT
 
 REPORT_SCHEMA_VERSION: Final = "v1"
 REPORT_API_VERSION: Final = "conformance.vnode.dev/v1"
@@ -140,7 +140,7 @@ class RecordedImage(_ReportModel):
 
 
 class LeftObject(_ReportModel):
-    """An object of the run still in the cluster after the run (vnode_harness.leaks)."""
+    """An object of the run still in the cluster after the run (vnode_harness.lifecycle.leaks)."""
 
     kind: str
     name: str

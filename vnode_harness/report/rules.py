@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from vnode_harness.catalogue import Catalogue, FeatureId
+from vnode_harness.formats.catalogue import Catalogue, FeatureId
 from vnode_harness.report.model import (
     FeatureResult,
     FeatureSummary,

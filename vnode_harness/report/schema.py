@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vnode_harness.formats.paths import REPORT_SCHEMA_PATH
 from vnode_harness.report.model import REPORT_API_VERSION, ConformanceReport
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "conformance-report.schema.json"
+SCHEMA_PATH = REPORT_SCHEMA_PATH
 
 
 def report_json_schema() -> dict[str, Any]:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from vnode_harness.implementation import Implementation
+from vnode_harness.formats.implementation import Implementation
+from vnode_harness.formats.yaml_files import ModelFileError, parse_yaml_mapping, validation_problems
 from vnode_harness.report import bundle as bundle_files
 from vnode_harness.report.content_checks import Suite, check_report, http_url_problem, is_contact
 from vnode_harness.report.junit import compare_junit
@@ -27,7 +28,6 @@ from vnode_harness.report.model import (
     REPORT_KIND,
     ConformanceReport,
 )
-from vnode_harness.yaml_files import ModelFileError, parse_yaml_mapping, validation_problems
 
 _GZIP_MAGIC = b"\x1f\x8b"
 

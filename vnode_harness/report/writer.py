@@ -20,8 +20,8 @@ import yaml
 from rich.console import Console
 
 from vnode_harness import __version__
-from vnode_harness.catalogue import catalogue_digest, load_catalogue
-from vnode_harness.implementation import Implementation, ProviderName
+from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
+from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.report.allure_env import executor_from_environment, write_allure_environment
 from vnode_harness.report.allure_html import AllureUnavailable, generate_html
 from vnode_harness.report.bundle import (
@@ -46,7 +46,7 @@ from vnode_harness.report.model import (
     RunInfo,
     RunObservation,
 )
-from vnode_harness.run import RunContext
+from vnode_harness.run_context import RunContext
 
 IMAGE_FACT = "image:"
 STAND_IN_FACT = "standIn:"

@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vnode_harness.file_lock import file_lock
-from vnode_harness.processes import log_tail
-from vnode_harness.toolchain.cache import STAMP_NAME, cache_root, component_dir, read_stamp
+from vnode_harness.formats.versions import MINIMUM_GO
+from vnode_harness.plumbing.cache_dir import cache_root
+from vnode_harness.plumbing.file_lock import file_lock
+from vnode_harness.plumbing.processes import log_tail
+from vnode_harness.toolchain.cache import STAMP_NAME, component_dir, read_stamp
 from vnode_harness.toolchain.errors import ToolchainError
 from vnode_harness.toolchain.recipes import Recipe
-from vnode_harness.versions import MINIMUM_GO
 
 ProgressCallback = Callable[[str], None]
 
@@ -81,7 +82,7 @@ def _run_logged(command: list[str], cwd: Path, log: Path, step: str, recipe: Rec
 
 def _staging_replaces(go: str, recipe: Recipe, workdir: Path, log: Path) -> list[tuple[str, str]]:
     """Read the staging-module list of the pinned Kubernetes release from its own go.mod."""
-    gomod_path = Path(_download_module(go, recipe.module, recipe.module_version, workdir, log)["GoMod"])
+    gomod_path = Path(download_module(go, recipe.module, recipe.module_version, workdir, log)["GoMod"])
     staging_version = "v0." + recipe.module_version.lstrip("v").split(".", 1)[1]
     modules = _STAGING_REPLACE.findall(gomod_path.read_text())
     if not modules:
@@ -89,7 +90,7 @@ def _staging_replaces(go: str, recipe: Recipe, workdir: Path, log: Path) -> list
     return [(module, staging_version) for module in modules]
 
 
-def _download_module(go: str, module: str, version: str, workdir: Path, log: Path) -> dict[str, str]:
+def download_module(go: str, module: str, version: str, workdir: Path, log: Path) -> dict[str, str]:
     """`go mod download -json` of one module: its Dir (source in the module cache) and GoMod paths."""
     result = subprocess.run(
         [go, "mod", "download", "-json", f"{module}@{version}"],
@@ -113,7 +114,7 @@ PATCHED_MODULE_DIR = "patched-upstream"
 def _prepare_patched_module(go: str, recipe: Recipe, workdir: Path, log: Path) -> str:
     """Copy the upstream module out of the read-only module cache, apply the recipe's patches with
     `git apply`, and return the relative path the wrapper's `replace` points at."""
-    source = Path(_download_module(go, recipe.module, recipe.module_version, workdir, log)["Dir"])
+    source = Path(download_module(go, recipe.module, recipe.module_version, workdir, log)["Dir"])
     target = workdir / PATCHED_MODULE_DIR
     shutil.copytree(source, target)
     for path in [target, *target.rglob("*")]:
@@ -136,7 +137,7 @@ def _prepare_patched_module(go: str, recipe: Recipe, workdir: Path, log: Path) -
         if result.returncode != 0:
             raise ToolchainError(
                 f"patch {patch.name} does not apply to {recipe.module}@{recipe.module_version}: update or "
-                f"drop it together with the pin in vnode_harness/versions.py; log: {log}"
+                f"drop it together with the pin in vnode_harness/formats/versions.py; log: {log}"
             )
     return f"./{PATCHED_MODULE_DIR}"
 

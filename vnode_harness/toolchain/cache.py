@@ -1,26 +1,15 @@
-"""Where built binaries live: a user cache directory keyed by component and version.
-
-`VNODE_CACHE_DIR` overrides the location (CI machines with a persistent cache volume); otherwise
-`$XDG_CACHE_HOME/virtual-node-conformance`, falling back to `~/.cache/virtual-node-conformance`.
-"""
+"""Where built binaries live: the user cache directory (plumbing.cache_dir), keyed by component and
+version."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from vnode_harness.plumbing.cache_dir import cache_root
 from vnode_harness.toolchain.recipes import Recipe
 
 STAMP_NAME = ".recipe-digest"
 """Written last into a component directory: its presence means the build completed."""
-
-
-def cache_root() -> Path:
-    override = os.environ.get("VNODE_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "virtual-node-conformance"
 
 
 def component_dir(recipe: Recipe) -> Path:

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vnode_harness import versions
+from vnode_harness.formats import versions
 
 PATCH_DIR = Path(__file__).parent / "patches"
 """Fixes applied to an upstream module before it is built, as unified diffs relative to its root."""

@@ -1,6 +1,6 @@
 """The model of the documented rules, checked against every example of the seed documents."""
 
-from vnode_harness.generative.model import ECI_LABEL, ParameterKeys, ProfileSpec, SelectorSpec, expect
+from vnode_harness.testapi.generative.model import ECI_LABEL, ParameterKeys, ProfileSpec, SelectorSpec, expect
 
 USE_SPECS = "k8s.aliyun.com/eci-use-specs"
 KEYS = ParameterKeys(security_group="k8s.aliyun.com/eci-security-group", vswitch="k8s.aliyun.com/eci-vswitch")

@@ -2,9 +2,9 @@
 
 import json
 
-from vnode_harness.generative.live import Mismatch, describe_mismatches, profile_changes
-from vnode_harness.generative.model import ALL_BRANCHES, ECI_LABEL, ParameterKeys, expect
-from vnode_harness.generative.strategies import (
+from vnode_harness.testapi.generative.live import Mismatch, describe_mismatches, profile_changes
+from vnode_harness.testapi.generative.model import ALL_BRANCHES, ECI_LABEL, ParameterKeys, expect
+from vnode_harness.testapi.generative.strategies import (
     DEFAULT_SCENARIOS,
     DEFAULT_SEED,
     EFFECT_KEYS,

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from vnode_harness.catalogue import FEATURE_IDS, MANDATORY_FEATURES
-from vnode_harness.implementation import Implementation
+from vnode_harness.formats.catalogue import FEATURE_IDS, MANDATORY_FEATURES
+from vnode_harness.formats.implementation import Implementation
 from vnode_harness.report.model import RecordedTest, RunInfo
 
 

@@ -13,8 +13,8 @@ from xml.sax.saxutils import quoteattr
 import yaml
 
 from tests.unit.harness_reports.builders import run_info
-from vnode_harness.catalogue import catalogue_digest, load_catalogue
-from vnode_harness.implementation import load_implementation
+from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
+from vnode_harness.formats.implementation import load_implementation
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.junit import junit_key
 from vnode_harness.report.model import ConformanceReport

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data, requirement_entry, write_yaml
-from vnode_harness.catalogue import (
+from vnode_harness.formats.catalogue import (
     DEFAULT_CATALOGUE_PATH,
     FEATURE_IDS,
     Catalogue,
     check_coverage,
     load_catalogue,
 )
-from vnode_harness.yaml_files import ModelFileError
+from vnode_harness.formats.yaml_files import ModelFileError
 
 # The ids of the shared requirement list (notes/behaviors.md), copied here because that list lives
 # outside the repository: the real catalogue must keep every one of them.

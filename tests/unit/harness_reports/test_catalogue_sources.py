@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data
-from vnode_harness.catalogue import (
+from vnode_harness.formats.catalogue import (
     SOURCES_DIR,
     Catalogue,
     SeedDocument,

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.unit.harness_reports.builders import implementation_data, write_yaml
-from vnode_harness.implementation import (
+from vnode_harness.formats.implementation import (
     Implementation,
     Limits,
     Observation,
     PlaceholderValues,
     load_implementation,
 )
-from vnode_harness.yaml_files import ModelFileError
+from vnode_harness.formats.yaml_files import ModelFileError
 
 REFERENCE = Path(__file__).resolve().parents[3] / "implementations" / "reference.yaml"
 VALUES = PlaceholderValues(kubeconfig="run/kubeconfig", port=9443, workdir="run/work", python="python3")

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data, implementation, run_info
-from vnode_harness.catalogue import Catalogue
+from vnode_harness.formats.catalogue import Catalogue
+from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.collector import (
     FAILURE_KIND_PROPERTY,
     ResultCollector,
@@ -16,7 +17,6 @@ from vnode_harness.report.collector import (
     failure_kind_property,
 )
 from vnode_harness.report.model import ConformanceReport
-from vnode_harness.waits import WaitTimeout
 
 
 def phase_report(when="call", outcome="passed", longrepr=None, user_properties=(), duration=0.5, **extra):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data, recorded
-from vnode_harness.catalogue import FEATURE_IDS, Catalogue
+from vnode_harness.formats.catalogue import FEATURE_IDS, Catalogue
 from vnode_harness.report.model import RecordedTest
 from vnode_harness.report.rules import (
     overall_result,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.unit.harness_reports.builders import catalogue_data, implementation, run_info
-from vnode_harness.catalogue import Catalogue
+from vnode_harness.formats.catalogue import Catalogue
 from vnode_harness.report.allure_env import (
     CATEGORIES,
     ExecutorInfo,

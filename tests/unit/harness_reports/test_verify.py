@@ -17,7 +17,7 @@ from tests.unit.harness_reports.submission import (
     rewrite_bundle,
     write_run,
 )
-from vnode_harness.cli import main
+from vnode_harness.cli.main import main
 from vnode_harness.report.verify import http_url_problem, is_contact, verify
 
 
@@ -300,6 +300,6 @@ def test_contacts(contact, ok):
 
 
 def _first_of(feature: str) -> str:
-    from vnode_harness.catalogue import load_catalogue
+    from vnode_harness.formats.catalogue import load_catalogue
 
     return load_catalogue().requirements_for_feature(feature)[0].id

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from vnode_harness import allure_labels
-from vnode_harness.catalogue import load_catalogue
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.report import allure_labels
 
 TITLE = "__allure_display_name__"
 """Where `@allure.title` keeps a test's title: an attribute of the test function."""

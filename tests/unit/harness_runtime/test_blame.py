@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 from kubernetes import client
 
-from vnode_harness import blame, pytest_plugin
+from vnode_harness.plugin import pytest_plugin
+from vnode_harness.testapi import blame
 
 REFUSED = (
     'Internal error occurred: failed calling webhook "vk.eci.conformance.dev": failed to call webhook: '

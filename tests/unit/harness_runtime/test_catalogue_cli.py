@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from vnode_harness import catalogue_cli
-from vnode_harness.catalogue import load_catalogue
-from vnode_harness.cli import main
-from vnode_harness.implementation import load_implementation
+from vnode_harness.cli import catalogue as catalogue_cli
+from vnode_harness.cli.main import main
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.formats.implementation import load_implementation
 
 REPO = Path(__file__).resolve().parents[3]
 REFERENCE = REPO / "implementations" / "reference.yaml"
@@ -21,7 +21,7 @@ def tests():
 
 
 def test_collecting_starts_no_cluster(monkeypatch):
-    from vnode_harness.run import ConformanceRun
+    from vnode_harness.lifecycle.run import ConformanceRun
 
     def refuse(self):
         raise AssertionError("the catalogue browser must not start a cluster")

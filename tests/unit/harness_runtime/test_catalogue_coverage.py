@@ -3,8 +3,8 @@ names only known requirements."""
 
 from __future__ import annotations
 
-from vnode_harness.catalogue import check_coverage, load_catalogue
-from vnode_harness.catalogue_cli import collect_tests
+from vnode_harness.cli.catalogue import collect_tests
+from vnode_harness.formats.catalogue import check_coverage, load_catalogue
 
 
 def test_every_requirement_has_a_test_and_every_test_a_requirement():

@@ -10,15 +10,15 @@ import pytest
 from rich.console import Console
 
 from tests.unit.harness_reports.builders import run_info
-from vnode_harness.catalogue import load_catalogue
-from vnode_harness.implementation import load_implementation
-from vnode_harness.plugin_options import DEFAULT_IMPLEMENTATION
-from vnode_harness.readiness import run_probe_namespace
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plugin.options import DEFAULT_IMPLEMENTATION
+from vnode_harness.plugin.run_reports import EXIT_LEFT_BEHIND, fail_on_own_leaks
+from vnode_harness.plumbing.probes import probe_namespace
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.markdown import render_markdown
 from vnode_harness.report.model import Cleanup, ConformanceReport, LeftObject
-from vnode_harness.run_reports import EXIT_LEFT_BEHIND, fail_on_own_leaks
-from vnode_harness.testkit.profile import ProfileSnapshot
+from vnode_harness.testapi.profile import ProfileSnapshot
 
 SUITE_LEAK = LeftObject(
     kind="Namespace", name="vnc-a-x1", owner="suite", detail="never deleted; holds 1 pod(s)"
@@ -97,11 +97,11 @@ def test_profile_snapshots_compare_every_byte_of_data_labels_and_annotations():
 
 @pytest.mark.parametrize("run_id", ["20261202-101946-12345", "x" * 80])
 def test_each_run_has_its_own_probe_namespace_with_a_valid_name(run_id):
-    name = run_probe_namespace(run_id)
+    name = probe_namespace(run_id)
 
     assert len(name) <= 63
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
 
 
 def test_two_runs_never_share_a_probe_namespace():
-    assert run_probe_namespace("20261202-101946-12345") != run_probe_namespace("20261202-101946-12346")
+    assert probe_namespace("20261202-101946-12345") != probe_namespace("20261202-101946-12346")

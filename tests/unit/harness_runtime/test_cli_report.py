@@ -3,9 +3,9 @@ from pathlib import Path
 import yaml
 
 from tests.unit.harness_reports.builders import run_info
-from vnode_harness.catalogue import load_catalogue
-from vnode_harness.cli import main
-from vnode_harness.implementation import load_implementation
+from vnode_harness.cli.main import main
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.formats.implementation import load_implementation
 from vnode_harness.report.collector import ResultCollector
 
 REPO = Path(__file__).resolve().parents[3]

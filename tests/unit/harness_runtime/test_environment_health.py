@@ -3,9 +3,9 @@
 import os
 import sys
 
-from vnode_harness.environment_health import dead_components, environment_fault_text
-from vnode_harness.processes import start_process, stop_recorded
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.lifecycle.health import dead_components, environment_fault_text
+from vnode_harness.plumbing.processes import start_process, stop_recorded
+from vnode_harness.run_context import ClusterHandle
 
 
 def _handle(tmp_path, process_dir=None):

@@ -11,18 +11,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from vnode_harness import pytest_plugin
-from vnode_harness.processes import start_process, stop_recorded
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.plugin import pytest_plugin
+from vnode_harness.plumbing.processes import start_process, stop_recorded
+from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.collector import classify_phase
-from vnode_harness.waits import WaitTimeout
+from vnode_harness.run_context import ClusterHandle
 
 
 def _make_report(monkeypatch, cluster: ClusterHandle) -> pytest.TestReport:
-    import vnode_harness.diagnostics
+    import vnode_harness.lifecycle.diagnostics
 
     monkeypatch.setattr(pytest_plugin, "is_conformance_run", lambda config: True)
-    monkeypatch.setattr(vnode_harness.diagnostics, "attach_failure_diagnostics", lambda item: None)
+    monkeypatch.setattr(vnode_harness.lifecycle.diagnostics, "attach_failure_diagnostics", lambda item: None)
     item = SimpleNamespace(
         config=None, funcargs={"run_context": SimpleNamespace(cluster=cluster)}, iter_markers=lambda name: []
     )

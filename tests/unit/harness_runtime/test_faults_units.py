@@ -19,12 +19,12 @@ from kubernetes import client
 from tests.unit.harness_reports.builders import catalogue_data, implementation
 from tests.unit.harness_reports.test_report_writers import RUN
 from tests.unit.harness_runtime import test_lease_lock
-from vnode_harness.catalogue import Catalogue
+from vnode_harness.formats.catalogue import Catalogue
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.report.collector import LOCK_TAKEOVER_PROPERTY, ResultCollector
 from vnode_harness.report.markdown import render_markdown
 from vnode_harness.report.model import LockTakeover, RunObservation
-from vnode_harness.testkit.identity import AdmissionWatch, descendants
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.testapi.identity import AdmissionWatch, descendants
 
 apiserver = test_lease_lock.apiserver  # the lock tests' in-memory API server and client, as fixtures
 coordination = test_lease_lock.coordination
@@ -190,7 +190,7 @@ def test_descendants_shows_a_supervisors_workers_and_their_replacement():
 
 def test_a_broken_tests_reason_names_the_environment_fault(monkeypatch, tmp_path):
     from tests.unit.harness_runtime.test_environment_verdict import _cluster, _make_report
-    from vnode_harness.processes import start_process, stop_recorded
+    from vnode_harness.plumbing.processes import start_process, stop_recorded
     from vnode_harness.report.collector import classify_phase
 
     pids = tmp_path / "pids"

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from vnode_harness.file_lock import file_lock
+from vnode_harness.plumbing.file_lock import file_lock
 
 needs_flock = pytest.mark.skipif(shutil.which("flock") is None, reason="util-linux flock(1) is not installed")
 
@@ -30,7 +30,7 @@ def test_a_second_process_says_it_waits_then_gets_it_when_the_holder_lets_go(tmp
     child = textwrap.dedent(
         f"""
         from pathlib import Path
-        from vnode_harness.file_lock import file_lock
+        from vnode_harness.plumbing.file_lock import file_lock
         with file_lock(Path({str(path)!r}), on_wait=lambda: print("waiting", flush=True)):
             print("held", flush=True)
         """
@@ -49,7 +49,7 @@ def test_a_killed_holder_leaves_no_lock_behind(tmp_path):
         f"""
         import time
         from pathlib import Path
-        from vnode_harness.file_lock import file_lock
+        from vnode_harness.plumbing.file_lock import file_lock
         with file_lock(Path({str(path)!r})):
             print("held", flush=True)
             time.sleep(600)  # holds the lock until it is killed

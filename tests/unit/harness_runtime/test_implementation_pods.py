@@ -10,10 +10,10 @@ import pytest
 from kubernetes import client
 
 from tests.unit.harness_reports.builders import implementation_data
-from vnode_harness import failure_causes
-from vnode_harness.implementation import Implementation
-from vnode_harness.testkit.identity import ImplementationDown
-from vnode_harness.testkit.implementation_pods import (
+from vnode_harness.formats.implementation import Implementation
+from vnode_harness.plugin import failure_causes
+from vnode_harness.testapi.identity import ImplementationDown
+from vnode_harness.testapi.implementation_pods import (
     ImplementationPod,
     implementation_pods,
     replaced_during,

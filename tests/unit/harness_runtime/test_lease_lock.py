@@ -16,9 +16,9 @@ import pytest
 from kubernetes import client
 
 from tests.unit.reference_service.fake_apiserver import FakeApiServer
-from vnode_harness.kube import api_client
-from vnode_harness.testkit.lease_lock import ClusterLock
-from vnode_harness.waits import WaitTimeout
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.waits import WaitTimeout
+from vnode_harness.testapi.lease_lock import ClusterLock
 
 NAMESPACE, NAME = "kube-system", "vnode-conformance-eci-profile"
 

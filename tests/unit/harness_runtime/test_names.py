@@ -1,4 +1,4 @@
-"""Kubernetes names the suite makes from test names and run ids (vnode_harness.names.dns_label)."""
+"""Kubernetes names the suite makes from test names and run ids (vnode_harness.formats.names.dns_label)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from vnode_harness.names import ISTIO_INJECTION, dns_label
+from vnode_harness.formats.names import ISTIO_INJECTION, dns_label
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vnode_harness.testkit.workloads import create_namespace
+from vnode_harness.testapi.workloads import create_namespace
 
 
 class InterruptedWhileWaiting:

@@ -1,8 +1,8 @@
 import pytest
 from kubernetes import client
 
-from vnode_harness.implementation import Observation
-from vnode_harness.observe import (
+from vnode_harness.formats.implementation import Observation
+from vnode_harness.testapi.observe import (
     is_virtual_node,
     kubectl_ready,
     long_running_container_names,

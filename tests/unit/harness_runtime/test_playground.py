@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnode_harness.implementation import load_implementation
-from vnode_harness.playground import playground_guide
-from vnode_harness.providers.base import ClusterHandle
+from vnode_harness.cli.playground import playground_guide
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.run_context import ClusterHandle
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -23,8 +23,7 @@ def test_every_option_the_plugin_reads_is_registered():
         "--kind-image",
     ):
         assert option in result.stdout, option
-    plugin_modules = ("pytest_plugin", "plugin_options", "failure_causes", "run_reports")
-    source = "".join((REPO / "vnode_harness" / f"{name}.py").read_text() for name in plugin_modules)
+    source = "".join(path.read_text() for path in sorted((REPO / "vnode_harness" / "plugin").glob("*.py")))
     import re
 
     for name in re.findall(r'getoption\("([a-z_]+)"\)', source):
@@ -32,9 +31,9 @@ def test_every_option_the_plugin_reads_is_registered():
 
 
 def test_a_feature_whose_required_feature_is_not_declared_is_skipped_saying_why():
-    from vnode_harness.catalogue import load_catalogue
-    from vnode_harness.implementation import load_implementation
-    from vnode_harness.pytest_plugin import _not_testable_reason
+    from vnode_harness.formats.applicability import not_testable_reason
+    from vnode_harness.formats.catalogue import load_catalogue
+    from vnode_harness.formats.implementation import load_implementation
 
     catalogue = load_catalogue()
     implementation = load_implementation(REPO / "implementations" / "reference.yaml")
@@ -43,18 +42,18 @@ def test_a_feature_whose_required_feature_is_not_declared_is_skipped_saying_why(
     )
     hot = next(r.id for r in catalogue.requirements if r.feature == "hot-updates")
     core = next(r.id for r in catalogue.requirements if r.feature == "core-scheduling")
-    reason = _not_testable_reason(catalogue, without_selectors, [hot])
+    reason = not_testable_reason(catalogue, without_selectors, [hot])
     assert reason is not None
     assert "requires selectors-effects" in reason
-    assert _not_testable_reason(catalogue, without_selectors, [core]) is None
-    assert _not_testable_reason(catalogue, implementation, [hot]) is None
+    assert not_testable_reason(catalogue, without_selectors, [core]) is None
+    assert not_testable_reason(catalogue, implementation, [hot]) is None
 
 
 def test_fail_fast_stops_at_the_first_failure(monkeypatch):
     from types import SimpleNamespace
 
-    from vnode_harness import pytest_plugin
-    from vnode_harness.run import RunContext
+    from vnode_harness.plugin import pytest_plugin
+    from vnode_harness.run_context import RunContext
 
     option = SimpleNamespace(collectonly=True, maxfail=0)
     config = SimpleNamespace(option=option, getoption=lambda name: name == "fail_fast")

@@ -8,9 +8,9 @@ import pytest
 from kubernetes import client
 
 from tests.unit.harness_reports.builders import implementation
-from vnode_harness.implementation import Limits
-from vnode_harness.testkit.checks import assert_pod_stays, pod_stays_probe
-from vnode_harness.waits import ConsistencyViolation
+from vnode_harness.formats.implementation import Limits
+from vnode_harness.plumbing.waits import ConsistencyViolation
+from vnode_harness.testapi.checks import assert_pod_stays, pod_stays_probe
 
 SG = "k8s.aliyun.com/eci-security-group"
 

@@ -3,9 +3,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from vnode_harness.implementation import Limits, Observation, ProfileRejectionEvent
-from vnode_harness.testkit.profile import PROBE_LABEL, ProfileEditor, ProfileLockLost, with_probe_selector
-from vnode_harness.waits import ConsistencyViolation
+from vnode_harness.formats.implementation import Limits, Observation, ProfileRejectionEvent
+from vnode_harness.plumbing.waits import ConsistencyViolation
+from vnode_harness.testapi.profile import PROBE_LABEL, ProfileEditor, ProfileLockLost, with_probe_selector
 
 
 def test_probe_selector_is_appended_last_and_keeps_the_tests_selectors():
@@ -86,7 +86,7 @@ def test_a_lost_profile_lock_makes_the_restore_raise():
 
 
 def test_a_known_propagation_failure_fails_apply_at_once_without_writing():
-    from vnode_harness.testkit.profile import ProfileNotApplied
+    from vnode_harness.testapi.profile import ProfileNotApplied
 
     editor = editor_with([])
     editor.known_propagation_failure = "timed out after 60 s waiting for the implementation to apply"

@@ -1,6 +1,6 @@
 import pytest
 
-from vnode_harness import versions
+from vnode_harness.formats import versions
 from vnode_harness.toolchain import RECIPES, ToolchainError
 from vnode_harness.toolchain.build import _go_output_name, go_binary
 from vnode_harness.toolchain.resolve import resolve_component

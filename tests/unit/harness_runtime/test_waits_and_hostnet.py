@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from vnode_harness.hostnet import free_ports, port_is_listening
-from vnode_harness.waits import (
+from vnode_harness.plumbing.hostnet import free_ports, port_is_listening
+from vnode_harness.plumbing.waits import (
     ConsistencyUnobserved,
     ConsistencyViolation,
     WaitTimeout,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from kubernetes import client
 
-from vnode_harness.testkit.workloads import why_not_running
+from vnode_harness.testapi.workloads import why_not_running
 
 
 class _Core:

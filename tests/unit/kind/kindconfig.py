@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from vnode_harness.toolchain.cache import cache_root
+from vnode_harness.plumbing.cache_dir import cache_root
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 SOURCE = REPOSITORY / "tests" / "kindconfig_check"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.kind.kindconfig import REPOSITORY
-from vnode_harness.implementation import load_implementation
-from vnode_harness.kind_images import debian, dockerfiles, plan
+from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.providers.kind.images import debian, dockerfiles, plan
 from vnode_harness.toolchain import RECIPES
 
 _SKIPPED_DIRS = {".venv", ".git", "node_modules", ".tox", "reports"}
@@ -53,7 +53,7 @@ def bases(text: str) -> list[str]:
 
 
 LOCALLY_BUILT = ("vnode/",)
-"""Images of the locally built set (vnode_harness/kind_images/plan.py): made here, never pulled."""
+"""Images of the locally built set (vnode_harness/providers/kind/images/plan.py): made here, never pulled."""
 
 
 def test_the_reference_dockerfile_is_checked():

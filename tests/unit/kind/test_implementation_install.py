@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from vnode_harness.implementation import KindInstall
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats.implementation import KindInstall
 from vnode_harness.providers.kind import implementation as impl
+from vnode_harness.run_context import ClusterError
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.unit.kind.kindconfig import REPOSITORY, SOURCE, check
-from vnode_harness import versions
+from vnode_harness.formats import versions
 from vnode_harness.providers.kind.config import DEFAULT_CONFIG
 
 CONFIGS = sorted((REPOSITORY / "kind-config").glob("*.yaml"))

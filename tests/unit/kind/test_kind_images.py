@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from vnode_harness.kind_images import debian
-from vnode_harness.kind_images.engine import ImageBuildError, Step, StepRun, run_steps, step_key
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.providers.kind.images import debian
+from vnode_harness.providers.kind.images.engine import ImageBuildError, Step, StepRun, run_steps, step_key
+from vnode_harness.run_context import ClusterError
 
 FAKE_DOCKER = """#!/bin/sh
 # image inspect --format X NAME -> the stored ID; info --format X -> a data directory

@@ -13,9 +13,8 @@ import pytest
 import pytest_kind.cluster
 import yaml
 
-from vnode_harness import versions
-from vnode_harness.implementation import Implementation, KindImage
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
+from vnode_harness.formats.implementation import Implementation, KindImage
 from vnode_harness.providers.kind import cluster as kind_cluster
 from vnode_harness.providers.kind import commands, host
 from vnode_harness.providers.kind import config as kind_config
@@ -23,6 +22,7 @@ from vnode_harness.providers.kind import implementation as kind_implementation
 from vnode_harness.providers.kind.cluster import KindProvider
 from vnode_harness.providers.kind.config import DEFAULT_CONFIG
 from vnode_harness.providers.kind.host import resolve_binary
+from vnode_harness.run_context import ClusterError
 
 
 class Recorder:

@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from vnode_harness import versions
+from vnode_harness.formats import versions
 from vnode_harness.providers import topology
 from vnode_harness.providers.kind import virtual_nodes as vn
 

@@ -4,7 +4,7 @@ The template says "Remove all comments before applying the configuration", so it
 its comments (not valid JSON, must be rejected) and with them removed (must be accepted).
 """
 
-from vnode_harness.testkit.fixtures import profile_fixture
+from vnode_harness.testapi.fixtures import profile_fixture
 
 # The selector examples: the single copy in fixtures/profiles/, which the conformance tests load too.
 TEMPLATE_WITH_COMMENTS = profile_fixture("configuration-template-with-comments")["selectors"]

@@ -27,18 +27,16 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Protocol
 
 import yaml
 from kubernetes import client
 from pytest_kind import KindCluster
 from rich.console import Console
 
-from vnode_harness import versions
-from vnode_harness.implementation import Implementation
-from vnode_harness.kind_images import BuiltImageSet, ImageBuildError, build_image_set
-from vnode_harness.kube import api_client
-from vnode_harness.providers.base import ClusterError, ClusterHandle
+from vnode_harness.formats import versions
+from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.applied import read_applied, record_applied
@@ -59,6 +57,7 @@ from vnode_harness.providers.kind.host import (
     kind_cluster,
     resolve_binary,
 )
+from vnode_harness.providers.kind.images import BuiltImageSet, ImageBuildError, build_image_set
 from vnode_harness.providers.kind.implementation import implementation_image_facts, install_implementation
 from vnode_harness.providers.kind.logs import ComponentLogs, export_kind_logs
 from vnode_harness.providers.kind.objects import has_condition, name_of
@@ -69,34 +68,18 @@ from vnode_harness.providers.kind.state import (
     write_state,
 )
 from vnode_harness.providers.kind.topology_install import cluster_wait, install_istio, install_virtual_nodes
+from vnode_harness.run_context import ClusterError, ClusterHandle, RunOptions
+from vnode_harness.testapi.implementation_pods import stop_declared_pods
 
 KEPT_CLUSTER_NAME = "vnode-kept"
 """Default name with `keep_cluster`: a stable name is what lets the next run find the cluster again."""
 
 
-class KindOptions(Protocol):
-    """The run options the kind provider reads (vnode_harness.run.RunOptions has them)."""
-
-    @property
-    def run_dir(self) -> Path: ...
-    @property
-    def cluster_name(self) -> str | None: ...
-    @property
-    def keep_cluster(self) -> bool: ...
-    @property
-    def kind_bin(self) -> str | None: ...
-    @property
-    def kind_kubectl_bin(self) -> str | None: ...
-    @property
-    def kind_image(self) -> str | None: ...
-    @property
-    def kind_images(self) -> str: ...
-
-
 class KindProvider:
-    """Python API of the kind provider: `up()` → ClusterHandle, `down()` (idempotent)."""
+    """Python API of the kind provider: `up()` → ClusterHandle, `install_implementation(handle)`,
+    `stop_implementation()`, `down()` (idempotent)."""
 
-    name = "kind"
+    name: ProviderName = "kind"
 
     def __init__(
         self,
@@ -117,7 +100,7 @@ class KindProvider:
         self.cluster_name = cluster_name or (
             KEPT_CLUSTER_NAME if keep_cluster else f"vnode-{uuid.uuid4().hex[:6]}"
         )
-        self.keep_cluster = keep_cluster
+        self.keeps_cluster = keep_cluster
         self.kind_bin = kind_bin
         self.kubectl_bin = kubectl_bin
         self.implementation = implementation
@@ -138,7 +121,7 @@ class KindProvider:
 
     @classmethod
     def from_options(
-        cls, options: KindOptions, implementation: Implementation | None, *, console: Console | None = None
+        cls, options: RunOptions, implementation: Implementation | None, *, console: Console | None = None
     ) -> KindProvider:
         """The provider for a conformance run: pytest-kind's options (--cluster-name, --keep-cluster,
         --kind-bin, --kind-kubectl-bin, --kind-image) and the implementation under test."""
@@ -240,22 +223,8 @@ class KindProvider:
                 applied=applied.get("istio"),
                 console=self.console,
             )
-        if self.implementation is not None:
-            self.console.print(f"installing {self.implementation.metadata.project} (install.kind)")
-            digest = install_implementation(
-                self.implementation,
-                api=api,
-                kubeconfig=self.kubeconfig,
-                kubectl=kubectl,
-                load_image=self._load_image,
-                root=self.implementation_root,
-                logs_dir=self.logs_dir,
-                workdir=self.directory / "implementation",
-                applied_digest=applied.get("implementation"),
-            )
-            record_applied(core, "implementation", digest)
         version = client.VersionApi(api).get_code().git_version
-        self._component_logs().follow()
+        self._component_logs().follow(implementation=False)
         images = self.images
         return ClusterHandle(
             name=self.cluster_name,
@@ -272,27 +241,65 @@ class KindProvider:
                 "istio": versions.ISTIO_LABEL if self.with_istio else "not installed",
                 "istioProxy": f"{images.istio_hub}/proxyv2:{images.istio_tag}" if self.with_istio else "",
                 "reusedCluster": str(reused).lower(),
-                "keepCluster": str(self.keep_cluster).lower(),
+                "keepCluster": str(self.keeps_cluster).lower(),
                 "imageSet": self.image_set,
                 "testImage": images.test_image,
                 "cgroupVersion": "v1" if cgroup_v1_host() else "v2",
                 **{f"image:{name}": image for name, image in images.image_ids.items()},
                 **{f"standIn:{name}": what for name, what in images.stand_ins.items()},
-                **implementation_image_facts(self.implementation),
             },
+        )
+
+    def install_implementation(self, cluster: ClusterHandle) -> HostProcessIdentity:
+        """Install the implementation from its file's `install.kind` (skipped when a kept cluster has
+        it already), then follow its pods' logs with the other components'. It runs in the cluster: {}."""
+        if self.implementation is None:
+            return {}
+        api = api_client(self.kubeconfig, "kind-provider")
+        core = client.CoreV1Api(api)
+        assert self._kubectl is not None, "up() first"
+        self.console.print(f"installing {self.implementation.metadata.project} (install.kind)")
+        digest = install_implementation(
+            self.implementation,
+            api=api,
+            kubeconfig=self.kubeconfig,
+            kubectl=self._kubectl,
+            load_image=self._load_image,
+            root=self.implementation_root,
+            logs_dir=self.logs_dir,
+            workdir=self.directory / "implementation",
+            applied_digest=read_applied(core).get("implementation"),
+        )
+        record_applied(core, "implementation", digest)
+        self._component_logs().follow(implementation=True)
+        cluster.component_logs.update(
+            {name: str(path) for name, path in self._component_logs().paths().items()}
+        )
+        cluster.facts.update(implementation_image_facts(self.implementation))
+        return {}
+
+    def stop_implementation(self) -> str | None:
+        """Scale the implementation's declared pods to zero (the cluster is deleted next; nothing
+        scales them back). Raises ValueError, WaitTimeout or ApiException when it cannot."""
+        if self.implementation is None:
+            return None
+        api = api_client(self.kubeconfig, "implementation-down")
+        timeout = float(self.implementation.limits.pod_running_seconds)
+        return "the harness stopped the implementation: " + stop_declared_pods(
+            api, self.implementation, timeout
         )
 
     def _create_or_reuse(self, kind: Path, kubectl: Path) -> bool:
         """Create the cluster through pytest-kind, or reuse an existing one when keeping; True if reused."""
         exists = self.cluster_name in kind_clusters(kind)
-        if exists and not self.keep_cluster:
+        if exists and not self.keeps_cluster:
             raise ClusterError(
                 f"a kind cluster named {self.cluster_name} already exists and is not ours to delete: pass "
                 "--keep-cluster to reuse it, choose another --cluster-name, or `kind delete cluster "
                 f"--name {self.cluster_name}`"
             )
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_state(self.directory, name=self.cluster_name, keep=self.keep_cluster, logs_dir=self.logs_dir)
+        write_state(self.directory, name=self.cluster_name, keep=self.keeps_cluster, logs_dir=self.logs_dir)
         self._cluster = kind_cluster(
             self.cluster_name, kubeconfig=self.kubeconfig, image=self.node_image, kind=kind, kubectl=kubectl
         )
@@ -374,7 +381,7 @@ class KindProvider:
         if self._cluster is None:
             return  # up() never got as far as creating anything
         self.collect_component_logs()
-        if self.keep_cluster:
+        if self.keeps_cluster:
             self.console.print(
                 f"kept kind cluster {self.cluster_name} (kubeconfig {self.kubeconfig}); delete it with "
                 f"`kind delete cluster --name {self.cluster_name}`"

@@ -12,8 +12,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from vnode_harness.processes import log_tail, output_tail
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.plumbing.processes import log_tail, output_tail
+from vnode_harness.run_context import ClusterError
 
 
 def run(

@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_CONFIG = REPOSITORY_ROOT / "kind-config" / "cluster.yaml"
+from vnode_harness.formats.paths import KIND_CONFIG_DIR
+
+DEFAULT_CONFIG = KIND_CONFIG_DIR / "cluster.yaml"
 
 
 def cgroup_v1_host() -> bool:

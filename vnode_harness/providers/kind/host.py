@@ -15,10 +15,10 @@ from pathlib import Path
 from pytest_kind import KindCluster
 from rich.console import Console
 
-from vnode_harness import versions
-from vnode_harness.kind_images.engine import image_id
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
 from vnode_harness.providers.kind import commands
+from vnode_harness.providers.kind.images.engine import image_id
+from vnode_harness.run_context import ClusterError
 from vnode_harness.toolchain import ToolchainError, resolve_toolchain
 
 IMAGE_SETS = ("auto", "built", "upstream")

@@ -28,13 +28,13 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from vnode_harness.hostnet import free_ports
-from vnode_harness.implementation import Implementation, KindImage, KindInstall, PlaceholderValues
-from vnode_harness.kind_images.engine import image_id as docker_image_id
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats.implementation import Implementation, KindImage, KindInstall, PlaceholderValues
+from vnode_harness.plumbing.hostnet import free_ports
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.providers.kind import commands
+from vnode_harness.providers.kind.images.engine import image_id as docker_image_id
 from vnode_harness.providers.kind.objects import conditions_of, has_condition, name_of, status_count
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.run_context import ClusterError
 
 FIELD_MANAGER = "vnode-kind-provider"
 IMAGE_IDS_ANNOTATION = "vnode.dev/image-ids"

@@ -19,14 +19,14 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from vnode_harness import versions
-from vnode_harness.names import ISTIO_SIDECAR
-from vnode_harness.processes import log_tail, output_tail
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
+from vnode_harness.formats.names import ISTIO_SIDECAR
+from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
+from vnode_harness.plumbing.processes import log_tail, output_tail
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.providers.kind.objects import conditions_of, container_names, has_condition, status_count
 from vnode_harness.providers.topology import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
-from vnode_harness.readiness import PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
-from vnode_harness.waits import WaitTimeout, wait_for
+from vnode_harness.run_context import ClusterError
 
 ISTIOD = "istiod"
 READINESS_TIMEOUT_SECONDS = 300
@@ -130,7 +130,7 @@ def wait_ready(api: client.ApiClient, timeout: float = 180) -> None:
     def injecting() -> tuple[bool | None, str]:
         try:
             body: Any = probe_pod()  # the client serialises a plain dict as it is
-            pod = core.create_namespaced_pod(PROBE_NAMESPACE, body, dry_run="All")
+            pod = core.create_namespaced_pod(PROVIDER_PROBE_NAMESPACE, body, dry_run="All")
         except client.ApiException as error:
             return None, f"dry-run pod creation failed: {error.status} {error.reason}"
         names = container_names(pod)

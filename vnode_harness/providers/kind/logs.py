@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vnode_harness.implementation import Implementation, ImplementationPods
-from vnode_harness.processes import start_process, stop_recorded
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats.implementation import Implementation, ImplementationPods
+from vnode_harness.plumbing.processes import start_process, stop_recorded
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.istio import ISTIOD
 from vnode_harness.providers.topology import ISTIO_NAMESPACE
+from vnode_harness.run_context import ClusterError
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,15 @@ class ComponentLogs:
             paths[project] = self.logs_dir / f"{project}.log"
         return paths
 
-    def follow(self) -> None:
-        """`kubectl logs --follow` per component into its file."""
+    def follow(self, *, implementation: bool) -> None:
+        """`kubectl logs --follow` per component into its file: the cluster's own components once they
+        run, the implementation's pods once it is installed (`implementation=True`)."""
         paths = self.paths()
+        own = self._implementation_pods()
+        project = own[0] if own is not None else None
         for component, arguments in self._targets().items():
+            if (component == project) != implementation:
+                continue
             command = self._kubectl_logs(arguments, follow=True)
             start_process(f"logs-{component}", command, log=paths[component], pid_dir=self.pid_dir)
 

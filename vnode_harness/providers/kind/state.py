@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vnode_harness.processes import pid_alive, stop_recorded
+from vnode_harness.plumbing.processes import pid_alive, stop_recorded
 from vnode_harness.providers.kind import commands
 
 STATE_FILE = "state.json"

@@ -13,15 +13,15 @@ from pathlib import Path
 from kubernetes import client
 from rich.console import Console
 
-from vnode_harness import versions
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.providers.kind import istio
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.applied import record_applied
 from vnode_harness.providers.kind.implementation import apply_documents
 from vnode_harness.providers.kind.objects import has_condition, name_of
+from vnode_harness.run_context import ClusterError
 from vnode_harness.toolchain import resolve_toolchain
-from vnode_harness.waits import WaitTimeout, wait_for
 
 
 def cluster_wait(

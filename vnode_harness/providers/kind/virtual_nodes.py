@@ -28,7 +28,7 @@ from typing import Any
 
 import trustme
 
-from vnode_harness import versions
+from vnode_harness.formats import versions
 from vnode_harness.providers.topology import (
     MOCK_CAPACITY,
     NOT_ON_VIRTUAL_NODES,

@@ -26,12 +26,19 @@ import yaml
 from kubernetes import client
 from rich.console import Console
 
-from vnode_harness import versions
-from vnode_harness.hostnet import cluster_start_lock, free_ports, port_is_listening
-from vnode_harness.kube import api_client
-from vnode_harness.names import ISTIO_INJECTION, ISTIO_SIDECAR
-from vnode_harness.processes import RecordedProcess, exited_early, output_tail, pid_alive, stop_recorded
-from vnode_harness.providers.base import ClusterError, ClusterHandle
+from vnode_harness.formats import versions
+from vnode_harness.formats.names import ISTIO_INJECTION, ISTIO_SIDECAR
+from vnode_harness.plumbing.hostnet import cluster_start_lock, free_ports, port_is_listening
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE, probe_pod
+from vnode_harness.plumbing.processes import (
+    RecordedProcess,
+    exited_early,
+    output_tail,
+    pid_alive,
+    stop_recorded,
+)
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.providers.local import istio
 from vnode_harness.providers.local.control_plane import ControlPlane, ControlPlanePorts
 from vnode_harness.providers.local.virtual_nodes import (
@@ -40,13 +47,10 @@ from vnode_harness.providers.local.virtual_nodes import (
     start_virtual_node,
 )
 from vnode_harness.providers.topology import ISTIO_NAMESPACE, ZONES, label_virtual_node
-from vnode_harness.readiness import probe_pod
+from vnode_harness.run_context import ClusterError, ClusterHandle
 from vnode_harness.toolchain import Toolchain, resolve_toolchain
-from vnode_harness.waits import WaitTimeout, wait_for
 
 STATE_FILE = "state.json"
-PROBE_NAMESPACE = "vnode-probes"
-"""A namespace of the local cluster with sidecar injection on, where readiness probes dry-run pods."""
 
 
 def clusters_root() -> Path:
@@ -251,7 +255,7 @@ class LocalCluster:
         core = client.CoreV1Api(api_client(kubeconfig, "local-provider"))
         for namespace, labels in (
             (ISTIO_NAMESPACE, {}),
-            (PROBE_NAMESPACE, dict(ISTIO_INJECTION)),
+            (PROVIDER_PROBE_NAMESPACE, dict(ISTIO_INJECTION)),
         ):
             core.create_namespace({"metadata": {"name": namespace, "labels": labels}})
         kubectl_apply(toolchain["kubectl"], kubeconfig, documents, field_manager="vnode-local-provider")
@@ -284,7 +288,7 @@ class LocalCluster:
             if failure:
                 raise failure
             try:
-                created = core.create_namespaced_pod(PROBE_NAMESPACE, pod, dry_run="All")
+                created = core.create_namespaced_pod(PROVIDER_PROBE_NAMESPACE, pod, dry_run="All")
             except client.ApiException as error:
                 return None, f"dry-run pod creation failed: {error.status} {error.reason}"
             names = [c.name for c in created.spec.containers]

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from vnode_harness import versions
-from vnode_harness.processes import log_tail
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
+from vnode_harness.plumbing.processes import log_tail
+from vnode_harness.run_context import ClusterError
 from vnode_harness.toolchain import Toolchain
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"

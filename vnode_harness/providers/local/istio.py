@@ -23,11 +23,11 @@ from typing import Any
 
 import yaml
 
-from vnode_harness import versions
-from vnode_harness.processes import RecordedProcess, output_tail, start_process
-from vnode_harness.providers.base import ClusterError
+from vnode_harness.formats import versions
+from vnode_harness.plumbing.cache_dir import cache_root
+from vnode_harness.plumbing.processes import RecordedProcess, output_tail, start_process
 from vnode_harness.providers.topology import ISTIO_NAMESPACE, ISTIO_OPERATOR_OVERLAY
-from vnode_harness.toolchain.cache import cache_root
+from vnode_harness.run_context import ClusterError
 
 INJECTOR_WEBHOOK = "istio-sidecar-injector"
 _KEPT_KINDS = {

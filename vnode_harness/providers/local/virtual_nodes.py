@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trustme
 
-from vnode_harness.processes import RecordedProcess, start_process
+from vnode_harness.plumbing.processes import RecordedProcess, start_process
 from vnode_harness.providers.topology import (
     MOCK_CAPACITY,
     REGION,

@@ -1,0 +1,1 @@
+"""`vnode`: the command line (toolchain, local clusters, kind images, catalogue, reports, playground)."""

@@ -1,0 +1,193 @@
+"""One conformance run: the cluster, the implementation under test, and readiness — set up once.
+
+The pytest plugin calls `ConformanceRun.start()` in the controlling process (the xdist controller, or
+the only process with `-n 0`) before any worker starts, hands the resulting `RunContext` to the
+workers, and calls `stop()` at the very end — also after Ctrl-C or a failed start. Nothing here is
+pytest-specific, so the same sequence is usable from a script or a benchmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubernetes import client
+from rich.console import Console
+
+from vnode_harness.formats.implementation import Implementation, ProviderName, load_implementation
+from vnode_harness.lifecycle.cleanup import RunCleanup
+from vnode_harness.lifecycle.readiness import check_cluster_ready
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.probes import ensure_probe_namespace
+from vnode_harness.plumbing.probes import probe_namespace as probe_namespace_of
+from vnode_harness.plumbing.processes import process_start_time
+from vnode_harness.plumbing.waits import WaitTimeout
+from vnode_harness.providers.base import ClusterProvider
+from vnode_harness.providers.registry import make_provider
+from vnode_harness.providers.select import choose_provider
+from vnode_harness.report.model import Cleanup, RunObservation
+from vnode_harness.run_context import ClusterError, RunContext, RunOptions
+from vnode_harness.testapi.lease_lock import ClusterLock
+from vnode_harness.testapi.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION, fate_of_eci_pod
+from vnode_harness.testapi.profile import (
+    LOCK_NAME,
+    LOCK_TIMEOUT_SECONDS,
+    PROFILE_FEATURE,
+    profile_propagation_failure,
+)
+from vnode_harness.testapi.workloads import RUN_LABEL
+
+
+def _process_identity(pid: int) -> dict[str, str]:
+    start = process_start_time(pid)
+    if start is None:
+        raise ClusterError(f"--implementation-pid {pid}: no such process")
+    return {"pid": str(pid), "start_time": start, "name": f"pid {pid}", "log": ""}
+
+
+class ConformanceRun:
+    def __init__(self, options: RunOptions, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console(stderr=True)
+        self.implementation: Implementation = load_implementation(options.implementation_file)
+        self._provider: ClusterProvider | None = None
+        self.provider_choice: tuple[ProviderName, str] | None = None
+        """(provider, why) once `start` has chosen the provider; a report of a failed start names it."""
+        self.context: RunContext | None = None
+        self._cleanup: RunCleanup | None = None
+
+    def start(self) -> RunContext:
+        provider_name, reason = choose_provider(
+            self.options.cluster, kind_bin=Path(self.options.kind_bin) if self.options.kind_bin else None
+        )
+        self.provider_choice = (provider_name, reason)
+        self.console.print(f"cluster provider: [bold]{provider_name}[/bold] ({reason})")
+        provider = self._provider = make_provider(
+            provider_name, self.options, self.implementation, self.console
+        )
+        cluster = provider.up()
+        process = provider.install_implementation(cluster)
+        if not process and self.options.implementation_pid:
+            process = _process_identity(self.options.implementation_pid)
+        api = api_client(cluster.kubeconfig, "readiness")
+        timeout = float(self.implementation.limits.webhook_configuration_seconds)
+        run_id = self.options.run_dir.name
+        probe_namespace = probe_namespace_of(run_id)
+        self._cleanup = RunCleanup(
+            kubeconfig=cluster.kubeconfig,
+            implementation=self.implementation,
+            run_id=run_id,
+            probe_namespace=probe_namespace,
+            run_dir=self.options.run_dir,
+        )
+        with self.console.status("checking readiness: virtual nodes, webhook, sidecar injector"):
+            check_cluster_ready(
+                api,
+                self.implementation,
+                timeout,
+                probe_namespace=probe_namespace,
+                probe_labels={RUN_LABEL: run_id},
+            )
+        self._cleanup.remember_profile()  # once ready: an implementation may create the profile at start
+        propagation_failure, taken_over = "", None
+        if self.implementation.supports(PROFILE_FEATURE):
+            taken_over = self._take_over_a_dead_runs_lock(api, run_id)
+            with self.console.status("checking that the implementation applies eci-profile changes"):
+                propagation_failure = profile_propagation_failure(
+                    api, self.implementation, probe_namespace=probe_namespace, run_id=run_id
+                )
+            if propagation_failure:
+                self.console.print(
+                    "[red]the implementation does not apply eci-profile changes[/red]: every test that "
+                    f"changes the profile fails at once with this cause:\n{propagation_failure}",
+                    highlight=False,
+                )
+        self.context = RunContext(
+            run_dir=self.options.run_dir,
+            cluster=cluster,
+            implementation_file=self.options.implementation_file.resolve(),
+            provider_reason=reason,
+            implementation_process=process,
+            profile_propagation_failure=propagation_failure,
+            probe_namespace=probe_namespace,
+            lock_taken_over=taken_over or "",
+        )
+        return self.context
+
+    def _take_over_a_dead_runs_lock(self, api: client.ApiClient, run_id: str) -> str | None:
+        """Take the profile lock once before the tests: a lease a crashed run left is taken over here
+        (after it expired), and the report says whose it was, since that run may have left the profile
+        changed. None when the lock was free or released by its live holder."""
+        lock = ClusterLock(
+            client.CoordinationV1Api(api),
+            self.implementation.observation.profile_namespace,
+            LOCK_NAME,
+            holder=f"run-start@{run_id}",
+            labels={RUN_LABEL: run_id},
+        )
+        with self.console.status("taking the eci-profile lock (a crashed run's lock expires first)"):
+            lock.acquire(LOCK_TIMEOUT_SECONDS)
+        lock.release()
+        return lock.taken_over
+
+    def observe_implementation_down(self, *, interrupted: bool) -> RunObservation | None:
+        """After the last test and `clean_up`: stop the implementation the harness started and see what
+        becomes of an ECI-labelled pod (informative, never certified: testapi.observe.DOWN_QUESTION)."""
+        if self.context is None:
+            return None
+
+        def seen(answer: str, detail: str) -> RunObservation:
+            return RunObservation(
+                id=DOWN_OBSERVATION_ID, question=DOWN_QUESTION, answer=answer, detail=detail
+            )
+
+        if interrupted:
+            return seen("not observed", "the run was interrupted before it could stop the implementation")
+        if self.options.keep_cluster:
+            return seen(
+                "not observed", "the cluster is kept (--keep-cluster): its implementation keeps running"
+            )
+        assert self._provider is not None
+        try:
+            stopped = self._provider.stop_implementation()
+        except (ValueError, WaitTimeout, client.ApiException) as error:
+            return seen("not observed", f"the harness could not stop the implementation: {error}")
+        if stopped is None:
+            return seen(
+                "not observed",
+                f"the harness did not start the implementation on this {self._provider.name} cluster, so "
+                "it does not stop it",
+            )
+        api = api_client(self.context.cluster.kubeconfig, "implementation-down")
+        core = client.CoreV1Api(api)
+        run_labels = {RUN_LABEL: self.context.run_id}
+        # clean_up deleted the probe namespace (with the implementation still running, so that its own
+        # provisioner reclaimed the run's volumes); the observation's pod gets a fresh one, removed after.
+        ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)
+        try:
+            answer, detail = fate_of_eci_pod(
+                core,
+                self.implementation.observation,
+                self.context.probe_namespace,
+                run_labels,
+                timeout=float(self.implementation.limits.pod_running_seconds),
+            )
+        finally:
+            if self._cleanup is not None:
+                self._cleanup.delete_probe_namespace(self.console)
+        return seen(answer, f"after the tests {stopped}; {detail}")
+
+    def clean_up(self) -> Cleanup | None:
+        """After the last test: delete the run's probe namespace, wait for deletions in flight, and say
+        what the run left behind (lifecycle.cleanup). None when the run never reached its tests."""
+        if self._cleanup is None or self.context is None:
+            return None
+        return self._cleanup.finish(self.console)
+
+    def stop(self) -> None:
+        """Remove what the run created: the probe namespace, the implementation and the cluster the
+        provider started (a kept or existing cluster stays: then the probe namespace goes here)."""
+        if self._provider is None:
+            return
+        if self._cleanup is not None and self._provider.keeps_cluster:
+            self._cleanup.delete_probe_namespace(self.console)  # again, in case the run ended early
+        self._provider.down()

@@ -1,0 +1,105 @@
+"""The conformance plugin's command-line options, and what a run's arguments say about the run.
+
+Kept apart from the plugin's lifecycle (vnode_harness.plugin.pytest_plugin) so that the options a user can
+pass, their environment-variable defaults and their help texts are read in one place. The plugin
+registers `pytest_addoption` from here; `is_conformance_run` and `is_full_run` are the two questions
+the plugin and the report writers ask of the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from vnode_harness.formats.implementation import PROVIDER_NAMES
+from vnode_harness.formats.paths import CONFORMANCE_DIR, REPO_ROOT
+from vnode_harness.testapi.generative.strategies import DEFAULT_SCENARIOS, DEFAULT_SEED
+
+DEFAULT_IMPLEMENTATION = REPO_ROOT / "implementations" / "reference.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vnode", "virtual-node conformance")
+    group.addoption(
+        "--cluster",
+        choices=("auto", *PROVIDER_NAMES),
+        default=os.environ.get("VNODE_CLUSTER", "auto"),
+        help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
+    )
+    group.addoption(
+        "--implementation",
+        default=os.environ.get("VNODE_IMPLEMENTATION", str(DEFAULT_IMPLEMENTATION)),
+        help="implementation file of the implementation under test (default: the reference implementation)",
+    )
+    group.addoption(
+        "--implementation-pid",
+        type=int,
+        default=None,
+        help="with --cluster existing: pid of a host-process implementation you started yourself (its "
+        "identity for the 'without restarting' checks)",
+    )
+    group.addoption(
+        "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
+    )
+    group.addoption(
+        "--kind-images",
+        choices=("auto", "built", "upstream"),
+        default=os.environ.get("VNODE_KIND_IMAGES", "auto"),
+        help="with --cluster kind: the image set — built (every image made here from package registries, "
+        "`vnode kind images`), upstream (the pinned upstream images, pulled), auto (upstream where its node "
+        "image is already in Docker, else built)",
+    )
+    group.addoption(
+        "--gen-seed",
+        type=int,
+        default=int(os.environ.get("VNODE_GEN_SEED", DEFAULT_SEED)),
+        help=f"seed of the generated routing cases (GEN-ROUTING-EFFECTS; default {DEFAULT_SEED}, so runs "
+        "are comparable; the report records it)",
+    )
+    group.addoption(
+        "--gen-cases",
+        type=int,
+        default=int(os.environ.get("VNODE_GEN_CASES", DEFAULT_SCENARIOS)),
+        help=f"number of generated scenarios (one profile and its namespaces and pods each; default "
+        f"{DEFAULT_SCENARIOS}); more for deeper nightly runs",
+    )
+    group.addoption(
+        "--gen-only",
+        default=None,
+        metavar="SCENARIO[:POD]",
+        help="replay one generated scenario (or one pod of it) of --gen-seed/--gen-cases, as failures print",
+    )
+    group.addoption(
+        "--fail-fast",
+        action="store_true",
+        default=False,
+        help="stop at the first failed or broken test (as pytest -x); the report lists what was not run",
+    )
+    # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
+    # pytest-kind's own options, shared with it.
+
+
+def is_conformance_run(config: pytest.Config) -> bool:
+    """Whether the run includes conformance/ (or tests inside it)."""
+    invocation = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (invocation / arg.split("::", 1)[0]).resolve()
+        if path == CONFORMANCE_DIR or CONFORMANCE_DIR in path.parents:
+            return True
+    return False
+
+
+def is_full_run(config: pytest.Config) -> bool:
+    """Whether the run is the whole suite (all of conformance/, nothing selected away): only a full run's
+    report can certify."""
+    if (
+        config.option.keyword
+        or config.option.markexpr
+        or getattr(config.option, "lf", False)
+        or config.option.deselect
+    ):
+        return False
+    invocation = Path(config.invocation_params.dir)
+    return all((invocation / arg).resolve() == CONFORMANCE_DIR for arg in config.args)

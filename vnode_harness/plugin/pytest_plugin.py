@@ -1,0 +1,335 @@
+"""The pytest plugin of the conformance suite: options, one cluster per run, reports.
+
+Loaded by the repository's top-level conftest.py. It only acts on runs that include the `conformance/`
+directory; a run of the project's own tests (`tests/`) never starts a cluster.
+
+Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
+1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
+   results and JUnit XML into it;
+2. session start: the controller brings the cluster up, installs the implementation and checks readiness
+   (a cluster that is not ready ends the run at once, exit code 3, with the reason, leaving a
+   not-tested report and bundle that say why) — before xdist starts any worker, so every worker shares
+   the one cluster;
+3. workers get the `RunContext` through xdist's workerinput;
+4. every test report reaches the controller with its requirement ids, where the result collector turns
+   them into the conformance report (YAML + Markdown), written at session finish with the Allure
+   environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
+5. unconfigure: the controller tears down what it created and prints the closing `N passed, N failed`.
+
+This module holds the lifecycle and the run's state; its concerns live next to it: the command-line
+options in vnode_harness.plugin.options, why a failed test failed (implementation down, its webhook,
+the environment, a lock takeover) in vnode_harness.plugin.failure_causes, and what is written at the end in
+vnode_harness.plugin.run_reports. Hooks defined there are registered from here, imported by name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from rich.console import Console
+
+from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
+from vnode_harness.formats.catalogue import load_catalogue
+from vnode_harness.formats.implementation import Implementation, load_implementation
+from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.plugin.failure_causes import (
+    environment_fault,
+    implementation_webhook_fault,
+    led_by_cause,
+    raise_if_implementation_down,
+    record_lock_takeover,
+    remember_implementation_pods,
+)
+from vnode_harness.plugin.options import is_conformance_run, pytest_addoption
+from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
+from vnode_harness.plumbing.processes import ProcessStartError
+from vnode_harness.plumbing.waits import WaitTimeout
+from vnode_harness.report.allure_labels import label_item
+from vnode_harness.report.collector import ResultCollector, failure_kind_property
+from vnode_harness.run_context import ClusterError, RunContext, RunOptions
+from vnode_harness.testapi.workloads import TEST_IMAGE_VARIABLE
+from vnode_harness.toolchain import ToolchainError
+
+if TYPE_CHECKING:
+    from vnode_harness.report.writer import WrittenRun
+
+CONTEXT_KEY = "vnode_run_context"
+REQUIREMENTS_PROPERTY = "requirements"
+EXIT_NOT_READY = 3
+
+_run_key = pytest.StashKey[ConformanceRun]()
+_context_key = pytest.StashKey[RunContext]()
+_collector_key = pytest.StashKey[ResultCollector]()
+_started_key = pytest.StashKey[float]()
+
+
+_interrupted: list[str] = []
+"""The signal that interrupted the run and when (empty while it runs on)."""
+
+
+def _interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM both end the run as Ctrl-C does (KeyboardInterrupt): the tests' fixtures
+    restore the eci-profile and release the lock, and the reports are written, marked interrupted.
+    Without this, SIGTERM (what CI and supervisors send) would kill the run with nothing restored."""
+    started = time.monotonic()
+
+    def interrupt(signum: int, _frame: object) -> None:
+        if not _interrupted:
+            name = signal.Signals(signum).name
+            _interrupted.append(f"{name} received {time.monotonic() - started:.1f} s into the run")
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not is_conformance_run(config) or config.option.collectonly:
+        return
+    if config.getoption("fail_fast"):
+        config.option.maxfail = 1
+    _interrupt_on_signals()
+    if _is_worker(config):
+        context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
+        config.stash[_context_key] = context
+        config.option.allure_report_dir = str(context.run_dir / "allure-results")
+        _use_provider_test_image(context)
+        return
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(config.getoption("reports_dir")).resolve() / "runs" / f"{stamp}-{os.getpid()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.option.allure_report_dir = config.option.allure_report_dir or str(run_dir / "allure-results")
+    config.option.xmlpath = config.option.xmlpath or str(run_dir / "junit.xml")
+    latest = run_dir.parent.parent / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(run_dir.relative_to(latest.parent), target_is_directory=True)
+    kubeconfig = config.getoption("kubeconfig")
+    options = RunOptions(
+        cluster=config.getoption("cluster"),
+        implementation_file=Path(config.getoption("implementation")),
+        run_dir=run_dir,
+        kubeconfig=Path(kubeconfig) if kubeconfig else None,
+        cluster_name=None
+        if config.getoption("cluster_name") == "pytest-kind"
+        else config.getoption("cluster_name"),
+        keep_cluster=bool(config.getoption("keep_cluster")),
+        kind_bin=config.getoption("kind_bin"),
+        kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
+        kind_image=config.getoption("kind_image"),
+        kind_images=config.getoption("kind_images"),
+        implementation_pid=config.getoption("implementation_pid"),
+    )
+    try:
+        config.stash[_run_key] = ConformanceRun(options)
+    except ValueError as error:  # a broken implementation file: say which field, then stop
+        raise pytest.UsageError(str(error)) from error
+    config.stash[_collector_key] = ResultCollector(load_catalogue())
+    _controller[:] = [config]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    run = config.stash.get(_run_key, None)
+    if run is None or config.option.collectonly:
+        return
+    config.stash[_started_key] = time.monotonic()
+    try:
+        config.stash[_context_key] = run.start()
+        _use_provider_test_image(config.stash[_context_key])
+    except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
+        run.stop()
+        cause = f"the cluster is not ready, no test was run: {error}"
+        write_unstarted_run(config, run, cause)
+        pytest.exit(cause, returncode=EXIT_NOT_READY)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM while the cluster was being set up
+        run.stop()
+        cause = f"interrupted ({(_interrupted or ['SIGINT'])[0]}) while the cluster was being set up"
+        write_unstarted_run(config, run, f"{cause}: no test was run")
+        raise
+    except BaseException:
+        run.stop()
+        raise
+
+
+def _use_provider_test_image(context: RunContext) -> None:
+    """Test pods on regular nodes run the image the provider loaded (kind's built set), unless the user
+    chose one with VNODE_TEST_IMAGE."""
+    image = context.cluster.facts.get("testImage")
+    if image:
+        os.environ.setdefault(TEST_IMAGE_VARIABLE, image)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller → worker: the shared cluster's context."""
+    context = node.config.stash.get(_context_key, None)
+    if context is not None:
+        node.workerinput[CONTEXT_KEY] = context.to_json()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with the reason, every test of a feature the implementation does not declare; label each
+    test's Allure result like the catalogue: feature → requirement, a readable title, the MUST statement
+    with the document's quote and section (markers, so skipped tests have them too)."""
+    if not is_conformance_run(config):
+        return
+    catalogue = load_catalogue()
+    implementation = load_implementation(Path(config.getoption("implementation")))
+    for item in items:
+        ids = requirement_ids(item)
+        label_item(catalogue, item, ids)
+        reason = not_testable_reason(catalogue, implementation, ids)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the test's fixtures: the implementation's declared pods, so that a failure can name one
+    deleted or restarted while the test ran (the in-cluster counterpart of a dead host process)."""
+    if is_conformance_run(item.config):
+        remember_implementation_pods(item, item.config.stash.get(_context_key, None))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Re-raise an API error caused by the implementation's own webhook as that assertion failure, so the
+    report, JUnit and Allure all say "failed" and quote the cause (vnode_harness.testapi.blame)."""
+    try:
+        return (yield)
+    except Exception as error:
+        if is_conformance_run(item.config):
+            raise_if_implementation_down(item, error)
+            blamed = implementation_webhook_fault(item, error)
+            if blamed:
+                from vnode_harness.testapi.blame import ImplementationWebhookRefused
+
+                raise ImplementationWebhookRefused(blamed) from error
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
+    report = yield
+    report.user_properties.append((REQUIREMENTS_PROPERTY, requirement_ids(item)))
+    fault = ""
+    if report.failed and is_conformance_run(item.config):
+        fault = environment_fault(item)
+        if fault:
+            report.sections.append(("environment", fault))
+            report.longrepr = led_by_cause(fault, report.longrepr)
+    if report.when == "setup":
+        record_lock_takeover(item, report)
+    kind = failure_kind_property(call, environment_broken=bool(fault))
+    if kind is not None:
+        report.user_properties.append(kind)
+    if report.when == "call" and report.failed and is_conformance_run(item.config):
+        from vnode_harness.lifecycle.diagnostics import attach_failure_diagnostics
+
+        attach_failure_diagnostics(item)
+    return report
+
+
+_controller: list[pytest.Config] = []
+"""The controlling process's config (empty in workers and in runs without conformance/)."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    collector = _controller[0].stash.get(_collector_key, None) if _controller else None
+    if collector is None:
+        return
+    ids: list[str] = []
+    for name, value in report.user_properties:
+        if name == REQUIREMENTS_PROPERTY:
+            ids = [str(requirement) for requirement in value]  # type: ignore[attr-defined]
+    collector.record_phase(report, ids)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """Reports before every other plugin's session finish; the evidence bundle after them, once pytest's
+    junitxml has written junit.xml."""
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    written = None if interrupted else _write_reports(session)
+    yield
+    if interrupted:  # the interrupted test's fixtures were torn down inside the yield: report now
+        written = _write_reports(session)
+    if written is not None:
+        written.write_bundle(Console(stderr=True))
+
+
+def _write_reports(session: pytest.Session) -> WrittenRun | None:
+    config = session.config
+    run = config.stash.get(_run_key, None)
+    collector = config.stash.get(_collector_key, None)
+    context = config.stash.get(_context_key, None)
+    if run is None or collector is None or context is None or config.option.collectonly:
+        return None
+    interrupted = (
+        (_interrupted or ["interrupted"])[0] if session.exitstatus == pytest.ExitCode.INTERRUPTED else None
+    )
+    return write_finished_run(session, run, collector, context, interrupted)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_run_key, None)
+    if run is None:
+        return
+    run.stop()
+    _controller[:] = []
+    collector = config.stash.get(_collector_key, None)
+    if collector is not None and not config.option.collectonly and config.stash.get(_context_key, None):
+        sys.stdout.write(collector.summary_line() + "\n")
+        sys.stdout.flush()
+
+
+# --- fixtures shared by every conformance test -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def run_context(pytestconfig: pytest.Config) -> RunContext:
+    context = pytestconfig.stash.get(_context_key, None)
+    if context is None:
+        pytest.fail(
+            "no conformance cluster: run the suite through `pytest conformance` (or tox -e conformance)"
+        )
+    return context
+
+
+@pytest.fixture(scope="session")
+def implementation(run_context: RunContext) -> Implementation:
+    return load_implementation(run_context.implementation_file)
+
+
+__all__ = [  # pytest_addoption is plugin_options' hook, registered here
+    "CONTEXT_KEY",
+    "EXIT_NOT_READY",
+    "REQUIREMENTS_PROPERTY",
+    "implementation",
+    "is_conformance_run",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_runtest_call",
+    "pytest_runtest_logreport",
+    "pytest_runtest_makereport",
+    "pytest_sessionfinish",
+    "pytest_sessionstart",
+    "pytest_unconfigure",
+    "requirement_ids",
+    "run_context",
+]

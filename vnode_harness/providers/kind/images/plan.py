@@ -1,0 +1,375 @@
+"""Which images the locally built set has, what each is made from, and in what order.
+
+Image names: the control-plane, etcd, CoreDNS and pause images carry the names kubeadm of the pinned
+Kubernetes asks for (`kubeadm config images list`), so kubeadm inside the kind node finds them
+preloaded; everything else is under `vnode/`. Two images are stand-ins and say so in their names and
+in the report: `vnode/proxyv2` (Istio's sidecar on regular nodes; Envoy cannot be built here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from vnode_harness.formats import versions
+from vnode_harness.formats.paths import REPO_ROOT
+from vnode_harness.plumbing.cache_dir import cache_root
+from vnode_harness.providers.kind import virtual_nodes as vn
+from vnode_harness.providers.kind.images import debian, dockerfiles, node
+from vnode_harness.providers.kind.images.engine import (
+    ImageBuildError,
+    Step,
+    StepRun,
+    image_id,
+    run_steps,
+    stamp_dir,
+)
+from vnode_harness.toolchain import ToolchainError, resolve_toolchain
+from vnode_harness.toolchain.build import download_module, go_binary
+
+FILES = Path(__file__).parent / "files"
+NODE_IMAGE = f"vnode/kind-node:{versions.KUBERNETES}"
+FLANNEL_IMAGE = f"vnode/flannel:{versions.FLANNEL}"
+ISTIO_HUB = "vnode"
+ISTIO_TAG = f"1.31-dev-{versions.ISTIO_MODULE.rsplit('-', 1)[-1]}"
+PILOT_IMAGE = f"{ISTIO_HUB}/pilot:{ISTIO_TAG}"
+PROXY_STANDIN_IMAGE = f"{ISTIO_HUB}/proxyv2:{ISTIO_TAG}"
+TEST_IMAGE = f"vnode/nginx:{versions.DEBIAN_SUITE}"
+WHEELS_IMAGE = "vnode/eci-reference-wheels:dev"
+UPSTREAM_TEST_IMAGE = versions.TEST_POD_IMAGE
+"""Test pods' image with the upstream image set: the seed documents' nginx, pulled by the kind nodes."""
+REQUIRED_GIB = 10.0
+"""Docker data needed to build every image (measured: about 6 GiB with a cluster up) plus headroom."""
+
+STAND_INS = {
+    PROXY_STANDIN_IMAGE: "Istio proxyv2 (pilot-agent + Envoy): answers the sidecar readiness endpoint "
+    ":15021/healthz/ready and proxies nothing "
+    "(vnode_harness/providers/kind/images/files/pilot-agent-standin.py)",
+}
+COMPONENTS = (
+    "kubernetes",
+    "etcd",
+    "virtual-kubelet",
+    "istio",
+    "kind",
+    "kubernetes-node",
+    "coredns",
+    "flannel",
+)
+
+
+@dataclass(frozen=True)
+class BuiltImageSet:
+    """What the kind provider needs to know of the built images."""
+
+    node_image: str
+    istio_hub: str
+    istio_tag: str
+    test_image: str
+    virtual_kubelet_image: str
+    load_images: tuple[str, ...]
+    """Loaded into the kind nodes after create: what pods on the regular worker run."""
+    image_ids: dict[str, str] = field(default_factory=dict)
+    """image name → Docker image ID, for the conformance report."""
+    stand_ins: dict[str, str] = field(default_factory=lambda: dict(STAND_INS))
+
+
+def _binary_identity(path: Path) -> str:
+    """A toolchain binary's identity without reading it: path, size and modification time. Hashing the
+    ~1.5 GB of binaries took 45 s with a cold page cache; a rebuild always writes a new file."""
+    stat = path.resolve().stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _digest(*paths: Path) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def _docker_build(step: StepRun, image: str, dockerfile: str, files: dict[str, Path]) -> None:
+    """`docker build` of a plain context directory with the classic builder (no named contexts)."""
+    context = step.workdir / "context"
+    context.mkdir()
+    for name, source in files.items():
+        if source.is_dir():
+            shutil.copytree(source, context / name)
+        else:
+            shutil.copy2(source, context / name)
+    (context / "Dockerfile").write_text(dockerfile)
+    step.progress("docker build")
+    step.run(
+        ["docker", "build", "--tag", image, str(context)],
+        what=f"docker build of {image}",
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+    )
+
+
+def kubeadm_images(kubeadm: Path) -> dict[str, str]:
+    """kubeadm's image list for the pinned release: component (kube-apiserver, etcd, pause…) → name."""
+    result = subprocess.run(
+        [str(kubeadm), "config", "images", "list", "--kubernetes-version", versions.KUBERNETES],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ImageBuildError(f"`kubeadm config images list` failed: {result.stderr.strip()}")
+    names = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    return {name.rsplit("/", 1)[-1].split(":", 1)[0]: name for name in names}
+
+
+def _binary_step(
+    name: str, image: str, binary: Path, base: str, *, packages: tuple[str, ...] = (), user: str | None = None
+) -> Step:
+    text = dockerfiles.binary_image(base, binary.name, packages=packages, user=user)
+    return Step(
+        name=name,
+        image=image,
+        inputs=lambda: {"dockerfile": text, "binary": _binary_identity(binary)},
+        build=lambda step: _docker_build(step, image, text, {binary.name: binary}),
+        after=("debian",),
+    )
+
+
+def _pause_step(image: str, kubernetes_source: Path) -> Step:
+    source = kubernetes_source / "build" / "pause" / "linux" / "pause.c"
+    version = image.rsplit(":", 1)[-1]
+
+    def build(step: StepRun) -> None:
+        binary = step.workdir / "pause"
+        step.run(
+            [
+                "gcc",
+                "-Os",
+                "-static",
+                "-Wall",
+                "-Werror",
+                f"-DVERSION=v{version}-vnode",
+                "-o",
+                binary,
+                source,
+            ],
+            what="gcc -static pause.c",
+        )
+        step.run(["strip", binary], what="strip pause")
+        _docker_build(step, image, dockerfiles.static_image("pause"), {"pause": binary})
+
+    return Step("pause", image, lambda: {"source": _digest(source), "version": version}, build)
+
+
+def _wheels_step() -> Step:
+    pyproject = REPO_ROOT / "pyproject.toml"
+
+    def build(step: StepRun) -> None:
+        wheels = step.workdir / "wheels"
+        step.progress("pip wheel .[reference] (with this host's pip settings)")
+        step.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--wheel-dir",
+                wheels,
+                f"{REPO_ROOT}[reference]",
+            ],
+            what="pip wheel of the reference implementation's dependencies",
+        )
+        step.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--dest", wheels, "setuptools>=75", "wheel"],
+            what="pip download of the build backend",
+        )
+        for own in wheels.glob("virtual_node_conformance-*.whl"):
+            own.unlink()  # the image builds the project from its source
+        _docker_build(step, WHEELS_IMAGE, dockerfiles.files_image("wheels", "/wheels"), {"wheels": wheels})
+
+    return Step(
+        "eci-reference-wheels",
+        WHEELS_IMAGE,
+        lambda: {"pyproject": _digest(pyproject), "python": "3.11"},
+        build,
+    )
+
+
+def _packages_step(
+    name: str,
+    image: str,
+    packages: tuple[str, ...],
+    entrypoint: list[str],
+    copies: dict[str, Path] | None = None,
+) -> Step:
+    text = dockerfiles.packages_image(debian.IMAGE, packages, entrypoint, copies=tuple(copies or {}))
+    return Step(
+        name,
+        image,
+        inputs=lambda: {"dockerfile": text, "files": {n: _digest(p) for n, p in (copies or {}).items()}},
+        build=lambda step: _docker_build(step, image, text, dict(copies or {})),
+        after=("debian",),
+    )
+
+
+def _node_step(kind_source: Path, tools: dict[str, Path], preloaded: dict[str, str], sandbox: str) -> Step:
+    node_binaries = {name: tools[name] for name in ("kubelet", "kubeadm", "kubectl")}
+
+    def inputs() -> dict[str, object]:
+        return {
+            "dockerfile": _digest(node.DOCKERFILE),
+            "cni": _digest(node.CNI_MANIFEST),
+            "kind": versions.KIND,
+            "binaries": {name: _binary_identity(path) for name, path in node_binaries.items()},
+        }
+
+    def build(step: StepRun) -> None:
+        context = node.base_context(step, kind_source, node_binaries)
+        base = f"{NODE_IMAGE}-base"
+        step.progress("docker build of the node base (Debian packages)")
+        step.run(
+            ["docker", "build", "--build-arg", f"BASE_IMAGE={debian.IMAGE}", "--tag", base, str(context)],
+            what="docker build of the node base",
+            env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        )
+        node.assemble(
+            step,
+            base_image=base,
+            image=NODE_IMAGE,
+            kubernetes_version=versions.KUBERNETES,
+            images=list(preloaded.values()),
+            sandbox_image=sandbox,
+            flannel_image=FLANNEL_IMAGE,
+        )
+        subprocess.run(["docker", "image", "rm", base], capture_output=True, check=False)
+
+    return Step("kind-node", NODE_IMAGE, inputs, build, after=("debian", *preloaded))
+
+
+def _virtual_kubelet_step(binary: Path) -> Step:
+    """The toolchain's static, patched virtual-kubelet (the binary the local provider runs)."""
+    return _binary_step("virtual-kubelet", vn.IMAGE, binary, debian.IMAGE, user=f"{vn.RUN_AS}:{vn.RUN_AS}")
+
+
+def plan(console: Console, *, upstream: bool = False) -> list[Step]:
+    """Every step, after resolving (building when missing) the toolchain components they copy. With
+    `upstream`, only the images that have no pinned upstream image: the Debian base, the virtual
+    nodes' image and the reference implementation's wheelhouse."""
+    if upstream:
+        try:
+            vk = resolve_toolchain(["virtual-kubelet"], console=console)["virtual-kubelet"]
+        except ToolchainError as error:
+            raise ImageBuildError(str(error)) from error
+        return [
+            Step("debian", debian.IMAGE, debian.inputs, debian.build),
+            _virtual_kubelet_step(vk),
+            _wheels_step(),
+        ]
+    try:
+        toolchain = resolve_toolchain(COMPONENTS, console=console)
+    except ToolchainError as error:
+        raise ImageBuildError(str(error)) from error
+    tools = toolchain.binaries
+    names = kubeadm_images(tools["kubeadm"])
+    coredns_tag = names["coredns"].rsplit(":", 1)[-1]
+    if coredns_tag != versions.COREDNS:
+        console.print(
+            f"[yellow]kubeadm {versions.KUBERNETES} asks for CoreDNS {coredns_tag}; the built image is "
+            f"CoreDNS {versions.COREDNS} under that name (update versions.COREDNS)"
+        )
+    go = go_binary()
+    logs = cache_root() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "module-downloads.log"
+    kind_source = Path(download_module(go, "sigs.k8s.io/kind", versions.KIND, REPO_ROOT, log)["Dir"])
+    kubernetes_source = Path(
+        download_module(go, "k8s.io/kubernetes", versions.KUBERNETES, REPO_ROOT, log)["Dir"]
+    )
+    base = debian.IMAGE
+    preloaded_steps = [
+        *(
+            _binary_step(c, names[c], tools[c], base)
+            for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+        ),
+        _binary_step(
+            "kube-proxy", names["kube-proxy"], tools["kube-proxy"], base, packages=("iptables", "conntrack")
+        ),
+        _binary_step("etcd", names["etcd"], tools["etcd"], base),
+        Step(
+            "coredns",
+            names["coredns"],
+            lambda: {"binary": _binary_identity(tools["coredns"])},
+            lambda step: _docker_build(
+                step, names["coredns"], dockerfiles.static_image("coredns"), {"coredns": tools["coredns"]}
+            ),
+        ),
+        _pause_step(names["pause"], kubernetes_source),
+        _binary_step("flannel", FLANNEL_IMAGE, tools["flanneld"], base, packages=("iptables",)),
+    ]
+    preloaded = {step.name: step.image for step in preloaded_steps}
+    return [
+        Step("debian", debian.IMAGE, debian.inputs, debian.build),
+        *preloaded_steps,
+        _node_step(kind_source, tools, preloaded, names["pause"]),
+        _binary_step("pilot", PILOT_IMAGE, tools["pilot-discovery"], base, user="1337:1337"),  # as upstream
+        _packages_step(
+            "proxy-standin",
+            PROXY_STANDIN_IMAGE,
+            ("python3",),
+            ["python3", "/usr/local/bin/pilot-agent-standin.py"],
+            {"pilot-agent-standin.py": FILES / "pilot-agent-standin.py"},
+        ),
+        _packages_step("nginx", TEST_IMAGE, ("nginx",), ["nginx", "-g", "daemon off;"]),
+        _virtual_kubelet_step(tools["virtual-kubelet"]),
+        _wheels_step(),
+    ]
+
+
+def build_image_set(console: Console | None = None, *, upstream: bool = False) -> BuiltImageSet:
+    """Build (or find cached) every image of the locally built set; with `upstream`, only those the
+    pinned upstream images do not replace (BuiltImageSet then names the upstream ones)."""
+    console = console or Console(stderr=True)
+    console.print("[bold]kind images[/bold] from package registries only (cached; `vnode kind images`)")
+    steps = plan(console, upstream=upstream)
+    ids = run_steps(steps, console, log=cache_root() / "logs" / "kind-images.log", required_gib=REQUIRED_GIB)
+    image_ids = {step.image: ids[step.name] for step in steps}
+    if upstream:
+        return BuiltImageSet(
+            node_image=versions.KIND_NODE_IMAGE,
+            istio_hub=versions.ISTIO_PROXY_HUB,
+            istio_tag=versions.ISTIO_PROXY_TAG,
+            test_image=UPSTREAM_TEST_IMAGE,
+            virtual_kubelet_image=vn.IMAGE,
+            load_images=(),
+            image_ids=image_ids,
+            stand_ins={},
+        )
+    return BuiltImageSet(
+        node_image=NODE_IMAGE,
+        istio_hub=ISTIO_HUB,
+        istio_tag=ISTIO_TAG,
+        test_image=TEST_IMAGE,
+        virtual_kubelet_image=vn.IMAGE,
+        load_images=(PILOT_IMAGE, PROXY_STANDIN_IMAGE, TEST_IMAGE),
+        image_ids=image_ids,
+    )
+
+
+def built_set_ready() -> tuple[bool, str]:
+    """Whether the built set's node image is in Docker, as its build stamped it, without building
+    anything (`--cluster auto`). It is the image that takes minutes; any other image still missing is
+    built by the kind run itself in seconds."""
+    try:
+        stamp = json.loads((stamp_dir() / "kind-node.json").read_text())
+    except (OSError, ValueError):
+        return False, "the kind images are not built (`vnode kind images`)"
+    if image_id(NODE_IMAGE) != stamp.get("id"):
+        return False, f"{NODE_IMAGE} is not in Docker (`vnode kind images`)"
+    return True, f"the kind images are built ({NODE_IMAGE})"

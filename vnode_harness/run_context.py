@@ -1,0 +1,131 @@
+"""The run as data: what a run was asked to do, the cluster it runs on, and what every worker knows.
+
+Small and importable by every layer (providers, the test API, the report, the plugin): nothing here
+starts, stops or asks anything. `RunContext` and `ClusterHandle` are JSON-serialisable, because the
+xdist controller hands them to its workers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
+
+
+class ClusterError(RuntimeError):
+    """A cluster could not be created, reached or torn down; the message names the component and cause."""
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    """A running cluster as the suite sees it. Serialisable, so xdist workers can receive it."""
+
+    name: str
+    provider: str
+    kubeconfig: Path
+    logs_dir: Path
+    kubernetes_version: str = ""
+    component_logs: dict[str, str] = field(default_factory=dict)
+    """component name → log file path, for attaching to failed tests."""
+    facts: dict[str, str] = field(default_factory=dict)
+    """Provider-specific facts worth recording in the report (ports, node names, versions)."""
+    process_dir: Path | None = None
+    """Where the provider records the host processes it started (local provider only), so a failing
+    test can tell a component that died from an implementation that misbehaved."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "kubeconfig": str(self.kubeconfig),
+            "logs_dir": str(self.logs_dir),
+            "kubernetes_version": self.kubernetes_version,
+            "component_logs": self.component_logs,
+            "facts": self.facts,
+            "process_dir": str(self.process_dir) if self.process_dir else "",
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ClusterHandle:
+        return cls(
+            name=str(data["name"]),
+            provider=str(data["provider"]),
+            kubeconfig=Path(str(data["kubeconfig"])),
+            logs_dir=Path(str(data["logs_dir"])),
+            kubernetes_version=str(data.get("kubernetes_version", "")),
+            component_logs={str(k): str(v) for k, v in dict(data.get("component_logs", {})).items()},  # type: ignore[call-overload]
+            facts={str(k): str(v) for k, v in dict(data.get("facts", {})).items()},  # type: ignore[call-overload]
+            process_dir=Path(str(data["process_dir"])) if data.get("process_dir") else None,
+        )
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    cluster: str
+    implementation_file: Path
+    run_dir: Path
+    kubeconfig: Path | None = None
+    cluster_name: str | None = None
+    keep_cluster: bool = False
+    kind_bin: str | None = None
+    kind_kubectl_bin: str | None = None
+    kind_image: str | None = None
+    kind_images: str = "auto"
+    implementation_pid: int | None = None
+    """A host-process implementation the user started next to an existing cluster: its pid is then
+    its identity for the "without restarting" checks."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every worker needs to know about the run; JSON-serialisable for xdist's workerinput."""
+
+    run_dir: Path
+    cluster: ClusterHandle
+    implementation_file: Path
+    provider_reason: str = ""
+    implementation_process: dict[str, str] = field(default_factory=dict)
+    """For a host-process implementation: its pid and start time (the "not restarted" check)."""
+    profile_propagation_failure: str = ""
+    """Why the implementation did not apply a changed eci-profile when the run checked it before the
+    tests ("" when it did, or when it declares no feature that changes the profile)."""
+    probe_namespace: str = PROVIDER_PROBE_NAMESPACE
+    """This run's namespace of dry-run probes (plumbing.probes.probe_namespace), deleted at its end."""
+    lock_taken_over: str = ""
+    """When the run found the eci-profile lock left expired by a holder that died (its first acquire
+    took it over): who held it and how stale it was; "" otherwise."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: its directory's name, the value of the run label on what the run creates."""
+        return self.run_dir.name
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "run_dir": str(self.run_dir),
+                "cluster": self.cluster.to_json(),
+                "implementation_file": str(self.implementation_file),
+                "provider_reason": self.provider_reason,
+                "implementation_process": self.implementation_process,
+                "profile_propagation_failure": self.profile_propagation_failure,
+                "probe_namespace": self.probe_namespace,
+                "lock_taken_over": self.lock_taken_over,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunContext:
+        data = json.loads(text)
+        return cls(
+            run_dir=Path(data["run_dir"]),
+            cluster=ClusterHandle.from_json(data["cluster"]),
+            implementation_file=Path(data["implementation_file"]),
+            provider_reason=data.get("provider_reason", ""),
+            implementation_process=dict(data.get("implementation_process", {})),
+            profile_propagation_failure=str(data.get("profile_propagation_failure", "")),
+            probe_namespace=str(data.get("probe_namespace", PROVIDER_PROBE_NAMESPACE)),
+            lock_taken_over=str(data.get("lock_taken_over", "")),
+        )
