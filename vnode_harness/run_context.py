@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vnode_harness.formats.implementation import ProviderName, is_provider_name
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 
 
@@ -18,12 +19,18 @@ class ClusterError(RuntimeError):
     """A cluster could not be created, reached or torn down; the message names the component and cause."""
 
 
+def _provider_name(name: str) -> ProviderName:
+    if not is_provider_name(name):
+        raise ValueError(f"not a cluster provider: {name!r}")
+    return name
+
+
 @dataclass(frozen=True)
 class ClusterHandle:
     """A running cluster as the suite sees it. Serialisable, so xdist workers can receive it."""
 
     name: str
-    provider: str
+    provider: ProviderName
     kubeconfig: Path
     logs_dir: Path
     kubernetes_version: str = ""
@@ -51,7 +58,7 @@ class ClusterHandle:
     def from_json(cls, data: dict[str, object]) -> ClusterHandle:
         return cls(
             name=str(data["name"]),
-            provider=str(data["provider"]),
+            provider=_provider_name(str(data["provider"])),
             kubeconfig=Path(str(data["kubeconfig"])),
             logs_dir=Path(str(data["logs_dir"])),
             kubernetes_version=str(data.get("kubernetes_version", "")),

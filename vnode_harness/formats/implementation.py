@@ -36,9 +36,19 @@ PROVIDER_NAMES: tuple[ProviderName, ...] = get_args(ProviderName)
 """The cluster providers, in one place: `--cluster` also accepts `auto`, which picks one of these."""
 
 
+ClusterChoice = Literal["local", "kind", "existing", "auto"]
+"""What `--cluster` takes; a report says `auto` only when the run ended before `auto` chose a provider."""
+CLUSTER_CHOICES: tuple[ClusterChoice, ...] = get_args(ClusterChoice)
+
+
 def is_provider_name(name: str) -> TypeGuard[ProviderName]:
     """Whether `name` is a cluster provider (and not `auto` or a typo)."""
     return name in PROVIDER_NAMES
+
+
+def is_cluster_choice(name: str) -> TypeGuard[ClusterChoice]:
+    """Whether `name` is a value `--cluster` takes."""
+    return name in CLUSTER_CHOICES
 
 
 PLACEHOLDERS = ("kubeconfig", "port", "workdir", "python")
@@ -240,11 +250,7 @@ class Install(_ImplementationModel):
 
     def supports(self, provider: ProviderName) -> bool:
         """Whether the provider can run this implementation (`existing` always can: nothing to install)."""
-        if provider == "local":
-            return self.local is not None
-        if provider == "kind":
-            return self.kind is not None
-        return True
+        return provider == "existing" or getattr(self, provider) is not None
 
 
 class ImplementationPods(_ImplementationModel):

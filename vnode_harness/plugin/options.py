@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vnode_harness.formats.implementation import PROVIDER_NAMES
+from vnode_harness.formats.implementation import CLUSTER_CHOICES
 from vnode_harness.formats.paths import CONFORMANCE_DIR, REPO_ROOT
 from vnode_harness.testapi.generative.strategies import DEFAULT_SCENARIOS, DEFAULT_SEED
 
@@ -24,7 +24,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vnode", "virtual-node conformance")
     group.addoption(
         "--cluster",
-        choices=("auto", *PROVIDER_NAMES),
+        choices=CLUSTER_CHOICES,
         default=os.environ.get("VNODE_CLUSTER", "auto"),
         help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
     )

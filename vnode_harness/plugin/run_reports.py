@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
-from vnode_harness.formats.implementation import is_provider_name
+from vnode_harness.formats.implementation import is_cluster_choice
 from vnode_harness.lifecycle.run import ConformanceRun
 from vnode_harness.plugin.options import is_full_run
 from vnode_harness.report.collector import ResultCollector
@@ -50,7 +50,7 @@ def write_unstarted_run(config: pytest.Config, run: ConformanceRun, cause: str) 
             implementation=run.implementation,
             implementation_file=run.options.implementation_file,
             run_dir=run.options.run_dir,
-            provider=provider if is_provider_name(provider) else "local",
+            provider=provider if is_cluster_choice(provider) else "auto",
             cause=cause,
             full=is_full_run(config),
             command=_command(config),

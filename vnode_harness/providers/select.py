@@ -13,10 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from vnode_harness.formats.implementation import PROVIDER_NAMES, ProviderName, is_provider_name
+from vnode_harness.formats.implementation import CLUSTER_CHOICES, ProviderName, is_provider_name
 from vnode_harness.providers.kind.docker import docker_available
-
-PROVIDERS = (*PROVIDER_NAMES, "auto")
 
 
 def choose_provider(requested: str, *, kind_bin: Path | None = None) -> tuple[ProviderName, str]:
@@ -24,7 +22,9 @@ def choose_provider(requested: str, *, kind_bin: Path | None = None) -> tuple[Pr
     if is_provider_name(requested):
         return requested, f"--cluster {requested} was requested"
     if requested != "auto":
-        raise ValueError(f"unknown cluster provider {requested!r}; choose one of {', '.join(PROVIDERS)}")
+        raise ValueError(
+            f"unknown cluster provider {requested!r}; choose one of {', '.join(CLUSTER_CHOICES)}"
+        )
     kind = str(kind_bin) if kind_bin is not None and kind_bin.is_file() else shutil.which("kind")
     if kind is None:
         kind = _toolchain_kind()

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from vnode_harness.formats.catalogue import FeatureId, Severity
-from vnode_harness.formats.implementation import ProviderName
+from vnode_harness.formats.implementation import ClusterChoice
 from vnode_harness.formats.models import CAMEL_CASE_STRICT
 
 REPORT_SCHEMA_VERSION: Final = "v1"
@@ -207,7 +207,10 @@ class ConformanceReport(_ReportModel):
     )
     date: AwareDatetime = Field(description="When the run finished, UTC.")
     mode: RunMode
-    cluster_provider: ProviderName
+    cluster_provider: ClusterChoice = Field(
+        description="The provider of the run's cluster; `auto` only when the run ended before `--cluster "
+        "auto` chose one."
+    )
     kubernetes_version: str
     implementation: ReportedImplementation
     result: FeatureResult = Field(description="The overall verdict; see docs/conformance-report.md.")
@@ -275,7 +278,7 @@ class RunInfo:
     """Facts about the run that only the pytest plugin knows, recorded in the report as given."""
 
     suite_version: str
-    cluster_provider: ProviderName
+    cluster_provider: ClusterChoice
     kubernetes_version: str
     mode: RunMode
     command: str

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from vnode_harness import __version__
 from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
-from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.formats.implementation import ClusterChoice, Implementation
 from vnode_harness.report.allure_env import executor_from_environment, write_allure_environment
 from vnode_harness.report.allure_html import AllureUnavailable, generate_html
 from vnode_harness.report.bundle import (
@@ -82,7 +82,7 @@ def write_run_reports(
 ) -> WrittenRun:
     run = RunInfo(
         suite_version=__version__,
-        cluster_provider=context.cluster.provider,  # type: ignore[arg-type]
+        cluster_provider=context.cluster.provider,
         kubernetes_version=context.cluster.kubernetes_version or "unknown",
         mode="full" if full else "focused",
         command=command,
@@ -150,7 +150,7 @@ def write_not_ready_report(
     implementation: Implementation,
     implementation_file: Path,
     run_dir: Path,
-    provider: ProviderName,
+    provider: ClusterChoice,
     cause: str,
     full: bool,
     command: str,

@@ -37,3 +37,30 @@ def test_a_run_whose_cluster_is_not_ready_writes_its_report(tmp_path):
     verification = verify(run_dir / "bundle.tar.gz")
     assert verification.problems == []
     assert any("ended before any test ran" in note for note in verification.notes)
+
+
+def test_a_run_that_ends_before_auto_chose_a_provider_says_auto_not_local(tmp_path):
+    """The report names no provider the run never chose (it used to say `local`)."""
+    from types import SimpleNamespace
+
+    from vnode_harness.formats.implementation import load_implementation
+    from vnode_harness.plugin.run_reports import write_unstarted_run
+
+    option = SimpleNamespace(keyword="", markexpr="", deselect=[], lf=False)
+    config = SimpleNamespace(
+        getoption=lambda name: {"cluster": "auto"}[name],
+        option=option,
+        args=[str(REPO / "conformance")],
+        invocation_params=SimpleNamespace(dir=REPO, args=("conformance",)),
+    )
+    implementation_file = REPO / "implementations" / "reference.yaml"
+    run = SimpleNamespace(
+        provider_choice=None,
+        implementation=load_implementation(implementation_file),
+        options=SimpleNamespace(implementation_file=implementation_file, run_dir=tmp_path / "run"),
+    )
+    (tmp_path / "run").mkdir()
+    write_unstarted_run(config, run, "docker check crashed")  # type: ignore[arg-type]
+    report = yaml.safe_load((tmp_path / "run" / "conformance-report.yaml").read_text())
+    assert report["clusterProvider"] == "auto"
+    assert report["result"] == "not-tested"
