@@ -4,6 +4,7 @@ changes apply to new ECI pods without restarting; existing pods only after a rol
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -79,7 +80,7 @@ def test_parameter_changes_apply_to_new_eci_pods_without_restart(
     assert_not_restarted(before, implementation_identity())
 
 
-def _deployment(name: str) -> dict:
+def _deployment(name: str) -> dict[str, Any]:
     labels = {"app": name, ECI_LABEL: "true"}
     return {
         "apiVersion": "apps/v1",

@@ -106,7 +106,6 @@ class Requirement(_CatalogueModel):
     source: Source
     feature: FeatureId
     severity: Severity
-    tests: list[str] = Field(default_factory=list)
 
     @field_validator("statement")
     @classmethod
@@ -114,16 +113,6 @@ class Requirement(_CatalogueModel):
         if not re.search(r"\bMUST\b", statement):
             raise ValueError("a statement must state the rule with MUST or MUST NOT")
         return statement
-
-    @field_validator("tests")
-    @classmethod
-    def _tests_are_derived(cls, tests: list[str]) -> list[str]:
-        if tests:
-            raise ValueError(
-                "leave tests empty: tests name their requirements with @pytest.mark.requirement(...) "
-                "and the catalogue check derives the mapping"
-            )
-        return tests
 
 
 class ScopedOut(_CatalogueModel):
