@@ -15,12 +15,11 @@ from kubernetes import client
 from vnode_harness.formats.catalogue import Catalogue, load_catalogue
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.names import dns_label
-from vnode_harness.lifecycle.leaks import record_created_namespace
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.run_context import RunContext
 from vnode_harness.testapi.identity import ImplementationIdentity, admission_watch, identity_of
 from vnode_harness.testapi.profile import ProfileEditor
-from vnode_harness.testapi.workloads import Namespace, create_namespace
+from vnode_harness.testapi.workloads import Namespace, create_namespace, record_created_namespace
 
 NamespaceFactory = Callable[..., Namespace]
 

@@ -23,12 +23,12 @@ from kubernetes import client, watch
 
 from vnode_harness.formats.implementation import Implementation, load_implementation
 from vnode_harness.formats.names import ECI_LABEL
-from vnode_harness.lifecycle.leaks import created_namespaces, leaks_after_settling
+from vnode_harness.lifecycle.leaks import leaks_after_settling
 from vnode_harness.plumbing.waits import wait_for
 from vnode_harness.providers.local.implementation import LocalImplementation, start_local_implementation
 from vnode_harness.run_context import ClusterHandle
 from vnode_harness.testapi.profile import LOCK_NAME, ProfileSnapshot, read_profile_snapshot
-from vnode_harness.testapi.workloads import RUN_LABEL, TEST_IMAGE_VARIABLE
+from vnode_harness.testapi.workloads import RUN_LABEL, TEST_IMAGE_VARIABLE, created_namespaces
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "implementations" / "reference.yaml"

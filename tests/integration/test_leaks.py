@@ -8,16 +8,11 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from vnode_harness.lifecycle.leaks import (
-    created_namespaces,
-    find_leaks,
-    leaks_after_settling,
-    record_created_namespace,
-)
+from vnode_harness.lifecycle.leaks import find_leaks, leaks_after_settling
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.run_context import ClusterHandle
 from vnode_harness.testapi.lease_lock import ClusterLock
-from vnode_harness.testapi.workloads import RUN_LABEL
+from vnode_harness.testapi.workloads import RUN_LABEL, created_namespaces, record_created_namespace
 
 
 @pytest.fixture

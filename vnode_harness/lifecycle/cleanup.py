@@ -14,10 +14,11 @@ from kubernetes import client
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation
-from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS, created_namespaces, leaks_after_settling
+from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS, leaks_after_settling
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.report.model import Cleanup, LeftObject
 from vnode_harness.testapi.profile import ProfileSnapshot, read_profile_snapshot
+from vnode_harness.testapi.workloads import created_namespaces
 
 UNREACHABLE = (client.ApiException, urllib3.exceptions.HTTPError, OSError)
 """What a cluster that went away at the end of a run raises: the cleanup is then not known, not a crash."""

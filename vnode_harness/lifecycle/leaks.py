@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from kubernetes import client
@@ -27,8 +26,6 @@ from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.testapi.workloads import RUN_LABEL
 
 LeakOwner = Literal["suite", "cluster"]
-CREATED_NAMESPACES_DIR = "created-namespaces"
-"""Under the run directory: one empty file per namespace the run created (workers share the directory)."""
 DEFAULT_SETTLE_SECONDS = 120.0
 
 
@@ -43,18 +40,6 @@ class LeakedObject:
     def describe(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} {where} ({self.owner}): {self.detail}"
-
-
-def record_created_namespace(run_dir: Path, name: str) -> None:
-    """Remember a namespace the run made, so volumes of its claims are still known after it is gone."""
-    directory = run_dir / CREATED_NAMESPACES_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).touch()
-
-
-def created_namespaces(run_dir: Path) -> frozenset[str]:
-    directory = run_dir / CREATED_NAMESPACES_DIR
-    return frozenset(p.name for p in directory.iterdir()) if directory.is_dir() else frozenset()
 
 
 def find_leaks(

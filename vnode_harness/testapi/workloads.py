@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -153,3 +154,19 @@ def why_not_running(core: client.CoreV1Api, namespace: str, name: str) -> str:
     except client.ApiException as error:
         lines.append(f"  <could not read events or node: {error.status} {error.reason}>")
     return "\n".join(lines) or "  <no events for the pod>"
+
+
+CREATED_NAMESPACES_DIR = "created-namespaces"
+"""Under the run directory: one empty file per namespace the run created (workers share the directory)."""
+
+
+def record_created_namespace(run_dir: Path, name: str) -> None:
+    """Remember a namespace the run made, so volumes of its claims are still known after it is gone."""
+    directory = run_dir / CREATED_NAMESPACES_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).touch()
+
+
+def created_namespaces(run_dir: Path) -> frozenset[str]:
+    directory = run_dir / CREATED_NAMESPACES_DIR
+    return frozenset(p.name for p in directory.iterdir()) if directory.is_dir() else frozenset()
