@@ -83,6 +83,20 @@ class RunOptions:
     implementation_pid: int | None = None
     """A host-process implementation the user started next to an existing cluster: its pid is then
     its identity for the "without restarting" checks."""
+    shard: str = ""
+    """This cluster's name among the run's shards (`shard-1`, …); "" when the run has one cluster."""
+
+    @property
+    def cluster_logs_dir(self) -> Path:
+        """Where the provider keeps this cluster's component logs (one directory per shard)."""
+        return self.run_dir / "cluster" / self.shard if self.shard else self.run_dir / "cluster"
+
+    @property
+    def shard_cluster_name(self) -> str | None:
+        """A requested cluster name, made unique per shard."""
+        if self.cluster_name and self.shard:
+            return f"{self.cluster_name}-{self.shard}"
+        return self.cluster_name
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,8 @@ class RunContext:
     lock_taken_over: str = ""
     """When the run found the eci-profile lock left expired by a holder that died (its first acquire
     took it over): who held it and how stale it was; "" otherwise."""
+    shard: str = ""
+    """The shard this context's cluster is (`shard-1`, …); "" when the run has one cluster."""
 
     @property
     def run_id(self) -> str:
@@ -120,6 +136,7 @@ class RunContext:
                 "profile_propagation_failure": self.profile_propagation_failure,
                 "probe_namespace": self.probe_namespace,
                 "lock_taken_over": self.lock_taken_over,
+                "shard": self.shard,
             }
         )
 
@@ -135,4 +152,5 @@ class RunContext:
             profile_propagation_failure=str(data.get("profile_propagation_failure", "")),
             probe_namespace=str(data.get("probe_namespace", PROVIDER_PROBE_NAMESPACE)),
             lock_taken_over=str(data.get("lock_taken_over", "")),
+            shard=str(data.get("shard", "")),
         )

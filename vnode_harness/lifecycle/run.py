@@ -55,12 +55,21 @@ class ConformanceRun:
         self.context: RunContext | None = None
         self._cleanup: RunCleanup | None = None
 
-    def start(self) -> RunContext:
-        provider_name, reason = choose_provider(
-            self.options.cluster, kind_bin=Path(self.options.kind_bin) if self.options.kind_bin else None
-        )
-        self.provider_choice = (provider_name, reason)
+    def choose_provider(self) -> tuple[ProviderName, str]:
+        """(provider, why) for `--cluster`; printed, and kept for the report of a failed start."""
+        kind_bin = Path(self.options.kind_bin) if self.options.kind_bin else None
+        self.provider_choice = choose_provider(self.options.cluster, kind_bin=kind_bin)
+        provider_name, reason = self.provider_choice
         self.console.print(f"cluster provider: [bold]{provider_name}[/bold] ({reason})")
+        return self.provider_choice
+
+    def start(self, choice: tuple[ProviderName, str] | None = None) -> RunContext:
+        """Bring the cluster up (the provider `choice` made once for every shard, or chosen here),
+        install the implementation and check readiness."""
+        if choice is None:
+            choice = self.choose_provider()
+        self.provider_choice = choice
+        provider_name, reason = choice
         provider = self._provider = make_provider(
             provider_name, self.options, self.implementation, self.console
         )
@@ -110,6 +119,7 @@ class ConformanceRun:
             profile_propagation_failure=propagation_failure,
             probe_namespace=probe_namespace,
             lock_taken_over=taken_over or "",
+            shard=self.options.shard,
         )
         return self.context
 

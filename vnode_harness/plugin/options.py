@@ -29,6 +29,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="cluster provider: auto (kind where Docker works, else local), local, kind, existing",
     )
     group.addoption(
+        "--clusters",
+        default=os.environ.get("VNODE_CLUSTERS", "auto"),
+        help="how many clusters of the provider to run the tests on at once, each xdist worker pinned to "
+        "one (auto: one per worker, at most one per core and what available memory holds; 1: one "
+        "cluster for every worker)",
+    )
+    group.addoption(
         "--implementation",
         default=os.environ.get("VNODE_IMPLEMENTATION", str(DEFAULT_IMPLEMENTATION)),
         help="implementation file of the implementation under test (default: the reference implementation)",
@@ -89,6 +96,13 @@ def is_conformance_run(config: pytest.Config) -> bool:
         if path == CONFORMANCE_DIR or CONFORMANCE_DIR in path.parents:
             return True
     return False
+
+
+def xdist_workers(config: pytest.Config) -> int:
+    """How many xdist workers the run has (0 with `-n 0` or without xdist)."""
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    return len(getattr(config.option, "tx", []) or [])
 
 
 def is_full_run(config: pytest.Config) -> bool:

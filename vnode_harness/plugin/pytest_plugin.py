@@ -38,7 +38,7 @@ from rich.console import Console
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
 from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.implementation import Implementation, load_implementation
-from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.lifecycle.shards import ShardedRun
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
     implementation_webhook_fault,
@@ -47,12 +47,12 @@ from vnode_harness.plugin.failure_causes import (
     record_lock_takeover,
     remember_implementation_pods,
 )
-from vnode_harness.plugin.options import is_conformance_run, pytest_addoption
+from vnode_harness.plugin.options import is_conformance_run, pytest_addoption, xdist_workers
 from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.allure_labels import label_item
-from vnode_harness.report.collector import ResultCollector, failure_kind_property
+from vnode_harness.report.collector import SHARD_PROPERTY, ResultCollector, failure_kind_property
 from vnode_harness.run_context import ClusterError, RunContext, RunOptions
 from vnode_harness.testapi.workloads import TEST_IMAGE_VARIABLE
 from vnode_harness.toolchain import ToolchainError
@@ -64,7 +64,7 @@ CONTEXT_KEY = "vnode_run_context"
 REQUIREMENTS_PROPERTY = "requirements"
 EXIT_NOT_READY = 3
 
-_run_key = pytest.StashKey[ConformanceRun]()
+_run_key = pytest.StashKey[ShardedRun]()
 _context_key = pytest.StashKey[RunContext]()
 _collector_key = pytest.StashKey[ResultCollector]()
 _started_key = pytest.StashKey[float]()
@@ -132,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
         implementation_pid=config.getoption("implementation_pid"),
     )
     try:
-        config.stash[_run_key] = ConformanceRun(options)
+        config.stash[_run_key] = ShardedRun(options, config.getoption("clusters"), xdist_workers(config))
     except ValueError as error:  # a broken implementation file: say which field, then stop
         raise pytest.UsageError(str(error)) from error
     config.stash[_collector_key] = ResultCollector(load_catalogue())
@@ -147,7 +147,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     config.stash[_started_key] = time.monotonic()
     try:
-        config.stash[_context_key] = run.start()
+        config.stash[_context_key] = run.start()[0]
         _use_provider_test_image(config.stash[_context_key])
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
@@ -174,10 +174,10 @@ def _use_provider_test_image(context: RunContext) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller → worker: the shared cluster's context."""
-    context = node.config.stash.get(_context_key, None)
-    if context is not None:
-        node.workerinput[CONTEXT_KEY] = context.to_json()
+    """xdist controller → worker: the context of the worker's shard (the one cluster when unsharded)."""
+    run = node.config.stash.get(_run_key, None)
+    if run is not None and run.contexts:
+        node.workerinput[CONTEXT_KEY] = run.context_for_worker(node.gateway.id).to_json()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -225,6 +225,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
     report = yield
     report.user_properties.append((REQUIREMENTS_PROPERTY, requirement_ids(item)))
+    context = item.config.stash.get(_context_key, None) if item.config is not None else None
+    if context is not None and context.shard:
+        report.user_properties.append((SHARD_PROPERTY, context.shard))
     fault = ""
     if report.failed and is_conformance_run(item.config):
         fault = environment_fault(item)

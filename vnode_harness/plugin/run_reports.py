@@ -18,10 +18,10 @@ import pytest
 from rich.console import Console
 
 from vnode_harness.formats.implementation import is_cluster_choice
-from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.lifecycle.shards import ShardedRun
 from vnode_harness.plugin.options import is_full_run
 from vnode_harness.report.collector import ResultCollector
-from vnode_harness.report.model import Cleanup, GeneratedCases, LockTakeover
+from vnode_harness.report.model import Cleanup, GeneratedCases, LockTakeover, Shard
 from vnode_harness.run_context import RunContext
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def _command(config: pytest.Config) -> str:
     return shlex.join(["pytest", *config.invocation_params.args])
 
 
-def write_unstarted_run(config: pytest.Config, run: ConformanceRun, cause: str) -> None:
+def write_unstarted_run(config: pytest.Config, run: ShardedRun, cause: str) -> None:
     """A run that ends before its tests still leaves a report (not-tested, with the cause) and a bundle;
     pytest calls no session-finish hook after an exit in session start, so the plugin calls this there."""
     from vnode_harness.report.writer import write_not_ready_report
@@ -63,7 +63,7 @@ def write_unstarted_run(config: pytest.Config, run: ConformanceRun, cause: str) 
 
 def write_finished_run(
     session: pytest.Session,
-    run: ConformanceRun,
+    run: ShardedRun,
     collector: ResultCollector,
     context: RunContext,
     interrupted: str | None,
@@ -75,13 +75,16 @@ def write_finished_run(
 
     config = session.config
     console = Console(stderr=True)
-    for message in dead_components(context.cluster):
-        console.print("[red]environment fault during the run:[/red]")
-        console.print(message, markup=False, highlight=False)
+    for shard in run.contexts:
+        for message in dead_components(shard.cluster):
+            console.print(
+                f"[red]environment fault during the run{f' ({shard.shard})' if shard.shard else ''}:[/red]"
+            )
+            console.print(message, markup=False, highlight=False)
     # The leftovers first, while the implementation still runs (its provisioner reclaims the run's
     # volumes); only then is it stopped for the informative observation.
     cleanup = run.clean_up()
-    down = run.observe_implementation_down(interrupted=interrupted is not None)
+    observations = run.observe_implementation_down(interrupted=interrupted is not None)
     fail_on_own_leaks(session, cleanup, console)
     return write_run_reports(
         collector=collector,
@@ -89,14 +92,27 @@ def write_finished_run(
         context=context,
         full=is_full_run(config) and interrupted is None,
         interrupted=interrupted,
-        lock_taken_over=[LockTakeover(by="run start", detail=context.lock_taken_over)]
-        if context.lock_taken_over
-        else [],
-        observations=[down] if down is not None else [],
+        lock_taken_over=[
+            LockTakeover(
+                by=f"run start{f' ({shard.shard})' if shard.shard else ''}", detail=shard.lock_taken_over
+            )
+            for shard in run.contexts
+            if shard.lock_taken_over
+        ],
+        observations=observations,
         command=_command(config),
         console=console,
         generated_cases=generated_cases(config, collector),
         cleanup=cleanup,
+        shards=[
+            Shard(
+                name=shard.shard,
+                cluster=shard.cluster.name,
+                kubernetes_version=shard.cluster.kubernetes_version,
+            )
+            for shard in run.contexts
+            if shard.shard
+        ],
     )
 
 

@@ -30,7 +30,7 @@ class ExistingCluster:
 
     @classmethod
     def from_options(cls, options: RunOptions) -> ExistingCluster:
-        return cls(options.kubeconfig, options.run_dir / "cluster")
+        return cls(options.kubeconfig, options.cluster_logs_dir)
 
     def up(self) -> ClusterHandle:
         if not self.kubeconfig.is_file():

@@ -48,6 +48,8 @@ and settles the failed/broken question exactly, also for AssertionError subclass
 a report cannot reveal."""
 
 LOCK_TAKEOVER_PROPERTY = "vnode.lock-taken-over"
+SHARD_PROPERTY = "vnode.shard"
+"""A test report's user property: the shard whose cluster the test ran on (sharded runs only)."""
 """A user property the plugin attaches when a test's eci-profile lock took over the expired lease of a
 holder that died: ("vnode.lock-taken-over", detail). The report lists it (`lockTakenOver`)."""
 
@@ -138,6 +140,7 @@ class _TestRecord:
     outcomes: list[TestOutcome] = field(default_factory=list)
     reasons: dict[TestOutcome, str] = field(default_factory=dict)
     duration: float = 0.0
+    shard: str | None = None
 
 
 class ResultCollector:
@@ -155,6 +158,8 @@ class ResultCollector:
         outcome: str,
         duration: float,
         reason: str | None = None,
+        *,
+        shard: str | None = None,
     ) -> None:
         """Record one outcome of a test; call it once per test or once per phase.
 
@@ -169,13 +174,16 @@ class ResultCollector:
         entry.requirements.extend(r for r in requirement_ids if r not in entry.requirements)
         entry.outcomes.append(test_outcome)
         entry.duration += max(duration, 0.0)
+        entry.shard = shard or entry.shard
         if reason and test_outcome not in entry.reasons:
             entry.reasons[test_outcome] = _first_line(reason) or reason
 
     def record_phase(self, report: pytest.TestReport, requirement_ids: Sequence[str]) -> None:
         """Shortcut for the plugin: classify a phase report and record it."""
         phase = classify_phase(report)
-        self.record(report.nodeid, requirement_ids, phase.outcome, phase.duration, phase.reason)
+        shards = [str(value) for name, value in report.user_properties if name == SHARD_PROPERTY]
+        shard = shards[0] if shards else None
+        self.record(report.nodeid, requirement_ids, phase.outcome, phase.duration, phase.reason, shard=shard)
         for user_property in report.user_properties:
             name, value = tuple(user_property)
             takeover = LockTakeover(by=report.nodeid, detail=str(value))
@@ -194,6 +202,7 @@ class ResultCollector:
                     outcome=outcome,
                     duration_seconds=round(entry.duration, 3),
                     reason=None if outcome == "passed" else entry.reasons.get(outcome),
+                    shard=entry.shard,
                 )
             )
         return results
@@ -246,4 +255,5 @@ class ResultCollector:
             interrupted=run.interrupted,
             lock_taken_over=[*run.lock_taken_over, *self._takeovers],
             observations=run.observations,
+            shards=run.shards,
         )

@@ -55,6 +55,7 @@ def check_report(report: ConformanceReport, suite: Suite) -> list[str]:
     if not catalogue_problems:
         problems += _rule_problems(report, suite.catalogue)
     problems += _implementation_problems(report)
+    problems += _shard_problems(report)
     if report.aborted and report.tests:
         problems.append(f"aborted says no test ran, but the report lists {len(report.tests)} tests")
     return problems
@@ -240,6 +241,20 @@ def _test_outcomes(report: ConformanceReport, derived: RequirementSummary) -> st
     outcomes = {test.nodeid: test.outcome for test in report.tests}
     shown = [f"{nodeid} {outcomes[nodeid]}" for nodeid in derived.tests]
     return f" ({', '.join(shown)})" if shown else " (no test of it ran)"
+
+
+def _shard_problems(report: ConformanceReport) -> list[str]:
+    """A sharded run names each test's shard among its shards; a run on one cluster names none."""
+    names = [shard.name for shard in report.shards]
+    problems = _duplicates("shards", names)
+    if len(names) == 1:
+        problems.append("shards lists one shard: a run on one cluster lists none")
+    for test in report.tests:
+        if names and test.shard not in names:
+            problems.append(f"tests[{test.nodeid}].shard is {test.shard!r}, not one of shards {names}")
+        if not names and test.shard is not None:
+            problems.append(f"tests[{test.nodeid}].shard is {test.shard!r}, but the report lists no shards")
+    return problems
 
 
 def _implementation_problems(report: ConformanceReport) -> list[str]:

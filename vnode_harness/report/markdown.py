@@ -42,6 +42,13 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
+def _shards(report: ConformanceReport) -> list[str]:
+    if not report.shards:
+        return []
+    clusters = ", ".join(f"{shard.name} = {shard.cluster}" for shard in report.shards)
+    return [f"- Shards: {len(report.shards)} clusters at once, each test on one ({clusters})"]
+
+
 def _heading(report: ConformanceReport) -> str:
     implementation = report.implementation
     totals = report.totals
@@ -57,6 +64,7 @@ def _heading(report: ConformanceReport) -> str:
             f"{implementation.version}",
             f"- Suite version: {report.suite_version}",
             f"- Cluster: {report.cluster_provider}, Kubernetes {report.kubernetes_version}",
+            *_shards(report),
             f"- Date: {report.date.strftime('%Y-%m-%dT%H:%M:%SZ')}",
             f"- Tests: {totals.passed} passed, {totals.failed} failed, {totals.broken} broken, "
             f"{totals.skipped} skipped",
@@ -142,7 +150,7 @@ def _requirement_rows(
                         f"`{summary.id}`{_statement(summary.id, catalogue, '<br>')}",
                         summary.feature,
                         summary.severity,
-                        f"`{test.nodeid}`",
+                        f"`{test.nodeid}`" + (f" ({test.shard})" if test.shard else ""),
                         test.outcome,
                         test.reason or "",
                     ]

@@ -127,6 +127,20 @@ class RecordedTest(_ReportModel):
     reason: str | None = Field(
         default=None, description="First line of the skip reason or of the failure; null when passed."
     )
+    shard: str | None = Field(
+        default=None,
+        description="The shard (one of `shards`) whose cluster the test ran on; null when the run had one "
+        "cluster.",
+    )
+
+
+class Shard(_ReportModel):
+    """One of the run's clusters when it ran on several at once (`--clusters`): the same provider, the
+    same topology and implementation file on each; a test ran on exactly one."""
+
+    name: str
+    cluster: str = Field(description="The cluster's name (kind or local) or API server (existing).")
+    kubernetes_version: str
 
 
 class RecordedImage(_ReportModel):
@@ -253,6 +267,11 @@ class ConformanceReport(_ReportModel):
         default_factory=list,
         description="Informative observations (not requirements, not certified, never in the verdict).",
     )
+    shards: list[Shard] = Field(
+        default_factory=list,
+        description="The run's clusters when it ran on several at once; each test names its shard. Empty "
+        "when the run had one cluster (`environment` describes the first shard's).",
+    )
 
     @field_validator("date")
     @classmethod
@@ -294,3 +313,4 @@ class RunInfo:
     lock_taken_over: list[LockTakeover] = field(default_factory=list)
     observations: list[RunObservation] = field(default_factory=list)
     cleanup: Cleanup | None = None
+    shards: list[Shard] = field(default_factory=list)

@@ -45,6 +45,7 @@ from vnode_harness.report.model import (
     RecordedImage,
     RunInfo,
     RunObservation,
+    Shard,
 )
 from vnode_harness.run_context import RunContext
 
@@ -79,6 +80,7 @@ def write_run_reports(
     interrupted: str | None = None,
     lock_taken_over: list[LockTakeover] | None = None,
     observations: list[RunObservation] | None = None,
+    shards: list[Shard] | None = None,
 ) -> WrittenRun:
     run = RunInfo(
         suite_version=__version__,
@@ -94,6 +96,7 @@ def write_run_reports(
         interrupted=interrupted,
         lock_taken_over=list(lock_taken_over or []),
         observations=list(observations or []),
+        shards=list(shards or []),
     )
     report = collector.build_report(implementation, run)
     run_dir = context.run_dir

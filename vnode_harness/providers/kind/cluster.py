@@ -126,12 +126,13 @@ class KindProvider:
         """The provider for a conformance run: pytest-kind's options (--cluster-name, --keep-cluster,
         --kind-bin, --kind-kubectl-bin, --kind-image) and the implementation under test."""
         return cls(
-            options.cluster_name,
+            options.shard_cluster_name
+            or (f"{KEPT_CLUSTER_NAME}-{options.shard}" if options.keep_cluster and options.shard else None),
             keep_cluster=options.keep_cluster,
             kind_bin=Path(options.kind_bin) if options.kind_bin else None,
             kubectl_bin=Path(options.kind_kubectl_bin) if options.kind_kubectl_bin else None,
             implementation=implementation,
-            logs_dir=options.run_dir / "cluster",
+            logs_dir=options.cluster_logs_dir,
             console=console,
             node_image=options.kind_image,
             image_set=options.kind_images,

@@ -32,7 +32,7 @@ class LocalProvider:
     def from_options(
         cls, options: RunOptions, implementation: Implementation, *, console: Console
     ) -> LocalProvider:
-        cluster = LocalCluster(options.cluster_name, logs_dir=options.run_dir / "cluster", console=console)
+        cluster = LocalCluster(options.shard_cluster_name, logs_dir=options.cluster_logs_dir, console=console)
         return cls(cluster, implementation, keep_cluster=options.keep_cluster)
 
     def up(self) -> ClusterHandle:

@@ -1,0 +1,238 @@
+"""A run on several clusters at once: one shard (cluster + implementation) per group of xdist workers.
+
+Nearly every requirement changes the eci-profile, one object per cluster, so on one cluster the profile
+tests take turns whatever the worker count. Shards give each worker group a cluster of its own: the
+provider is chosen once, every shard is started (in parallel), and each xdist worker is pinned to one
+shard. A verdict never depends on the shard: every shard is the same provider with the same topology and
+the same implementation file, and a test runs on exactly one of them.
+
+How many: `--clusters N`, or `auto` = as many as there are workers, at most one per core, and at most
+what the machine's available memory holds at the provider's measured cost per cluster (`CLUSTER_COST`).
+Asking for more than that is an error before anything starts, with the numbers. A shard that fails to
+start stops the run (every shard is torn down; the report says which shard and why): a run on fewer
+clusters than asked would be a different run from the one the user asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from rich.console import Console
+
+from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.report.model import Cleanup, RunObservation
+from vnode_harness.run_context import ClusterError, RunContext, RunOptions
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ClusterCost:
+    memory_mib: int
+    """Resident memory of one cluster with the reference implementation, measured (README, Figures)."""
+
+
+CLUSTER_COST: dict[ProviderName, ClusterCost] = {
+    "local": ClusterCost(memory_mib=1500),
+    "kind": ClusterCost(memory_mib=3000),
+    "existing": ClusterCost(memory_mib=0),
+}
+
+
+class ShardPlanError(ClusterError):
+    """More clusters were asked than this machine or run can hold: said before anything starts."""
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    count: int
+    why: str
+
+
+def available_memory_mib() -> int:
+    """MemAvailable from /proc/meminfo (what the kernel can give without swapping)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def plan_shards(
+    requested: str,
+    *,
+    workers: int,
+    provider: ProviderName,
+    cores: int | None = None,
+    memory_mib: int | None = None,
+) -> ShardPlan:
+    """How many clusters the run uses, and why; ShardPlanError when `requested` cannot be honoured."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    memory_mib = memory_mib if memory_mib is not None else available_memory_mib()
+    cost = CLUSTER_COST[provider].memory_mib
+    fits = memory_mib // cost if cost else cores
+    if provider == "existing":
+        if requested not in ("auto", "1"):
+            raise ShardPlanError(
+                f"--clusters {requested}: an existing cluster is one cluster (its kubeconfig); the suite "
+                "starts no more"
+            )
+        return ShardPlan(1, "an existing cluster: one cluster")
+    if requested == "auto":
+        if workers <= 1:
+            return ShardPlan(1, f"{workers or 'no'} xdist worker(s): one cluster")
+        count = max(1, min(workers, cores, fits))
+        return ShardPlan(
+            count,
+            f"--clusters auto: {workers} workers, {cores} cores, {memory_mib} MiB available at about "
+            f"{cost} MiB per {provider} cluster → {count}",
+        )
+    try:
+        count = int(requested)
+    except ValueError:
+        raise ShardPlanError(f"--clusters takes a number or auto, not {requested!r}") from None
+    if count < 1:
+        raise ShardPlanError(f"--clusters {count}: at least one cluster")
+    problems = []
+    if count > 1 and count > workers:
+        problems.append(f"{workers or 'no'} xdist worker(s) (-n) to run tests on {count} clusters")
+    if count > cores:
+        problems.append(f"{cores} cores for {count} clusters (each cluster's control plane wants one)")
+    if count > 1 and count * cost > memory_mib:
+        problems.append(
+            f"{memory_mib} MiB available for {count} clusters of {cost} MiB ({provider} clusters)"
+        )
+    if problems:
+        raise ShardPlanError(f"--clusters {count} cannot run here: " + "; ".join(problems))
+    return ShardPlan(count, f"--clusters {count} was requested")
+
+
+def shard_name(index: int, count: int) -> str:
+    return f"shard-{index + 1}" if count > 1 else ""
+
+
+class ShardedRun:
+    """The run's clusters: `primary` is the one shard of an unsharded run (exactly today's run)."""
+
+    def __init__(
+        self, options: RunOptions, requested: str, workers: int, console: Console | None = None
+    ) -> None:
+        self.options = options
+        self.requested = requested
+        self.workers = workers
+        self.console = console or Console(stderr=True)
+        self.primary = ConformanceRun(options, console=self.console)
+        self.runs: list[ConformanceRun] = [self.primary]
+        self.contexts: list[RunContext] = []
+        self.plan: ShardPlan | None = None
+
+    @property
+    def implementation(self) -> Implementation:
+        return self.primary.implementation
+
+    @property
+    def provider_choice(self) -> tuple[ProviderName, str] | None:
+        return self.primary.provider_choice
+
+    def start(self) -> list[RunContext]:
+        """Choose the provider once, plan the shards, start every shard; ClusterError naming the shard."""
+        choice = self.primary.choose_provider()
+        plan = self.plan = plan_shards(self.requested, workers=self.workers, provider=choice[0])
+        if plan.count == 1:
+            self.contexts = [self.primary.start(choice)]
+            return self.contexts
+        self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
+        quiet = Console(stderr=True, force_interactive=False)  # several live spinners would fight
+        self.runs = [
+            ConformanceRun(replace(self.options, shard=shard_name(index, plan.count)), console=quiet)
+            for index in range(plan.count)
+        ]
+        self.primary = self.runs[0]
+        started = self._each(lambda run: self._start_shard(run, choice))
+        failed = [
+            f"{run.options.shard}: {error}" for run, error in started if isinstance(error, BaseException)
+        ]
+        if failed:
+            raise ClusterError(f"{len(failed)} of {plan.count} shards did not start: " + "; ".join(failed))
+        self.contexts = [context for _, context in started if isinstance(context, RunContext)]
+        return self.contexts
+
+    def _start_shard(self, run: ConformanceRun, choice: tuple[ProviderName, str]) -> RunContext:
+        self.console.print(f"{run.options.shard}: starting")
+        context = run.start(choice)
+        self.console.print(f"{run.options.shard}: ready ({context.cluster.name})")
+        return context
+
+    def _each(self, work: Callable[[ConformanceRun], T]) -> list[tuple[ConformanceRun, T | BaseException]]:
+        """`work` on every shard at once; each shard's result or the exception it raised, in shard order.
+        One shard runs in the calling thread, so Ctrl-C interrupts it exactly as an unsharded run."""
+        if len(self.runs) == 1:
+            return [(self.runs[0], work(self.runs[0]))]
+
+        def guarded(run: ConformanceRun) -> T | BaseException:
+            try:
+                return work(run)
+            except Exception as error:
+                return error
+
+        with ThreadPoolExecutor(max_workers=len(self.runs), thread_name_prefix="shard") as pool:
+            results = list(pool.map(guarded, self.runs))
+        return list(zip(self.runs, results, strict=True))
+
+    def context_for_worker(self, worker_id: str) -> RunContext:
+        """xdist worker `gwK` runs on shard K mod N, so the workers spread evenly over the shards."""
+        index = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+        return self.contexts[index % len(self.contexts)]
+
+    def clean_up(self) -> Cleanup | None:
+        """Every shard's cleanup, as one: the profile restored only where every shard's was; each object
+        left behind names its shard."""
+        cleanups = [(run, cleanup) for run, cleanup in self._each(lambda run: run.clean_up())]
+        found = [(run, c) for run, c in cleanups if isinstance(c, Cleanup)]
+        errors = [c for _, c in cleanups if isinstance(c, BaseException)]
+        if errors:
+            raise errors[0]
+        if not found:
+            return None
+        if len(self.runs) == 1:
+            return found[0][1]
+        restored = [c.profile_restored for _, c in found]
+        return Cleanup(
+            profile_restored=False if False in restored else (None if None in restored else True),
+            left_behind=[
+                left.model_copy(update={"detail": f"{run.options.shard}: {left.detail}"})
+                for run, cleanup in found
+                for left in cleanup.left_behind
+            ],
+            settle_seconds=max(c.settle_seconds for _, c in found),
+        )
+
+    def observe_implementation_down(self, *, interrupted: bool) -> list[RunObservation]:
+        seen = self._each(lambda run: run.observe_implementation_down(interrupted=interrupted))
+        observations = []
+        for run, seen_here in seen:
+            if isinstance(seen_here, BaseException):
+                raise seen_here
+            if seen_here is None:
+                continue
+            if len(self.runs) > 1:
+                detail = f"{run.options.shard}: {seen_here.detail}"
+                seen_here = seen_here.model_copy(update={"detail": detail})  # noqa: PLW2901
+            observations.append(seen_here)
+        return observations
+
+    def stop(self) -> None:
+        """Tear every shard down, each whatever happened to the others."""
+        errors = [
+            error for _, error in self._each(lambda run: run.stop()) if isinstance(error, BaseException)
+        ]
+        if errors:
+            raise errors[0]
