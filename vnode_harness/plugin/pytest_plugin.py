@@ -38,7 +38,7 @@ from rich.console import Console
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
 from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.implementation import Implementation, load_implementation
-from vnode_harness.lifecycle.shards import ShardedRun
+from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
     implementation_webhook_fault,
@@ -149,6 +149,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         config.stash[_context_key] = run.start()[0]
         _use_provider_test_image(config.stash[_context_key])
+    except ShardPlanError as error:  # nothing was started: a usage error, not an unready cluster
+        run.stop()
+        pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
         cause = f"the cluster is not ready, no test was run: {error}"
