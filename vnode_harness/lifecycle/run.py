@@ -21,11 +21,11 @@ from vnode_harness.plumbing.probes import ensure_probe_namespace
 from vnode_harness.plumbing.probes import probe_namespace as probe_namespace_of
 from vnode_harness.plumbing.processes import process_start_time
 from vnode_harness.plumbing.waits import WaitTimeout
-from vnode_harness.providers.base import ClusterProvider
+from vnode_harness.providers.base import ClusterProvider, HostProcessIdentity
 from vnode_harness.providers.registry import make_provider
 from vnode_harness.providers.select import choose_provider
 from vnode_harness.report.model import Cleanup, RunObservation
-from vnode_harness.run_context import ClusterError, RunContext, RunOptions
+from vnode_harness.run_context import ClusterError, ClusterHandle, RunContext, RunOptions
 from vnode_harness.testapi.lease_lock import ClusterLock
 from vnode_harness.testapi.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION, fate_of_eci_pod
 from vnode_harness.testapi.profile import (
@@ -54,6 +54,8 @@ class ConformanceRun:
         """(provider, why) once `start` has chosen the provider; a report of a failed start names it."""
         self.context: RunContext | None = None
         self._cleanup: RunCleanup | None = None
+        self._cluster: ClusterHandle | None = None
+        self._process: HostProcessIdentity = {}
 
     def choose_provider(self) -> tuple[ProviderName, str]:
         """(provider, why) for `--cluster`; printed, and kept for the report of a failed start."""
@@ -66,17 +68,24 @@ class ConformanceRun:
     def start(self, choice: tuple[ProviderName, str] | None = None) -> RunContext:
         """Bring the cluster up (the provider `choice` made once for every shard, or chosen here),
         install the implementation and check readiness."""
-        if choice is None:
-            choice = self.choose_provider()
+        self.bring_up(choice or self.choose_provider())
+        return self.check_ready()
+
+    def bring_up(self, choice: tuple[ProviderName, str]) -> None:
+        """The cluster and the implementation in it: the slow part, safe to run beside other shards'
+        (it reports no Allure step, which only the main thread may)."""
         self.provider_choice = choice
-        provider_name, reason = choice
-        provider = self._provider = make_provider(
-            provider_name, self.options, self.implementation, self.console
-        )
-        cluster = provider.up()
-        process = provider.install_implementation(cluster)
-        if not process and self.options.implementation_pid:
-            process = _process_identity(self.options.implementation_pid)
+        provider = self._provider = make_provider(choice[0], self.options, self.implementation, self.console)
+        self._cluster = provider.up()
+        self._process = provider.install_implementation(self._cluster)
+        if not self._process and self.options.implementation_pid:
+            self._process = _process_identity(self.options.implementation_pid)
+
+    def check_ready(self) -> RunContext:
+        """Readiness and profile propagation, once the cluster is up (in the main thread)."""
+        assert self._cluster is not None, "bring_up() first"
+        assert self.provider_choice is not None
+        cluster, process, reason = self._cluster, self._process, self.provider_choice[1]
         api = api_client(cluster.kubeconfig, "readiness")
         timeout = float(self.implementation.limits.webhook_configuration_seconds)
         run_id = self.options.run_dir.name

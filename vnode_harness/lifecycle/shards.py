@@ -25,6 +25,7 @@ from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.model import Cleanup, RunObservation
 from vnode_harness.run_context import ClusterError, RunContext, RunOptions
 
@@ -158,18 +159,25 @@ class ShardedRun:
         self.primary = self.runs[0]
         started = self._each(lambda run: self._start_shard(run, choice))
         failed = [
-            f"{run.options.shard}: {error}" for run, error in started if isinstance(error, BaseException)
+            f"{run.options.shard}: {error or type(error).__name__}"
+            for run, error in started
+            if isinstance(error, BaseException)
         ]
         if failed:
             raise ClusterError(f"{len(failed)} of {plan.count} shards did not start: " + "; ".join(failed))
-        self.contexts = [context for _, context in started if isinstance(context, RunContext)]
+        contexts = []
+        for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
+            try:
+                contexts.append(run.check_ready())
+            except (ClusterError, WaitTimeout) as error:
+                raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
+        self.contexts = contexts
         return self.contexts
 
-    def _start_shard(self, run: ConformanceRun, choice: tuple[ProviderName, str]) -> RunContext:
+    def _start_shard(self, run: ConformanceRun, choice: tuple[ProviderName, str]) -> None:
         self.console.print(f"{run.options.shard}: starting")
-        context = run.start(choice)
-        self.console.print(f"{run.options.shard}: ready ({context.cluster.name})")
-        return context
+        run.bring_up(choice)
+        self.console.print(f"{run.options.shard}: cluster and implementation up")
 
     def _each(self, work: Callable[[ConformanceRun], T]) -> list[tuple[ConformanceRun, T | BaseException]]:
         """`work` on every shard at once; each shard's result or the exception it raised, in shard order.
