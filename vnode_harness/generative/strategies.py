@@ -15,6 +15,7 @@ machine (same Hypothesis version), which is what makes a vendor's failing case r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -64,12 +65,14 @@ class Scenario:
     pods: tuple[PodCase, ...]
 
 
+@cache  # built once: building strategies, not drawing from them, was most of a draw's time
 def _labels(keys: tuple[str, ...], min_size: int, max_size: int) -> st.SearchStrategy[dict[str, str]]:
     return st.dictionaries(
         st.sampled_from(keys), st.sampled_from(MATCH_VALUES), min_size=min_size, max_size=max_size
     )
 
 
+@cache
 @st.composite
 def _selector(draw: st.DrawFn, index: int) -> SelectorSpec:
     kind = draw(st.sampled_from(("object", "namespace", "both", "global")))
@@ -88,6 +91,7 @@ def _selector(draw: st.DrawFn, index: int) -> SelectorSpec:
     )
 
 
+@cache
 @st.composite
 def _profile(draw: st.DrawFn, with_parameters: bool) -> ProfileSpec:
     count = draw(st.integers(min_value=1, max_value=4))
