@@ -49,12 +49,7 @@ class Mismatch:
 
 
 def profile_changes(scenario: Scenario) -> dict[str, str | None]:
-    profile = scenario.profile
-    return {
-        "selectors": json.dumps([selector.to_json() for selector in profile.selectors], indent=2),
-        "securityGroupId": profile.security_group_id,
-        "vSwitchIds": profile.vswitch_ids,
-    }
+    return scenario.profile.to_data()
 
 
 def _judged(keys: Mapping[str, str], parameter_keys: ParameterKeys | None) -> dict[str, str]:

@@ -14,6 +14,7 @@ parameter).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,15 @@ class ProfileSpec:
     selectors: tuple[SelectorSpec, ...]
     security_group_id: str | None = None
     vswitch_ids: str | None = None
+
+    def to_data(self) -> dict[str, str | None]:
+        """The eci-profile data keys this profile writes (None removes a key): one serialization, so that
+        what the run writes and what is checked against the catalogue's open cases cannot differ."""
+        return {
+            "selectors": json.dumps([selector.to_json() for selector in self.selectors], indent=2),
+            "securityGroupId": self.security_group_id,
+            "vSwitchIds": self.vswitch_ids,
+        }
 
 
 @dataclass(frozen=True)
