@@ -33,13 +33,13 @@ from vnode_harness.readiness import (
 from vnode_harness.report.model import Cleanup, RunObservation
 from vnode_harness.run_cleanup import RunCleanup
 from vnode_harness.testkit.implementation_pods import stop_declared_pods
-from vnode_harness.testkit.lease_lock import ClusterLock
 from vnode_harness.testkit.profile import (
     LOCK_NAME,
     LOCK_TIMEOUT_SECONDS,
     PROFILE_FEATURE,
     profile_propagation_failure,
 )
+from vnode_harness.testkit.rw_lease_lock import WriterLock
 from vnode_harness.testkit.workloads import RUN_LABEL
 from vnode_harness.waits import WaitTimeout
 
@@ -217,10 +217,11 @@ class ConformanceRun:
         return self.context
 
     def _take_over_a_dead_runs_lock(self, api: client.ApiClient, run_id: str) -> str | None:
-        """Take the profile lock once before the tests: a lease a crashed run left is taken over here
-        (after it expired), and the report says whose it was, since that run may have left the profile
-        changed. None when the lock was free or released by its live holder."""
-        lock = ClusterLock(
+        """Take the profile lock exclusively once before the tests: the leases a crashed run left (its
+        writer lease, its tests' shared holds) are taken over here once expired, and the report says
+        whose they were, since that run may have left the profile changed. None when the lock was free
+        or released by its live holders."""
+        lock = WriterLock(
             client.CoordinationV1Api(api),
             self.implementation.observation.profile_namespace,
             LOCK_NAME,
