@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import pytest
 
@@ -27,6 +27,7 @@ from vnode_harness.report.model import (
     DeclaredLimits,
     LockTakeover,
     OutcomeCounts,
+    ProfileLockMode,
     RecordedTest,
     ReportedImplementation,
     RunInfo,
@@ -50,6 +51,10 @@ a report cannot reveal."""
 LOCK_TAKEOVER_PROPERTY = "vnode.lock-taken-over"
 """A user property the plugin attaches when a test's eci-profile lock took over the expired lease of a
 holder that died: ("vnode.lock-taken-over", detail). The report lists it (`lockTakenOver`)."""
+
+PROFILE_LOCK_PROPERTY = "vnode.profile-lock"
+"""A user property the plugin attaches to a test's setup report: ("vnode.profile-lock", "exclusive" |
+"shared"), how the test held the eci-profile lock. The report shows it per test (`profileLock`)."""
 
 _ASSERTION_MESSAGE_PREFIXES = ("AssertionError", "assert ", "Failed: ")
 """How a report's crash message starts when the test failed an assertion: `AssertionError: ...` for an
@@ -138,6 +143,7 @@ class _TestRecord:
     outcomes: list[TestOutcome] = field(default_factory=list)
     reasons: dict[TestOutcome, str] = field(default_factory=dict)
     duration: float = 0.0
+    profile_lock: ProfileLockMode | None = None
 
 
 class ResultCollector:
@@ -181,6 +187,8 @@ class ResultCollector:
             takeover = LockTakeover(by=report.nodeid, detail=str(value))
             if name == LOCK_TAKEOVER_PROPERTY and takeover not in self._takeovers:  # one per test, not phase
                 self._takeovers.append(takeover)
+            if name == PROFILE_LOCK_PROPERTY and value in get_args(ProfileLockMode):
+                self._records[report.nodeid].profile_lock = cast(ProfileLockMode, value)
 
     def results(self) -> list[RecordedTest]:
         """One entry per test, in the order tests were first recorded."""
@@ -194,6 +202,7 @@ class ResultCollector:
                     outcome=outcome,
                     duration_seconds=round(entry.duration, 3),
                     reason=None if outcome == "passed" else entry.reasons.get(outcome),
+                    profile_lock=entry.profile_lock,
                 )
             )
         return results
