@@ -1,5 +1,6 @@
 """Fixtures of the conformance tests: API clients that name the test, fresh namespaces, the eci-profile
-editor and the implementation's identity (for "without restarting").
+editor (the exclusive hold of the profile lock), the shared hold every other test takes, and the
+implementation's identity (for "without restarting").
 
 The cluster itself comes from the plugin (vnode_harness.plugin.pytest_plugin): `run_context` and
 `implementation` are session fixtures there.
@@ -18,7 +19,8 @@ from vnode_harness.formats.names import dns_label
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.run_context import RunContext
 from vnode_harness.testapi.identity import ImplementationIdentity, admission_watch, identity_of
-from vnode_harness.testapi.profile import ProfileEditor
+from vnode_harness.testapi.profile import ProfileEditor, baseline_profile_held
+from vnode_harness.testapi.rw_lease_lock import ReaderLock, holder_identity
 from vnode_harness.testapi.workloads import Namespace, create_namespace, record_created_namespace
 
 NamespaceFactory = Callable[..., Namespace]
@@ -83,6 +85,30 @@ def namespace(namespace_factory: NamespaceFactory) -> Namespace:
     return namespace_factory()
 
 
+EXCLUSIVE_FIXTURE = "eci_profile"
+"""A test that requests this fixture (directly or through another) changes the profile: it holds the
+profile lock exclusively and must not also take the shared hold, which it would wait on for ever."""
+
+
+@pytest.fixture(autouse=True)
+def profile_hold(
+    request: pytest.FixtureRequest, run_context: RunContext, implementation: Implementation
+) -> Iterator[ReaderLock | None]:
+    """The shared hold of the eci-profile lock for the whole test (autouse, so it is taken before the
+    test's other fixtures and released after them): every test that does not change the profile assumes
+    the baseline one, so no profile-changing test may run beside it (vnode_harness.testapi.rw_lease_lock).
+    None for a test that changes the profile: it holds the lock exclusively (`eci_profile`)."""
+    if EXCLUSIVE_FIXTURE in request.fixturenames:
+        yield None
+        return
+    holder = holder_identity(request.node.nodeid, run_context.run_id)
+    with (
+        api_client(run_context.cluster.kubeconfig, f"{request.node.nodeid} (profile lock)") as api,
+        baseline_profile_held(api, implementation, holder, run_id=run_context.run_id) as lock,
+    ):
+        yield lock
+
+
 @pytest.fixture
 def eci_profile(
     api: client.ApiClient,
@@ -94,7 +120,7 @@ def eci_profile(
     editor = ProfileEditor(
         api,
         implementation,
-        holder=f"{request.node.nodeid}@{id(request)}",
+        holder=holder_identity(request.node.nodeid, run_context.run_id),
         known_propagation_failure=run_context.profile_propagation_failure,
         probe_namespace=run_context.probe_namespace,
         run_id=run_context.run_id,

@@ -26,7 +26,6 @@ from vnode_harness.providers.registry import make_provider
 from vnode_harness.providers.select import choose_provider
 from vnode_harness.report.model import Cleanup, RunObservation
 from vnode_harness.run_context import ClusterError, ClusterHandle, RunContext, RunOptions
-from vnode_harness.testapi.lease_lock import ClusterLock
 from vnode_harness.testapi.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION, fate_of_eci_pod
 from vnode_harness.testapi.profile import (
     LOCK_NAME,
@@ -34,6 +33,7 @@ from vnode_harness.testapi.profile import (
     PROFILE_FEATURE,
     profile_propagation_failure,
 )
+from vnode_harness.testapi.rw_lease_lock import WriterLock
 from vnode_harness.testapi.workloads import RUN_LABEL
 
 
@@ -133,10 +133,11 @@ class ConformanceRun:
         return self.context
 
     def _take_over_a_dead_runs_lock(self, api: client.ApiClient, run_id: str) -> str | None:
-        """Take the profile lock once before the tests: a lease a crashed run left is taken over here
-        (after it expired), and the report says whose it was, since that run may have left the profile
-        changed. None when the lock was free or released by its live holder."""
-        lock = ClusterLock(
+        """Take the profile lock exclusively once before the tests: the leases a crashed run left (its
+        writer lease, its tests' shared holds) are taken over here once expired, and the report says
+        whose they were, since that run may have left the profile changed. None when the lock was free
+        or released by its live holders."""
+        lock = WriterLock(
             client.CoordinationV1Api(api),
             self.implementation.observation.profile_namespace,
             LOCK_NAME,

@@ -139,11 +139,23 @@ def led_by_cause(fault: str, longrepr: object) -> str:
     return f"environment fault: {causes[0] if causes else fault.splitlines()[0]}\n\n{longrepr}"
 
 
-def record_lock_takeover(item: pytest.Item, report: pytest.TestReport) -> None:
-    """When this test's eci-profile lock took over a dead holder's expired lease, the report says so."""
-    from vnode_harness.report.collector import LOCK_TAKEOVER_PROPERTY
+PROFILE_LOCK_FIXTURES = ("eci_profile", "profile_hold")
+"""The conformance fixtures that hold the eci-profile lock: the editor (exclusive, as `.lock`) and the
+shared hold every other test takes (conformance/conftest.py)."""
 
-    editor = getattr(item, "funcargs", {}).get("eci_profile")
-    taken_over = getattr(getattr(editor, "lock", None), "taken_over", None)
-    if taken_over:
-        report.user_properties.append((LOCK_TAKEOVER_PROPERTY, taken_over))
+
+def record_lock_takeover(item: pytest.Item, report: pytest.TestReport) -> None:
+    """How this test held the eci-profile lock (exclusive or shared), and when it took over a dead
+    holder's expired lease: the report says both."""
+    from vnode_harness.report.collector import LOCK_TAKEOVER_PROPERTY, PROFILE_LOCK_PROPERTY
+
+    funcargs = getattr(item, "funcargs", {})
+    for name in PROFILE_LOCK_FIXTURES:
+        held = funcargs.get(name)
+        lock = getattr(held, "lock", held)
+        mode = getattr(lock, "mode", None)
+        if mode:
+            report.user_properties.append((PROFILE_LOCK_PROPERTY, mode))
+        taken_over = getattr(lock, "taken_over", None)
+        if taken_over:
+            report.user_properties.append((LOCK_TAKEOVER_PROPERTY, taken_over))

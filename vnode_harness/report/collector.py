@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import pytest
 
@@ -28,6 +28,7 @@ from vnode_harness.report.model import (
     DeclaredLimits,
     LockTakeover,
     OutcomeCounts,
+    ProfileLockMode,
     RecordedTest,
     ReportedImplementation,
     RunInfo,
@@ -52,6 +53,10 @@ SHARD_PROPERTY = "vnode.shard"
 """A test report's user property: the shard whose cluster the test ran on (sharded runs only)."""
 """A user property the plugin attaches when a test's eci-profile lock took over the expired lease of a
 holder that died: ("vnode.lock-taken-over", detail). The report lists it (`lockTakenOver`)."""
+
+PROFILE_LOCK_PROPERTY = "vnode.profile-lock"
+"""A user property the plugin attaches to a test's setup report: ("vnode.profile-lock", "exclusive" |
+"shared"), how the test held the eci-profile lock. The report shows it per test (`profileLock`)."""
 
 _ASSERTION_MESSAGE_PREFIXES = ("AssertionError", "assert ", "Failed: ")
 """How a report's crash message starts when the test failed an assertion: `AssertionError: ...` for an
@@ -141,6 +146,7 @@ class _TestRecord:
     reasons: dict[TestOutcome, str] = field(default_factory=dict)
     duration: float = 0.0
     shard: str | None = None
+    profile_lock: ProfileLockMode | None = None
 
 
 class ResultCollector:
@@ -189,6 +195,8 @@ class ResultCollector:
             takeover = LockTakeover(by=report.nodeid, detail=str(value))
             if name == LOCK_TAKEOVER_PROPERTY and takeover not in self._takeovers:  # one per test, not phase
                 self._takeovers.append(takeover)
+            if name == PROFILE_LOCK_PROPERTY and value in get_args(ProfileLockMode):
+                self._records[report.nodeid].profile_lock = cast(ProfileLockMode, value)
 
     def results(self) -> list[RecordedTest]:
         """One entry per test, in the order tests were first recorded."""
@@ -203,6 +211,7 @@ class ResultCollector:
                     duration_seconds=round(entry.duration, 3),
                     reason=None if outcome == "passed" else entry.reasons.get(outcome),
                     shard=entry.shard,
+                    profile_lock=entry.profile_lock,
                 )
             )
         return results

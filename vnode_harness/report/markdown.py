@@ -68,8 +68,21 @@ def _heading(report: ConformanceReport) -> str:
             f"- Date: {report.date.strftime('%Y-%m-%dT%H:%M:%SZ')}",
             f"- Tests: {totals.passed} passed, {totals.failed} failed, {totals.broken} broken, "
             f"{totals.skipped} skipped",
+            *_isolation(report),
         ]
     )
+
+
+def _isolation(report: ConformanceReport) -> list[str]:
+    """How the tests held the eci-profile lock (per test in the YAML report, `profileLock`)."""
+    modes = [test.profile_lock for test in report.tests]
+    if not any(modes):
+        return []
+    return [
+        f"- eci-profile lock: {modes.count('exclusive')} tests held it exclusively (they changed the "
+        f"profile, nothing ran beside them), {modes.count('shared')} shared (they assumed the profile as "
+        "found, no profile change ran beside them)"
+    ]
 
 
 def _interrupted(report: ConformanceReport) -> list[str]:

@@ -36,6 +36,9 @@ TestOutcome = Literal["passed", "failed", "broken", "skipped"]
 
 RequirementResult = Literal["passed", "failed", "broken", "skipped", "not-tested"]
 FeatureResult = Literal["success", "partial", "failure", "not-tested"]
+ProfileLockMode = Literal["exclusive", "shared"]
+"""How a test held the eci-profile lock: exclusive (it changed the profile, nothing ran beside it),
+shared (it assumed the profile as found; only other shared holders ran beside it)."""
 RunMode = Literal["full", "focused"]
 """full: the whole suite was selected; focused: a -k/-m/path selection ran only part of it."""
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -126,6 +129,13 @@ class RecordedTest(_ReportModel):
     duration_seconds: NonNegativeFloat
     reason: str | None = Field(
         default=None, description="First line of the skip reason or of the failure; null when passed."
+    )
+    profile_lock: ProfileLockMode | None = Field(
+        default=None,
+        description="Under which eci-profile state the test ran: `exclusive` — it held the profile lock "
+        "alone and changed the profile, no other test ran beside it; `shared` — it assumed the profile as "
+        "the run found it, and no test that changes the profile ran beside it (in this run or another "
+        "against the cluster); null — it took no hold (skipped, or stopped before its hold was taken).",
     )
     shard: str | None = Field(
         default=None,

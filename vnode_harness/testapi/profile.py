@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +27,14 @@ from kubernetes import client
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
-from vnode_harness.testapi.lease_lock import ClusterLock
+from vnode_harness.testapi.rw_lease_lock import ReaderLock, WriterLock
 from vnode_harness.testapi.workloads import RUN_LABEL
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
 LOCK_NAME = "vnode-conformance-eci-profile"
 LOCK_TIMEOUT_SECONDS = 900.0
-"""Profile-changing tests of every worker queue on this lock; the longest queue is the whole set."""
+"""Profile-changing tests of every worker queue on this lock; the longest queue is the whole set. A test
+that assumes the baseline profile waits as long for its shared hold (vnode_harness.testapi.rw_lease_lock)."""
 
 
 RESTORE_TIMEOUT_SECONDS = 120.0
@@ -107,7 +109,7 @@ class ProfileEditor:
         self.implementation = implementation
         self.observation = implementation.observation
         self.limits = implementation.limits
-        self.lock = ClusterLock(
+        self.lock = WriterLock(  # exclusive: no other test, changing the profile or not, runs beside it
             client.CoordinationV1Api(api),
             self.observation.profile_namespace,
             LOCK_NAME,
@@ -332,6 +334,33 @@ class ProfileEditor:
     def _kubectl_profile(self) -> str:
         observation = self.observation
         return f"kubectl -n {observation.profile_namespace} get configmap {observation.profile_name} -o yaml"
+
+
+@contextmanager
+def baseline_profile_held(
+    api: client.ApiClient, implementation: Implementation, holder: str, *, run_id: str = ""
+) -> Iterator[ReaderLock]:
+    """The shared hold of the profile lock, for a test that assumes the profile as the run found it: no
+    test that changes the profile (those hold it exclusively, ProfileEditor) runs while it is held, in
+    this run or another against the same cluster. Raises ProfileLockLost at the end if a writer took the
+    hold away meanwhile (it judged us dead): the profile may have changed under the test."""
+    lock = ReaderLock(
+        client.CoordinationV1Api(api),
+        implementation.observation.profile_namespace,
+        LOCK_NAME,
+        holder,
+        labels={RUN_LABEL: run_id} if run_id else None,
+    )
+    lock.acquire(LOCK_TIMEOUT_SECONDS)
+    try:
+        yield lock
+    finally:
+        lock.release()
+    if lock.lost is not None:
+        raise ProfileLockLost(
+            f"the shared hold of the eci-profile lock ({lock.lease_name}) was lost while this test held it "
+            f"({lock.lost}); a test changing the profile may have run meanwhile"
+        )
 
 
 def profile_propagation_failure(

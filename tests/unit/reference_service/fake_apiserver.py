@@ -1,8 +1,9 @@
 """A small in-memory Kubernetes API server (plain HTTP) for exercising the runtime without a cluster.
 
-It speaks just enough of the REST API for eci_reference: GET (object, list, watch with replay from a
-resourceVersion), POST, PUT (with resourceVersion conflicts), merge PATCH and DELETE, for core and
-grouped resources, cluster-scoped or namespaced. No admission, no defaulting, no controllers: tests
+It speaks just enough of the REST API for eci_reference and the harness's locks: GET (object, list with
+equality label selectors, watch with replay from a resourceVersion), POST, PUT (with resourceVersion
+conflicts), merge PATCH and DELETE (with uid and resourceVersion preconditions), for core and grouped
+resources, cluster-scoped or namespaced. No admission, no defaulting, no controllers: tests
 play the PV controller or the scheduler themselves through ``put``/``delete``. It can be stopped and
 started on the same port to play an API server that goes away.
 """
@@ -207,20 +208,48 @@ class FakeApiServer:
             _merge(current, await request.json())
             return web.json_response(self.put(resource, current))
         if request.method == "DELETE":
+            conflict = self._failed_precondition(await request.read(), current)
+            if conflict:
+                return _status(409, "Conflict", conflict)
             return web.json_response(self.delete(resource, name or "", scope_namespace))
         return _status(405, "MethodNotAllowed", request.method)
+
+    @staticmethod
+    def _failed_precondition(body: bytes, current: dict[str, Any]) -> str:
+        """Why a DELETE's preconditions (uid, resourceVersion) do not hold, "" when they do (or are none)."""
+        preconditions = (json.loads(body) if body.strip() else {}).get("preconditions") or {}
+        for key in ("uid", "resourceVersion"):
+            wanted = preconditions.get(key)
+            if wanted and wanted != current["metadata"].get(key):
+                return f"Precondition failed: {key} in precondition: {wanted}, {key} in object meta: " + str(
+                    current["metadata"].get(key)
+                )
+        return ""
+
+    @staticmethod
+    def _labels_match(obj: dict[str, Any], selector: str) -> bool:
+        """Equality-based label selectors only (`a=b,c`): what the harness lists by."""
+        labels = obj["metadata"].get("labels") or {}
+        for term in filter(None, selector.split(",")):
+            key, equals, value = term.partition("=")
+            if (key not in labels) if not equals else (labels.get(key) != value.lstrip("=")):
+                return False
+        return True
 
     def _selected(
         self, request: web.Request, resource: str, namespace: str | None
     ) -> tuple[str | None, builtins.list[Any]]:
         field_selector = request.query.get("fieldSelector", "")
+        label_selector = request.query.get("labelSelector", "")
         name = (
             field_selector.removeprefix("metadata.name=")
             if field_selector.startswith("metadata.name=")
             else None
         )
         items = [
-            obj for obj in self.list(resource, namespace) if name is None or obj["metadata"]["name"] == name
+            obj
+            for obj in self.list(resource, namespace)
+            if (name is None or obj["metadata"]["name"] == name) and self._labels_match(obj, label_selector)
         ]
         return name, items
 

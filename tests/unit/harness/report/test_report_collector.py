@@ -213,3 +213,49 @@ class TestBuildReport:
         assert '"date": "2026-11-22T08:00:00Z"' in dumped
         assert '"declaredFeatures"' in dumped
         assert ConformanceReport.from_json(dumped) == report
+
+
+class TestProfileLockMode:
+    """Each test's result says under which eci-profile state it ran (`profileLock`)."""
+
+    def test_the_mode_the_setup_recorded_is_the_tests_and_null_when_none(self, catalogue):
+        from vnode_harness.report.collector import PROFILE_LOCK_PROPERTY
+        from vnode_harness.report.markdown import render_markdown
+
+        collector = ResultCollector(catalogue)
+        held = [(PROFILE_LOCK_PROPERTY, "shared")]
+        for when in ("setup", "call", "teardown"):  # pytest gives every phase the item's properties
+            collector.record_phase(phase_report(when=when, user_properties=held), ["F0-R1"])
+        exclusive = [[PROFILE_LOCK_PROPERTY, "exclusive"]]  # a list, as it arrives through xdist
+        other = phase_report(when="setup", user_properties=exclusive, nodeid="conformance/test_x.py::test_z")
+        collector.record_phase(other, ["F0-R1"])
+        collector.record("conformance/test_x.py::test_skipped", ["F0-R1"], "skipped", 0.0, "not declared")
+        report = collector.build_report(implementation(["core-scheduling"]), run_info())
+
+        modes = {test.nodeid: test.profile_lock for test in report.tests}
+        assert modes == {
+            "conformance/test_x.py::test_y": "shared",
+            "conformance/test_x.py::test_z": "exclusive",
+            "conformance/test_x.py::test_skipped": None,
+        }
+        assert '"profileLock": "shared"' in report.to_json()
+        assert ConformanceReport.from_json(report.to_json()) == report
+        page = render_markdown(report)
+        assert "- eci-profile lock: 1 tests held it exclusively" in page
+        assert "1 shared" in page
+
+    def test_the_plugin_reads_the_mode_and_takeovers_from_the_tests_lock_fixtures(self):
+        from vnode_harness.plugin.failure_causes import record_lock_takeover
+        from vnode_harness.report.collector import LOCK_TAKEOVER_PROPERTY, PROFILE_LOCK_PROPERTY
+
+        shared = SimpleNamespace(mode="shared", taken_over="took over the lease of 'dead-writer'")
+        editor = SimpleNamespace(lock=SimpleNamespace(mode="exclusive", taken_over=None))
+        takeover = (LOCK_TAKEOVER_PROPERTY, shared.taken_over)
+        for funcargs, expected in [
+            ({"profile_hold": shared}, [(PROFILE_LOCK_PROPERTY, "shared"), takeover]),
+            ({"profile_hold": None, "eci_profile": editor}, [(PROFILE_LOCK_PROPERTY, "exclusive")]),
+            ({}, []),
+        ]:
+            report = phase_report(when="setup")
+            record_lock_takeover(SimpleNamespace(funcargs=funcargs), report)  # type: ignore[arg-type]
+            assert report.user_properties == expected
