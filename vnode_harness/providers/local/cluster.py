@@ -28,7 +28,7 @@ from rich.console import Console
 
 from vnode_harness.formats import versions
 from vnode_harness.formats.names import ISTIO_INJECTION, ISTIO_SIDECAR
-from vnode_harness.plumbing.hostnet import cluster_start_lock, free_ports, port_is_listening
+from vnode_harness.plumbing.hostnet import port_is_listening, reserved_ports
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE, probe_pod
 from vnode_harness.plumbing.processes import (
@@ -148,8 +148,7 @@ class LocalCluster:
 
     def _start(self, toolchain: Toolchain, progress: Any) -> ClusterHandle:
         control_plane = self._control_plane(toolchain)
-        with cluster_start_lock():
-            ports = free_ports(6 + 2 * len(ZONES) + 6)
+        with reserved_ports(6 + 2 * len(ZONES) + 6) as ports:
             cp_ports = ControlPlanePorts(*ports[:6])
             node_specs = [
                 VirtualNodeSpec(zone, ports[6 + 2 * index], ports[7 + 2 * index])

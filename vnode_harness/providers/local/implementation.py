@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vnode_harness.formats.implementation import Implementation, PlaceholderValues
-from vnode_harness.plumbing.hostnet import cluster_start_lock, free_ports
+from vnode_harness.plumbing.hostnet import reserved_ports
 from vnode_harness.plumbing.processes import RecordedProcess, exited_early, start_process
 from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.run_context import ClusterError, ClusterHandle
@@ -63,8 +63,7 @@ def start_local_implementation(
             "it cannot run on the local cluster (use --cluster existing with a cluster where it is installed)"
         )
     pid_dir = pid_dir or workdir / "pids"
-    with cluster_start_lock():
-        (port,) = free_ports(1)
+    with reserved_ports(1) as (port,):
         values = PlaceholderValues(
             kubeconfig=str(cluster.kubeconfig), port=port, workdir=str(workdir), python=sys.executable
         )

@@ -112,3 +112,38 @@ class TestConsistently:
 
         with pytest.raises(ValueError, match="bug"):
             consistently("x", probe, hold=1, interval=0.05)
+
+
+def test_reserved_ports_are_never_handed_out_twice_until_released(tmp_path, monkeypatch):
+    """Two cluster starts at once (threads here; processes alike) get disjoint ports while both hold
+    their reservations; a released reservation or one whose owner died is free again."""
+    import json
+    import threading
+    import time
+
+    from vnode_harness.plumbing import hostnet
+
+    monkeypatch.setenv("VNODE_CACHE_DIR", str(tmp_path))
+    held: list[list[int]] = []
+    both_reserved = threading.Barrier(2)
+
+    def start() -> None:
+        with hostnet.reserved_ports(20) as ports:
+            held.append(ports)
+            both_reserved.wait(timeout=10)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(held) == 2
+    assert not set(held[0]) & set(held[1])
+    assert hostnet._live_reservations() == {}  # both released
+
+    reservations = tmp_path / "locks" / "reserved-ports.json"
+    now = time.time()  # port 1: a recent reservation of no live process; port 2: pid 1's, long stale
+    reservations.write_text(
+        json.dumps({"1": [2**22 + 1, now], "2": [1, now - 2 * hostnet.RESERVATION_SECONDS]})
+    )
+    assert hostnet._live_reservations() == {}
