@@ -120,6 +120,20 @@ def plan_shards(
     return ShardPlan(count, f"--clusters {count} was requested")
 
 
+def auto_workers(requested: str, provider: ProviderName) -> int | None:
+    """xdist's `-n auto` for a conformance run: one worker per cluster `--clusters` will start (the
+    tests mostly wait, so a machine runs more clusters than it has cores); None: xdist's own default
+    (one per core), for an existing cluster or a single one."""
+    if requested == "auto":
+        count = plan_shards("auto", workers=1 << 16, provider=provider).count
+    else:
+        try:
+            count = int(requested)
+        except ValueError:
+            return None  # plan_shards says what is wrong, once the run starts
+    return count if count > 1 else None
+
+
 def shard_name(index: int, count: int) -> str:
     return f"shard-{index + 1}" if count > 1 else ""
 

@@ -38,7 +38,7 @@ from rich.console import Console
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
 from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.implementation import Implementation, load_implementation
-from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError
+from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError, auto_workers
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
     implementation_webhook_fault,
@@ -51,6 +51,7 @@ from vnode_harness.plugin.options import is_conformance_run, pytest_addoption, x
 from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
+from vnode_harness.providers.select import choose_provider
 from vnode_harness.report.allure_labels import label_item
 from vnode_harness.report.collector import SHARD_PROPERTY, ResultCollector, failure_kind_property
 from vnode_harness.run_context import ClusterError, RunContext, RunOptions
@@ -173,6 +174,16 @@ def _use_provider_test_image(context: RunContext) -> None:
     image = context.cluster.facts.get("testImage")
     if image:
         os.environ.setdefault(TEST_IMAGE_VARIABLE, image)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` on a conformance run: one worker per shard (vnode_harness.lifecycle.shards)."""
+    if not is_conformance_run(config):
+        return None
+    kind_bin = config.getoption("kind_bin")
+    provider, _ = choose_provider(config.getoption("cluster"), kind_bin=Path(kind_bin) if kind_bin else None)
+    return auto_workers(config.getoption("clusters"), provider)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -336,6 +347,7 @@ __all__ = [  # pytest_addoption is plugin_options' hook, registered here
     "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_unconfigure",
+    "pytest_xdist_auto_num_workers",
     "requirement_ids",
     "run_context",
 ]

@@ -13,11 +13,15 @@ from vnode_harness.run_context import ClusterHandle, RunContext, RunOptions
 
 REFERENCE = REPO_ROOT / "implementations" / "reference.yaml"
 LOCAL = CLUSTER_COST["local"].memory_mib
+PER_CORE = CLUSTER_COST["local"].per_core
 
 
 def test_auto_is_one_cluster_per_worker_bounded_by_cores_and_memory():
     assert plan_shards("auto", workers=2, provider="local", cores=2, memory_mib=20 * LOCAL).count == 2
-    assert plan_shards("auto", workers=8, provider="local", cores=4, memory_mib=20 * LOCAL).count == 4
+    assert (
+        plan_shards("auto", workers=64, provider="local", cores=4, memory_mib=99 * LOCAL).count
+        == 4 * PER_CORE
+    )
     assert plan_shards("auto", workers=8, provider="local", cores=16, memory_mib=3 * LOCAL).count == 3
     assert plan_shards("auto", workers=2, provider="local", cores=2, memory_mib=LOCAL // 2).count == 1
 
@@ -35,10 +39,10 @@ def test_without_workers_or_on_an_existing_cluster_there_is_one_cluster():
 
 def test_asking_for_more_than_the_machine_holds_fails_before_anything_starts_with_the_numbers():
     with pytest.raises(ShardPlanError) as raised:
-        plan_shards("3", workers=3, provider="local", cores=2, memory_mib=2 * LOCAL)
+        plan_shards("9", workers=9, provider="local", cores=2, memory_mib=2 * LOCAL)
     message = str(raised.value)
-    assert "2 cores for 3 clusters" in message
-    assert f"{2 * LOCAL} MiB available for 3 clusters of {LOCAL} MiB" in message
+    assert f"2 cores for 9 clusters ({PER_CORE} local cluster(s) per core)" in message
+    assert f"{2 * LOCAL} MiB available for 9 clusters of {LOCAL} MiB" in message
 
 
 def test_more_clusters_than_workers_is_refused():
@@ -97,3 +101,15 @@ def test_the_profile_is_restored_only_where_every_shard_restored_it_and_leaks_na
     assert merged.profile_restored is False
     assert [item.detail for item in merged.left_behind] == ["shard-2: not terminating"]
     assert merged.settle_seconds == 5
+
+
+def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(monkeypatch):
+    from vnode_harness.lifecycle import shards
+
+    monkeypatch.setattr(shards, "available_memory_mib", lambda: 20 * LOCAL)
+    monkeypatch.setattr(shards.os, "cpu_count", lambda: 2)
+    per_core = CLUSTER_COST["local"].per_core
+    assert shards.auto_workers("auto", "local") == 2 * per_core
+    assert shards.auto_workers("3", "local") == 3
+    assert shards.auto_workers("1", "local") is None  # xdist's default: one worker per core, one cluster
+    assert shards.auto_workers("auto", "existing") is None
