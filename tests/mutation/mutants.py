@@ -114,6 +114,11 @@ MUTANTS: dict[str, Mutant] = _registry(
            "a selector with neither namespaceSelector nor objectSelector applies to no pod (breaks: the "
            "effect applies to all pods scheduled to ECI)",
            effects.global_effects_ignored, ("EFF-ANNOTATIONS", "EFF-ORDER")),
+    Mutant("global-effect-routes-every-pod", "EFF-GLOBAL",
+           "a selector with only an effect routes every pod to ECI (breaks: it applies its effect to pods "
+           "scheduled to ECI and routes nothing by itself); its profile state would leak into neighbouring "
+           "tests without the readers/writer profile lock (tests/integration/test_isolation.py)",
+           effects.global_effect_routes_every_pod, ("SCHED-POD-SELECTIVE", "EFF-ANNOTATIONS")),
     Mutant("partial-match-effects-on-regular-pods", "EFF-ECI-ONLY",
            "a pod that matches only a selector's objectSelector stays on a regular node but gets its effect "
            "(breaks: ECI Effect injects into the pods routed to ECI)",

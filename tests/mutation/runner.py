@@ -61,9 +61,16 @@ def implementation_file(name: str, directory: Path) -> Path:
 
 
 def run_suite(
-    name: str, cluster: ClusterHandle, selection: Sequence[str], reports_dir: Path, timeout: float
+    name: str,
+    cluster: ClusterHandle,
+    selection: Sequence[str],
+    reports_dir: Path,
+    timeout: float,
+    *,
+    workers: str = "0",
 ) -> RunResult:
-    """Start implementation NAME, run pytest on ``selection`` (node ids, or ["conformance"]), stop it."""
+    """Start implementation NAME, run pytest on ``selection`` (node ids, or ["conformance"]) with
+    ``-n workers``, stop it."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     file = implementation_file(name, reports_dir)
     workdir = Path(tempfile.mkdtemp(prefix=f"vnode-mutant-{name}-"))
@@ -71,7 +78,7 @@ def run_suite(
     started = start_local_implementation(load_implementation(file), cluster, workdir)
     try:
         command = [
-            sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-n", "0", "-q",
+            sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-n", workers, "-q",
             "--cluster", "existing", "--kubeconfig", str(cluster.kubeconfig), "--implementation", str(file),
             "--implementation-pid", str(started.process.pid), "--reports-dir", str(reports_dir),
         ]  # fmt: skip

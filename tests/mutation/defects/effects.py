@@ -209,3 +209,28 @@ def label_and_annotation_keys_shared() -> None:
         return result
 
     replace(mutation, "_plan_metadata", plan)
+
+
+def global_effect_routes_every_pod() -> None:
+    """``mutation.decide_routing``: a selector with only an effect routes every pod it sees to ECI (what
+    a real third-party implementation does). Its profile state leaks: while a test's profile with such a
+    selector is in force, a pod of any other test lands on a virtual node, so without the readers/writer
+    profile lock a neighbour's SCHED-* verdict would depend on which test ran beside it."""
+    send_every_pod()
+    original: Decide = bound(mutation, "decide_routing")
+
+    def decide(
+        pod_labels: Mapping[str, str], namespace_labels: Mapping[str, str], profile: Profile
+    ) -> RoutingDecision:
+        decision = original(pod_labels, namespace_labels, profile)
+        everywhere = tuple(s for s in profile.selectors if s.is_global_effect)
+        if decision.is_eci or not everywhere:
+            return decision
+        return RoutingDecision(
+            is_eci=True,
+            reasons=tuple(f"selector:{s.name}" for s in everywhere),
+            matched_selectors=decision.matched_selectors,
+            effect_selectors=everywhere,
+        )
+
+    replace(mutation, "decide_routing", decide)

@@ -107,7 +107,7 @@ def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(
     from vnode_harness.lifecycle import shards
 
     monkeypatch.setattr(shards, "available_memory_mib", lambda: 20 * LOCAL)
-    monkeypatch.setattr(shards.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     per_core = CLUSTER_COST["local"].per_core
     assert shards.auto_workers("auto", "local") == 2 * per_core
     assert shards.auto_workers("3", "local") == 3

@@ -1,0 +1,23 @@
+"""A verdict never depends on which test ran beside it: an implementation whose profile state leaks into
+other tests (a selector with only an effect routes every pod) is judged the same serially and in
+parallel, because every test holds the eci-profile lock (exclusive to change it, shared to assume it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mutation.runner import run_suite
+
+LEAKY = "global-effect-routes-every-pod"
+SELECTION = ["conformance/test_scheduling.py", "conformance/test_effects.py"]
+
+
+@pytest.mark.integration
+def test_a_leaky_implementation_gets_the_same_verdicts_serially_and_in_parallel(tmp_path, local_cluster):
+    serial = run_suite(LEAKY, local_cluster, SELECTION, tmp_path / "serial", timeout=900, workers="0")
+    parallel = run_suite(LEAKY, local_cluster, SELECTION, tmp_path / "parallel", timeout=900, workers="4")
+    assert serial.outcomes, serial.output_tail
+    assert parallel.outcomes == serial.outcomes, parallel.output_tail
+    assert serial.outcomes["EFF-GLOBAL"] == "failed"  # the rule it breaks, and only where it is tested
+    for requirement in ("SCHED-POD-LABEL", "SCHED-POD-SELECTIVE", "SCHED-NS-LABEL", "SCHED-NOT-TRUE"):
+        assert serial.outcomes[requirement] == "passed", requirement
