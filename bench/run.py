@@ -321,6 +321,39 @@ def bench_suite() -> dict[str, Any]:
     return figures
 
 
+def _timed_suite(*arguments: str) -> tuple[float, str]:
+    """Seconds of one whole `pytest conformance` run on local clusters, and its closing line."""
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "--cluster", "local",
+         *arguments],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    closing = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "?"
+    return round(time.monotonic() - start, 1), closing
+
+
+def bench_scaling(largest: int = 4) -> dict[str, Any]:
+    """The whole suite on N = 1 … `largest` local clusters (one worker each), and the fit
+    seconds ≈ a + b / N: `a` is what no shard shortens (cluster start, the longest test, the end),
+    `b` the work the shards share, so a machine with more cores can read off what it will take."""
+    seconds: dict[int, float] = {}
+    figures: dict[str, Any] = {}
+    for count in range(1, largest + 1):
+        workers = "0" if count == 1 else str(count)
+        seconds[count], closing = _timed_suite("-n", workers, "--clusters", str(count))
+        figures[f"clusters_{count}_seconds"] = seconds[count]
+        figures[f"clusters_{count}_summary"] = closing
+    xs = [1 / count for count in seconds]
+    ys = list(seconds.values())
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+    figures["fit"] = f"seconds = {mean_y - slope * mean_x:.0f} + {slope:.0f} / N"
+    return figures
+
+
 def bench_reliability(runs: int = 10) -> dict[str, Any]:
     """`runs` full suite runs against one long-lived cluster (as a vendor's cluster would be): every run's
     result, and after each, the eci-profile compared byte for byte and leftovers counted."""
@@ -519,6 +552,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "admission": bench_admission,
     "e2e-pods": bench_e2e_pods,
     "suite": bench_suite,
+    "scaling": bench_scaling,
     "mutation": bench_mutation,
     "generative": bench_generative,
     "cold-build": bench_cold_build,
@@ -550,7 +584,7 @@ def main() -> int:
         help="default: all but cold-build, reliability and the kind ones",
     )
     args = parser.parse_args()
-    slow_or_docker = ("cold-build", "reliability", "kind-images", "kind-create", "mutation")
+    slow_or_docker = ("cold-build", "reliability", "kind-images", "kind-create", "mutation", "scaling")
     names = args.names or [name for name in BENCHES if name not in slow_or_docker]
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in names:

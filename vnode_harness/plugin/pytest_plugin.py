@@ -1,4 +1,4 @@
-"""The pytest plugin of the conformance suite: options, one cluster per run, reports.
+"""The pytest plugin of the conformance suite: options, the run's clusters (shards), reports.
 
 Loaded by the repository's top-level conftest.py. It only acts on runs that include the `conformance/`
 directory; a run of the project's own tests (`tests/`) never starts a cluster.
@@ -6,11 +6,11 @@ directory; a run of the project's own tests (`tests/`) never starts a cluster.
 Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
    results and JUnit XML into it;
-2. session start: the controller brings the cluster up, installs the implementation and checks readiness
-   (a cluster that is not ready ends the run at once, exit code 3, with the reason, leaving a
-   not-tested report and bundle that say why) — before xdist starts any worker, so every worker shares
-   the one cluster;
-3. workers get the `RunContext` through xdist's workerinput;
+2. session start: the controller brings the run's clusters up (one per shard, `--clusters`;
+   vnode_harness.lifecycle.shards), installs the implementation in each and checks readiness (a cluster
+   that is not ready ends the run at once, exit code 3, with the reason, leaving a not-tested report and
+   bundle that say why) — before xdist starts any worker;
+3. each worker gets its shard's `RunContext` through xdist's workerinput (worker gwK → shard K mod N);
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
    environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
