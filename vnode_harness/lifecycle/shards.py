@@ -6,7 +6,7 @@ provider is chosen once, every shard is started (in parallel), and each xdist wo
 shard. A verdict never depends on the shard: every shard is the same provider with the same topology and
 the same implementation file, and a test runs on exactly one of them.
 
-How many: `--clusters N`, or `auto` = as many as there are workers, at most one per core, and at most
+How many: `--clusters N`, or `auto` = as many as there are workers, at most what the cores carry and
 what the machine's available memory holds at the provider's measured cost per cluster (`CLUSTER_COST`).
 Asking for more than that is an error before anything starts, with the numbers. A shard that fails to
 start stops the run (every shard is torn down; the report says which shard and why): a run on fewer
@@ -36,15 +36,16 @@ T = TypeVar("T")
 class ClusterCost:
     memory_mib: int
     """Resident memory of one cluster with the reference implementation, measured (README, Figures)."""
-    per_core: int
-    """Clusters one core carries while the suite runs: the tests mostly wait (hold windows, propagation),
-    so a local cluster uses a fraction of a core (measured: README, Figures)."""
+    cores: float
+    """Cores one cluster needs while the suite runs (measured: README, Figures). A local cluster's tests
+    mostly wait (hold windows, propagation): half a core. A kind cluster runs real kubelets, etcd and
+    containerd in Docker: two kind clusters on 2 cores ran the suite slower than one."""
 
 
 CLUSTER_COST: dict[ProviderName, ClusterCost] = {
-    "local": ClusterCost(memory_mib=1500, per_core=2),
-    "kind": ClusterCost(memory_mib=3000, per_core=1),
-    "existing": ClusterCost(memory_mib=0, per_core=1),
+    "local": ClusterCost(memory_mib=1500, cores=0.5),
+    "kind": ClusterCost(memory_mib=3000, cores=2.0),
+    "existing": ClusterCost(memory_mib=0, cores=1.0),
 }
 
 
@@ -82,8 +83,8 @@ def plan_shards(
     cores = cores if cores is not None else (os.cpu_count() or 1)
     memory_mib = memory_mib if memory_mib is not None else available_memory_mib()
     cost = CLUSTER_COST[provider].memory_mib
-    per_core = CLUSTER_COST[provider].per_core
-    fits = memory_mib // cost if cost else cores * per_core
+    carried = max(1, int(cores / CLUSTER_COST[provider].cores))
+    fits = memory_mib // cost if cost else carried
     if provider == "existing":
         if requested not in ("auto", "1"):
             raise ShardPlanError(
@@ -94,10 +95,10 @@ def plan_shards(
     if requested == "auto":
         if workers <= 1:
             return ShardPlan(1, f"{workers or 'no'} xdist worker(s): one cluster")
-        count = max(1, min(workers, cores * per_core, fits))
+        count = max(1, min(workers, carried, fits))
         return ShardPlan(
             count,
-            f"--clusters auto: {workers} workers, {cores} cores at {per_core} {provider} cluster(s) each, "
+            f"--clusters auto: {workers} workers; {cores} cores carry {carried} {provider} cluster(s); "
             f"{memory_mib} MiB available at about {cost} MiB per cluster → {count}",
         )
     try:
@@ -109,8 +110,8 @@ def plan_shards(
     problems = []
     if count > 1 and count > workers:
         problems.append(f"{workers or 'no'} xdist worker(s) (-n) to run tests on {count} clusters")
-    if count > cores * per_core:
-        problems.append(f"{cores} cores for {count} clusters ({per_core} {provider} cluster(s) per core)")
+    if count > carried:
+        problems.append(f"{cores} cores for {count} clusters (they carry {carried} {provider} cluster(s))")
     if count > 1 and count * cost > memory_mib:
         problems.append(
             f"{memory_mib} MiB available for {count} clusters of {cost} MiB ({provider} clusters)"

@@ -13,7 +13,7 @@ from vnode_harness.run_context import ClusterHandle, RunContext, RunOptions
 
 REFERENCE = REPO_ROOT / "implementations" / "reference.yaml"
 LOCAL = CLUSTER_COST["local"].memory_mib
-PER_CORE = CLUSTER_COST["local"].per_core
+PER_CORE = int(1 / CLUSTER_COST["local"].cores)
 
 
 def test_auto_is_one_cluster_per_worker_bounded_by_cores_and_memory():
@@ -27,8 +27,8 @@ def test_auto_is_one_cluster_per_worker_bounded_by_cores_and_memory():
 
 
 def test_auto_says_why():
-    plan = plan_shards("auto", workers=2, provider="kind", cores=2, memory_mib=24000)
-    for figure in ("2 workers", "2 cores", "24000 MiB"):
+    plan = plan_shards("auto", workers=2, provider="kind", cores=4, memory_mib=24000)
+    for figure in ("2 workers", "4 cores carry 2 kind cluster(s)", "24000 MiB"):
         assert figure in plan.why
 
 
@@ -41,7 +41,7 @@ def test_asking_for_more_than_the_machine_holds_fails_before_anything_starts_wit
     with pytest.raises(ShardPlanError) as raised:
         plan_shards("9", workers=9, provider="local", cores=2, memory_mib=2 * LOCAL)
     message = str(raised.value)
-    assert f"2 cores for 9 clusters ({PER_CORE} local cluster(s) per core)" in message
+    assert f"2 cores for 9 clusters (they carry {2 * PER_CORE} local cluster(s))" in message
     assert f"{2 * LOCAL} MiB available for 9 clusters of {LOCAL} MiB" in message
 
 
@@ -108,8 +108,8 @@ def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(
 
     monkeypatch.setattr(shards, "available_memory_mib", lambda: 20 * LOCAL)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    per_core = CLUSTER_COST["local"].per_core
-    assert shards.auto_workers("auto", "local") == 2 * per_core
+    assert shards.auto_workers("auto", "local") == 2 * PER_CORE
+    assert shards.auto_workers("auto", "kind") is None  # 2 cores carry one kind cluster: xdist's default
     assert shards.auto_workers("3", "local") == 3
     assert shards.auto_workers("1", "local") is None  # xdist's default: one worker per core, one cluster
     assert shards.auto_workers("auto", "existing") is None
