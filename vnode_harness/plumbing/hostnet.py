@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vnode_harness.plumbing.cache_dir import cache_root
 from vnode_harness.plumbing.file_lock import file_lock
+from vnode_harness.plumbing.processes import pid_alive
 
 LOOPBACK = "127.0.0.1"
 
@@ -60,19 +61,9 @@ def _live_reservations() -> dict[int, tuple[int, float]]:
     now = time.time()
     live = {}
     for port, (pid, when) in raw.items():
-        if now - when < RESERVATION_SECONDS and _pid_alive(int(pid)):
+        if now - when < RESERVATION_SECONDS and pid_alive(int(pid)):
             live[int(port)] = (int(pid), float(when))
     return live
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_reservations(reservations: dict[int, tuple[int, float]]) -> None:
