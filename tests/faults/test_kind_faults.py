@@ -31,6 +31,7 @@ from vnode_harness.formats.implementation import load_implementation
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import wait_for
 from vnode_harness.run_context import ClusterHandle
+from vnode_harness.testapi.rw_lease_lock import held_for
 
 pytestmark = pytest.mark.kind
 
@@ -61,7 +62,7 @@ def test_implementation_pod_deleted_mid_run_fails_the_running_test_naming_it(kin
     outcomes = run.outcomes()
     assert len(outcomes) == 3, outcomes
     assert not outcomes_named(outcomes, "broken"), no_test(outcomes, "broken")()
-    running = holder.rsplit("@", 1)[0]  # the lock's holder: "<node id>@<fixture id>"
+    running = held_for(holder)  # the lock's holder: "<node id> (worker …, run …, pid …) #…"
     outcome, reason = outcomes[running]
     assert outcome == "failed", (
         f"{running} passed across the deletion of the implementation's pod: {outcomes}"

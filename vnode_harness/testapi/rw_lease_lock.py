@@ -76,6 +76,11 @@ def holder_identity(what: str, run_id: str) -> str:
     )
 
 
+def held_for(identity: str) -> str:
+    """The test (or run step) a `holder_identity` holds the lock for."""
+    return identity.split(" (worker ", 1)[0]
+
+
 def _delete_if_unchanged(coordination: client.CoordinationV1Api, lease: client.V1Lease) -> bool:
     """Delete exactly this version of the lease; False when it changed or went meanwhile."""
     try:

@@ -328,3 +328,10 @@ def test_no_writer_ever_runs_beside_anyone(apiserver, coordination):
     assert not violations, violations
     assert apiserver.lease() is None
     assert reader_leases(apiserver) == {}
+
+
+def test_a_holder_identity_names_the_test_it_holds_the_lock_for():
+    from vnode_harness.testapi.rw_lease_lock import held_for, holder_identity
+
+    nodeid = "conformance/test_parameters.py::test_selector_changes_apply_to_new_pods_without_restart"
+    assert held_for(holder_identity(nodeid, "20261206-062409-19290")) == nodeid
