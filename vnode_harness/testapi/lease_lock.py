@@ -61,7 +61,9 @@ def takeover_text(spec: client.V1LeaseSpec, expired_for: float | None) -> str:
 
 
 @dataclass
-class ClusterLock:
+class LeaseSettings:
+    """Where a lock's Lease lives, who holds it and how it is kept fresh: shared by every Lease lock."""
+
     coordination: client.CoordinationV1Api
     namespace: str
     name: str
@@ -73,6 +75,9 @@ class ClusterLock:
     labels: Mapping[str, str] | None = None
     """Labels of the Lease (the run label, so a Lease left behind is found: vnode_harness.lifecycle.leaks)."""
 
+
+@dataclass
+class ClusterLock(LeaseSettings):
     lost: str | None = field(default=None, init=False)
     """Why the lock stopped being ours while we held it (None while it is, or was until released)."""
     renewals: int = field(default=0, init=False)

@@ -40,14 +40,13 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from kubernetes import client
 
 from vnode_harness.plumbing.waits import wait_for
-from vnode_harness.testapi.lease_lock import DEFAULT_LEASE_SECONDS, ClusterLock, expired_since, takeover_text
+from vnode_harness.testapi.lease_lock import ClusterLock, LeaseSettings, expired_since, takeover_text
 
 LOG = logging.getLogger(__name__)
 
@@ -106,16 +105,8 @@ def _joined(*notes: str | None) -> str | None:
 
 
 @dataclass
-class WriterLock:
+class WriterLock(LeaseSettings):
     """The exclusive hold: the writer lease, then no live reader. Same interface as ClusterLock."""
-
-    coordination: client.CoordinationV1Api
-    namespace: str
-    name: str
-    holder: str
-    lease_seconds: int = DEFAULT_LEASE_SECONDS
-    renew_interval: float | None = None
-    labels: Mapping[str, str] | None = None
 
     mode: LockMode = field(default="exclusive", init=False)
     readers_taken_over: list[str] = field(default_factory=list, init=False)
@@ -197,17 +188,9 @@ class WriterLock:
 
 
 @dataclass
-class ReaderLock:
-    """The shared hold: a reader lease of our own while no live writer holds the writer lease."""
-
-    coordination: client.CoordinationV1Api
-    namespace: str
-    name: str
-    """The writer lease's name (the lock's name); the reader lease is named after it."""
-    holder: str
-    lease_seconds: int = DEFAULT_LEASE_SECONDS
-    renew_interval: float | None = None
-    labels: Mapping[str, str] | None = None
+class ReaderLock(LeaseSettings):
+    """The shared hold: a reader lease of our own while no live writer holds the writer lease (`name`
+    is the writer lease's, the lock's name; the reader lease is named after it)."""
 
     mode: LockMode = field(default="shared", init=False)
     taken_over: str | None = field(default=None, init=False)
