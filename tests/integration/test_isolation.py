@@ -1,6 +1,11 @@
 """A verdict never depends on which test ran beside it: an implementation whose profile state leaks into
 other tests (a selector with only an effect routes every pod) is judged the same serially and in
-parallel, because every test holds the eci-profile lock (exclusive to change it, shared to assume it)."""
+parallel, because every test holds the eci-profile lock (exclusive to change it, shared to assume it).
+
+Limit: the overlap it guards against depends on scheduling. With the shared hold switched off, one run
+of this test still passed (2026-12-06), so it does not prove the isolation by itself yet; a test that
+forces a shared-hold test into an exclusive test's window is the next step (issue 23).
+"""
 
 from __future__ import annotations
 
