@@ -35,7 +35,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ClusterCost:
     memory_mib: int
-    """Resident memory of one cluster with the reference implementation, measured (README, Figures)."""
+    """Memory the rule reserves for one cluster with the implementation: local above the 893 MiB one
+    local cluster measured without it (`bench/run.py warm-start`); kind an estimate (README)."""
     cores: float
     """Cores one cluster needs while the suite runs (measured: README, Figures). A local cluster's tests
     mostly wait (hold windows, propagation): half a core. A kind cluster runs real kubelets, etcd and
