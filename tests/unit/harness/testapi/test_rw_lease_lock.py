@@ -17,7 +17,7 @@ from kubernetes import client
 
 from tests.unit.harness.testapi import test_lease_lock
 from tests.unit.harness.testapi.test_lease_lock import NAME, NAMESPACE
-from vnode_harness.plumbing.waits import WaitTimeout, wait_for
+from vnode_harness.plumbing.waits import WaitTimeout, consistently, wait_for
 from vnode_harness.testapi.lease_lock import ClusterLock
 from vnode_harness.testapi.rw_lease_lock import (
     READER_LABEL,
@@ -289,8 +289,12 @@ def test_nothing_is_written_after_release(apiserver, coordination):
     shared.acquire(timeout=5)
     shared.release()
     writes = apiserver.lease_writes()
-    time.sleep(0.4)  # four renewal intervals
-    assert apiserver.lease_writes() == writes
+    consistently(
+        "no lease write after release",
+        lambda: (apiserver.lease_writes() == writes or None, f"writes: {apiserver.lease_writes()}"),
+        hold=0.4,  # four renewal intervals
+        interval=0.05,
+    )
     assert reader_leases(apiserver) == {}
 
 
