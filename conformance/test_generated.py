@@ -3,6 +3,8 @@
 
 The scenarios come from Hypothesis with a fixed default seed, so runs are comparable; `--gen-seed` and
 `--gen-cases` go deeper, and a failure prints the command that replays exactly the failing case.
+The scenarios are drawn once and run in `PARTS` tests (scenario i in part i mod PARTS), so a sharded run
+spreads them over its clusters; every part draws the same list, so together they run each scenario once.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ def parse_only(text):
     return int(scenario), (int(pod) if pod else None)
 
 
+PARTS = 4
+
+
 @pytest.mark.requirement("GEN-ROUTING-EFFECTS")
+@pytest.mark.parametrize("part", range(PARTS), ids=[f"part{p + 1}of{PARTS}" for p in range(PARTS)])
 def test_generated_pods_follow_the_documented_rules(
-    core, implementation, eci_profile, run_context, pytestconfig
+    part, core, implementation, eci_profile, run_context, pytestconfig
 ):
     seed, count = pytestconfig.getoption("gen_seed"), pytestconfig.getoption("gen_cases")
     only_scenario, only_pod = parse_only(pytestconfig.getoption("gen_only"))
@@ -46,16 +52,20 @@ def test_generated_pods_follow_the_documented_rules(
             f"--gen-only {pytestconfig.getoption('gen_only')}: no such case among the {len(scenarios)} "
             f"scenarios of seed {seed} (replay with the --gen-seed and --gen-cases the failure printed)"
         )
+    mine = [index for index in range(len(scenarios)) if index % PARTS == part]
+    if only_scenario is not None:
+        if only_scenario not in mine:
+            pytest.skip(f"--gen-only {only_scenario}: that scenario runs in part {only_scenario % PARTS + 1}")
+        mine = [only_scenario]
     mismatches: list[Mismatch] = []
-    for index, scenario in enumerate(scenarios):
-        if only_scenario is not None and index != only_scenario:
-            continue
+    for index in mine:
+        scenario = scenarios[index]
         title = f"scenario {index}: {len(scenario.profile.selectors)} selectors, {len(scenario.pods)} pods"
         with allure.step(title):
             mismatches += runner.run(index, scenario, eci_profile.apply, only_pod)
     branches = runner.branches
     allure.attach(
-        f"seed {seed}, {count} scenarios, {runner.pods_checked} pods; model branches covered "
+        f"seed {seed}, scenarios {mine} of {count}, {runner.pods_checked} pods; model branches covered "
         f"{len(branches)}/{len(ALL_BRANCHES)}; not covered: {sorted(ALL_BRANCHES - branches)}",
         name="generated cases",
         attachment_type=allure.attachment_type.TEXT,
@@ -64,7 +74,8 @@ def test_generated_pods_follow_the_documented_rules(
     def replay(mismatch):
         return shlex.join(
             [
-                "tox", "-e", "conformance", "--", "-k", "test_generated_pods_follow_the_documented_rules",
+                "tox", "-e", "conformance", "--", "-k",
+                f"test_generated_pods_follow_the_documented_rules and part{mismatch.scenario % PARTS + 1}of",
                 "--gen-seed", str(seed), "--gen-cases", str(count),
                 "--gen-only", f"{mismatch.scenario}:{mismatch.pod}",
             ]

@@ -48,6 +48,7 @@ from vnode_harness.plugin.failure_causes import (
     remember_implementation_pods,
 )
 from vnode_harness.plugin.options import is_conformance_run, pytest_addoption, xdist_workers
+from vnode_harness.plugin.ordering import load_durations, longest_first
 from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
@@ -150,6 +151,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         config.stash[_context_key] = run.start()[0]
         _use_provider_test_image(config.stash[_context_key])
+        run.clock.mark("tests")
     except ShardPlanError as error:  # nothing was started: a usage error, not an unready cluster
         run.stop()
         pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
@@ -208,6 +210,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = not_testable_reason(catalogue, implementation, ids)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+    if _workers_in_run(config) > 1:
+        items[:] = longest_first(items, load_durations())
+
+
+def _workers_in_run(config: pytest.Config) -> int:
+    """The xdist worker count, also inside a worker (where xdist resets the controller's options)."""
+    if _is_worker(config):
+        return int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+    return xdist_workers(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -280,11 +291,16 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     """Reports before every other plugin's session finish; the evidence bundle after them, once pytest's
     junitxml has written junit.xml."""
     interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    run = session.config.stash.get(_run_key, None)
+    if run is not None:
+        run.clock.end("tests")
     written = None if interrupted else _write_reports(session)
     yield
     if interrupted:  # the interrupted test's fixtures were torn down inside the yield: report now
         written = _write_reports(session)
     if written is not None:
+        if run is not None:
+            run.clock.end("reports")
         written.write_bundle(Console(stderr=True))
 
 
@@ -310,6 +326,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     collector = config.stash.get(_collector_key, None)
     if collector is not None and not config.option.collectonly and config.stash.get(_context_key, None):
         sys.stdout.write(collector.summary_line() + "\n")
+        if run.clock.summary():
+            sys.stdout.write(run.clock.summary() + "\n")
         sys.stdout.flush()
 
 

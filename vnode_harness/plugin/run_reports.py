@@ -86,6 +86,7 @@ def write_finished_run(
     cleanup = run.clean_up()
     observations = run.observe_implementation_down(interrupted=interrupted is not None)
     fail_on_own_leaks(session, cleanup, console)
+    run.clock.mark("reports")  # the report files, the Allure HTML report and (after junit.xml) the bundle
     return write_run_reports(
         collector=collector,
         implementation=run.implementation,
