@@ -110,6 +110,8 @@ class RunContext:
     implementation_process: dict[str, str] = field(default_factory=dict)
     """For a host-process implementation: its pid and start time (the "not restarted" check)."""
     profile_propagation_failure: str = ""
+    label_routing_failure: str = ""
+    """Why a pod labelled for ECI did not run on a virtual node before the tests ("" when it did)."""
     """Why the implementation did not apply a changed eci-profile when the run checked it before the
     tests ("" when it did, or when it declares no feature that changes the profile)."""
     probe_namespace: str = PROVIDER_PROBE_NAMESPACE
@@ -134,6 +136,7 @@ class RunContext:
                 "provider_reason": self.provider_reason,
                 "implementation_process": self.implementation_process,
                 "profile_propagation_failure": self.profile_propagation_failure,
+                "label_routing_failure": self.label_routing_failure,
                 "probe_namespace": self.probe_namespace,
                 "lock_taken_over": self.lock_taken_over,
                 "shard": self.shard,
@@ -150,6 +153,7 @@ class RunContext:
             provider_reason=data.get("provider_reason", ""),
             implementation_process=dict(data.get("implementation_process", {})),
             profile_propagation_failure=str(data.get("profile_propagation_failure", "")),
+            label_routing_failure=str(data.get("label_routing_failure", "")),
             probe_namespace=str(data.get("probe_namespace", PROVIDER_PROBE_NAMESPACE)),
             lock_taken_over=str(data.get("lock_taken_over", "")),
             shard=str(data.get("shard", "")),

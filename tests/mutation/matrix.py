@@ -54,7 +54,6 @@ class Entry:
     requirement: str
     description: str
     controls: tuple[str, ...] = ()
-    caught_by_readiness: bool = False
 
 
 def plan(names: Sequence[str], *, fast: bool) -> list[Entry]:
@@ -68,9 +67,7 @@ def plan(names: Sequence[str], *, fast: bool) -> list[Entry]:
     for name in chosen:
         if name in MUTANTS:
             m = MUTANTS[name]
-            entries.append(
-                Entry(m.name, "mutant", m.requirement, m.description, m.controls, m.caught_by_readiness)
-            )
+            entries.append(Entry(m.name, "mutant", m.requirement, m.description, m.controls))
         else:
             entries.append(Entry(name, "variant", "(every declared)", VARIANTS[name].description))
     return entries
@@ -103,9 +100,7 @@ def run_entry(
         declared = _declared_requirements(catalogue)
         verdict, why, collateral = judge_variant([r for r, d in declared.items() if d], run)
     else:
-        verdict, why, collateral = judge_mutant(
-            entry.requirement, controls, run, caught_by_readiness=entry.caught_by_readiness
-        )
+        verdict, why, collateral = judge_mutant(entry.requirement, controls, run)
     if verdict == "error":
         why += f"; see {reports / 'pytest.log'}"
     return EntryResult(entry.name, entry.kind, entry.requirement, entry.description, verdict,  # type: ignore[arg-type]

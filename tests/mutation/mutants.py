@@ -26,9 +26,6 @@ class Mutant:
     patch: Callable[[], None]
     controls: tuple[str, ...] = ()
     """Requirements the defect must leave passing (run with it); empty: two others of the same feature."""
-    caught_by_readiness: bool = False
-    """The readiness gate checks this very rule, so the run stops before any test (exit code 3, naming
-    the implementation) instead of reporting the requirement failed; that counts as killed."""
 
 
 def _registry(*mutants: Mutant) -> dict[str, Mutant]:
@@ -44,7 +41,7 @@ MUTANTS: dict[str, Mutant] = _registry(
     Mutant("pod-label-ignored", "SCHED-POD-LABEL",
            "the pod's own alibabacloud.com/eci=true routes nothing, only namespace labels and selectors do "
            "(breaks: the label can be applied at the pod level)",
-           scheduling.pod_label_ignored, ("SCHED-NS-LABEL", "SCHED-NOT-TRUE"), caught_by_readiness=True),
+           scheduling.pod_label_ignored, ("SCHED-NS-LABEL", "SCHED-NOT-TRUE")),
     Mutant("namespace-remembered-as-eci", "SCHED-POD-SELECTIVE",
            "once a labelled pod was admitted in a namespace, every later pod there is routed too (breaks: "
            "other pods in the same namespace continue to run on regular nodes)",

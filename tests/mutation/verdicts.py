@@ -36,13 +36,13 @@ class EntryResult:
 
 
 def judge_mutant(
-    requirement: str, controls: Sequence[str], run: RunResult, *, caught_by_readiness: bool
+    requirement: str, controls: Sequence[str], run: RunResult
 ) -> tuple[Verdict, str, tuple[str, ...]]:
-    """(verdict, reason, collateral) for one mutant run."""
+    """(verdict, reason, collateral) for one mutant run. A run that stopped before its tests is an
+    error, never a kill: the readiness gate judges no documented behaviour, so a wrong implementation
+    must be failed on the rule it breaks."""
     if run.exit_code == EXIT_NOT_READY or run.aborted:
         reason = (run.aborted or "no test was run").splitlines()[0]
-        if caught_by_readiness:
-            return "killed", f"the run stopped at readiness (exit code {run.exit_code}): {reason}", ()
         return "error", f"the run stopped before the tests (exit code {run.exit_code}): {reason}", ()
     if not run.outcomes:
         return "error", f"no conformance report (exit code {run.exit_code})", ()

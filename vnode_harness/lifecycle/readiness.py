@@ -1,11 +1,17 @@
 """Is the cluster ready for the suite? Checked once, before any test, so a broken cluster fails the
 run at once with the reason instead of as thirty timeouts.
 
-Checks: the virtual nodes exist and are Ready; the implementation routes (a real pod labelled for ECI is
-bound to a virtual node — judged by the node it lands on, whatever the mechanism,
-vnode_harness.testapi.placement; the pod is deleted again); and, when the implementation declares the
-mesh feature, the sidecar injector answers (a server-side dry-run pod in an injection-enabled namespace
-comes back with an istio-proxy container, classic or native). Nothing is left behind.
+The gate judges only the environment and whether the implementation *answers*, never a documented
+behaviour: a wrong implementation must get "failed" on the rule it breaks, not "the cluster is not
+ready". Checks: the virtual nodes exist and are Ready; the implementation's declared
+MutatingWebhookConfiguration exists and its webhook answers a server-side dry-run pod labelled for ECI
+(admitted, or denied by the webhook itself — either is an answer; a webhook that cannot be called is
+not); and, when the implementation declares the mesh feature, the sidecar injector answers (a dry-run
+pod in an injection-enabled namespace comes back with an istio-proxy container, classic or native).
+
+Label routing (SCHED-POD-LABEL) is then judged once, like profile propagation (`label_routing_failure`):
+when a pod labelled for ECI does not run on a virtual node, the run goes on, every test gets its own
+verdict, and the cause is printed and attached to each failed test. Nothing is left behind.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from kubernetes import client
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.names import ECI_LABEL, ISTIO_SIDECAR
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE, ensure_probe_namespace, probe_pod
-from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for
+from vnode_harness.testapi.blame import api_error_text
 from vnode_harness.testapi.observe import long_running_container_names, node_is_ready, virtual_nodes
 from vnode_harness.testapi.placement import wait_new_pods_on_virtual_nodes
 
@@ -47,16 +54,28 @@ def check_cluster_ready(
         hint=f"kubectl get nodes -l {observation.virtual_node_selector}",
     )
     ensure_probe_namespace(core, probe_namespace, labels=probe_labels)
-    wait_new_pods_on_virtual_nodes(
-        core,
-        probe_namespace,
-        observation,
-        f"the implementation ({observation.webhook_configuration_name}) to run a pod labelled "
-        f"{ECI_LABEL}=true on a virtual node",
-        labels={ECI_LABEL: "true"},
+    name = observation.webhook_configuration_name
+    admission = client.AdmissionregistrationV1Api(api)
+
+    def webhook_probe() -> tuple[bool | None, str]:
+        try:
+            admission.read_mutating_webhook_configuration(name)
+        except client.ApiException as error:
+            return None, f"MutatingWebhookConfiguration {name}: {error.status} {error.reason}"
+        try:
+            core.create_namespaced_pod(probe_namespace, probe_pod({ECI_LABEL: "true"}), dry_run="All")
+        except client.ApiException as error:
+            text = api_error_text(error)
+            # "denied the request": the webhook answered (its verdict is for the tests to judge);
+            # "failed calling webhook": it cannot be reached yet.
+            return (True if "denied the request" in text else None), f"dry-run pod: {text}"
+        return True, "a dry-run pod labelled for ECI was admitted"
+
+    wait_for(
+        f"the implementation's webhook ({name}) to answer a pod labelled {ECI_LABEL}=true",
+        webhook_probe,
         timeout=timeout,
-        bind_timeout=float(implementation.limits.pod_running_seconds),
-        hint=f"kubectl get mutatingwebhookconfigurations {observation.webhook_configuration_name} -o yaml",
+        hint=f"kubectl get mutatingwebhookconfigurations {name} -o yaml",
     )
     if implementation.supports("mesh"):
 
@@ -75,3 +94,33 @@ def check_cluster_ready(
             timeout=timeout,
             hint="kubectl get mutatingwebhookconfigurations istio-sidecar-injector -o yaml",
         )
+
+
+def label_routing_failure(
+    api: client.ApiClient,
+    implementation: Implementation,
+    *,
+    probe_namespace: str,
+    probe_labels: dict[str, str] | None = None,
+) -> str:
+    """ "" when a real pod labelled for ECI runs on a virtual node within the implementation's limits,
+    else why not. Judged once before the tests (not a gate): the tests that need it then fail with this
+    cause attached, and every other requirement still gets its own verdict."""
+    core = client.CoreV1Api(api)
+    observation = implementation.observation
+    ensure_probe_namespace(core, probe_namespace, labels=probe_labels)
+    try:
+        wait_new_pods_on_virtual_nodes(
+            core,
+            probe_namespace,
+            observation,
+            f"a pod labelled {ECI_LABEL}=true to run on a virtual node ({observation.virtual_node_selector})",
+            labels={ECI_LABEL: "true"},
+            timeout=float(implementation.limits.profile_propagation_seconds),
+            bind_timeout=float(implementation.limits.pod_running_seconds),
+        )
+    except WaitTimeout as error:
+        return str(error)
+    except client.ApiException as error:
+        return f"the API server refused the probe pod: {api_error_text(error)}"
+    return ""

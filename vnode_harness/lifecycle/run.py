@@ -14,8 +14,9 @@ from kubernetes import client
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName, load_implementation
+from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.lifecycle.cleanup import RunCleanup
-from vnode_harness.lifecycle.readiness import check_cluster_ready
+from vnode_harness.lifecycle.readiness import check_cluster_ready, label_routing_failure
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.probes import ensure_probe_namespace
 from vnode_harness.plumbing.probes import probe_namespace as probe_namespace_of
@@ -106,6 +107,20 @@ class ConformanceRun:
                 probe_labels={RUN_LABEL: run_id},
             )
         self._cleanup.remember_profile()  # once ready: an implementation may create the profile at start
+        with self.console.status(f"checking that a pod labelled {ECI_LABEL}=true runs on a virtual node"):
+            routing_failure = label_routing_failure(
+                api,
+                self.implementation,
+                probe_namespace=probe_namespace,
+                probe_labels={RUN_LABEL: run_id},
+            )
+        if routing_failure:
+            self.console.print(
+                f"[red]a pod labelled {ECI_LABEL}=true does not run on a virtual node[/red]: the tests go on "
+                "(each requirement gets its own verdict); every failed test quotes this cause:\n"
+                f"{routing_failure}",
+                highlight=False,
+            )
         propagation_failure, taken_over = "", None
         if self.implementation.supports(PROFILE_FEATURE):
             taken_over = self._take_over_a_dead_runs_lock(api, run_id)
@@ -126,6 +141,7 @@ class ConformanceRun:
             provider_reason=reason,
             implementation_process=process,
             profile_propagation_failure=propagation_failure,
+            label_routing_failure=routing_failure,
             probe_namespace=probe_namespace,
             lock_taken_over=taken_over or "",
             shard=self.options.shard,

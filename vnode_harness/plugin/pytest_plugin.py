@@ -259,6 +259,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if fault:
             report.sections.append(("environment", fault))
             report.longrepr = led_by_cause(fault, report.longrepr)
+    if report.failed and context is not None and context.label_routing_failure:
+        report.sections.append(("known before the tests: label routing", context.label_routing_failure))
     if report.when == "setup":
         record_lock_takeover(item, report)
     kind = failure_kind_property(call, environment_broken=bool(fault))

@@ -27,6 +27,7 @@ from kubernetes import client
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
+from vnode_harness.testapi.blame import api_error_text
 from vnode_harness.testapi.rw_lease_lock import ReaderLock, WriterLock
 from vnode_harness.testapi.workloads import RUN_LABEL
 
@@ -378,9 +379,12 @@ def profile_propagation_failure(
     )
     editor.begin()
     try:
-        editor.apply({})
+        try:
+            editor.apply({})
+        finally:
+            editor.restore()
     except WaitTimeout as error:
         return str(error)
-    finally:
-        editor.restore()
+    except client.ApiException as error:  # the implementation's webhook failed the suite's probe
+        return f"the API server refused the suite's probe of the profile change: {api_error_text(error)}"
     return ""
