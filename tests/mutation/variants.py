@@ -11,7 +11,9 @@ docs/variants.md.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -47,6 +49,7 @@ from eci_reference.webhook_config import (
     merge_ca_bundle,
     selector_entry_name,
 )
+from tests.mutation.seams import bound
 
 logger = logging.getLogger("eci_reference.variant")
 
@@ -378,6 +381,35 @@ def webhook_sees_every_pod() -> None:
     _replace(mutation, "_plan_scheduling", plan_scheduling_by_affinity)
 
 
+# --- parameters-follow-late: parameter defaults follow the selectors a few seconds later -------------
+
+#: For this long after admission first sees new cluster-level parameters, it still stamps the previous
+#: ones (a design that refreshes parameters on its own, slower loop); well within the 30 s propagation limit.
+PARAMETER_LAG_SECONDS: Final = 4.0
+
+
+def parameters_follow_late() -> None:
+    """Selectors apply at once; vSwitch and security-group defaults follow PARAMETER_LAG_SECONDS later.
+    The documents say a change applies to new pods, not that every part of it applies at one instant:
+    a suite that reads a new pod's parameters as soon as a selector shows would fail this design."""
+    plan = bound(admission, "plan_pod_patch")
+    seen: dict[str, Any] = {"pair": None, "previous": None, "since": 0.0}
+
+    def lagging_plan(pod: Mapping[str, Any], namespace_labels: Mapping[str, str], profile: Profile) -> Any:
+        pair = (profile.vswitch_ids, profile.security_group_id)
+        now = time.monotonic()
+        if seen["pair"] is None:
+            seen["pair"] = pair
+        elif pair != seen["pair"]:
+            seen["previous"], seen["pair"], seen["since"] = seen["pair"], pair, now
+        if seen["previous"] is not None and now - seen["since"] < PARAMETER_LAG_SECONDS:
+            vswitch, security_group = seen["previous"]
+            profile = dataclasses.replace(profile, vswitch_ids=vswitch, security_group_id=security_group)
+        return plan(pod, namespace_labels, profile)
+
+    _replace(admission, "plan_pod_patch", lagging_plan)
+
+
 VARIANTS: dict[str, Variant] = {
     variant.name: variant
     for variant in (
@@ -391,6 +423,15 @@ VARIANTS: dict[str, Variant] = {
                 f"applied after {DEBOUNCE_SECONDS:.0f}s of quiet"
             ),
             patch=webhook_sees_every_pod,
+        ),
+        Variant(
+            name="parameters-follow-late",
+            description=(
+                "selectors apply as soon as the profile changes; the vSwitch and security-group defaults "
+                f"follow {PARAMETER_LAG_SECONDS:.0f}s after admission first sees them (within the "
+                "declared propagation limit)"
+            ),
+            patch=parameters_follow_late,
         ),
     )
 }

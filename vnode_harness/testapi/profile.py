@@ -15,6 +15,7 @@ an implementation that declares none gets the whole propagation limit to show th
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ import allure
 from kubernetes import client
 
 from vnode_harness.formats.implementation import Implementation
+from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
 from vnode_harness.testapi.blame import api_error_text
@@ -43,6 +45,8 @@ RESTORE_TIMEOUT_SECONDS = 120.0
 
 PROFILE_FEATURE = "selectors-effects"
 """The feature whose selector effect the editor observes a change through (catalogue `requires`)."""
+HOT_UPDATES_FEATURE = "hot-updates"
+"""The feature that certifies cluster-level parameters: the editor waits for changed ones only then."""
 
 
 class ProfileNotApplied(AssertionError):
@@ -119,6 +123,9 @@ class ProfileEditor:
         )
         self.snapshot: ProfileSnapshot | None = None
         self._last_token: str | None = None
+        self._in_force: dict[str, str] = {}
+        """The profile data the implementation was last seen applying (its parameters: see
+        `_wait_parameters`)."""
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -129,6 +136,7 @@ class ProfileEditor:
         except BaseException:
             self.lock.release()
             raise
+        self._in_force = dict(self.snapshot.data)
 
     @allure.step("restore the eci-profile byte for byte")
     def restore(self) -> None:
@@ -168,12 +176,14 @@ class ProfileEditor:
         wait_for("the eci-profile to be written back", put_back, timeout=RESTORE_TIMEOUT_SECONDS)
         if self._last_token is not None:
             token = self._last_token
+            written = time.monotonic()
             wait_for(
                 "the implementation to leave the test's profile after the restore",
                 lambda: self._probe_absent(token),
                 timeout=self.limits.profile_propagation_seconds,
                 hint=self._kubectl_profile(),
             )
+            self._wait_parameters(snapshot.data, token=None, since=written)
 
     # --- changes -----------------------------------------------------------------------------------
 
@@ -198,6 +208,7 @@ class ProfileEditor:
         written = dict(data)
         written["selectors"] = with_probe_selector(data.get("selectors", ""), token)
         self._write(written)
+        since = time.monotonic()
         self._last_token = token
         wait_for(
             "the implementation to apply the changed eci-profile",
@@ -205,7 +216,59 @@ class ProfileEditor:
             timeout=self.limits.profile_propagation_seconds,
             hint=self._kubectl_profile(),
         )
+        self._wait_parameters(data, token=token, since=since)
         return data
+
+    def _wait_parameters(self, data: Mapping[str, str], *, token: str | None, since: float) -> None:
+        """Each changed cluster-level parameter in force by its own observation, within the propagation
+        limit counted from the write: a design may apply parameter defaults a little after the
+        selectors (both are documented to apply to new pods, neither says at the same instant), and the
+        test must not read a new pod's parameters before they are due. Observed on a dry-run pod the
+        probe selector makes an ECI pod (`token`; after a restore, a pod labelled for ECI): a set value
+        must be stamped as written; a removed one must stop being stamped. After a restore (no token)
+        only the test's own values must stop being stamped (a pod labelled for ECI may not be routed by
+        a wrong implementation: that is for the tests to judge, not the restore). Only with hot-updates,
+        the feature that certifies parameters."""
+        previous, self._in_force = self._in_force, dict(data)
+        if not self.implementation.supports(HOT_UPDATES_FEATURE):
+            return
+        keys = self._parameter_annotations()
+        expected: dict[str, tuple[str, str]] = {}  # annotation → (what it must be | must not be, value)
+        for key, annotation in keys.items():
+            old, new = previous.get(key), data.get(key)
+            if new == old or (new is not None and "," in new):  # a list: no single stamped value to expect
+                continue
+            if token is None:
+                if old:
+                    expected[annotation] = ("is not", old)
+                continue
+            expected[annotation] = ("is", new) if new else ("is not", old or "")
+        if not expected:
+            return
+
+        def stamped() -> tuple[bool | None, str]:
+            labels = {PROBE_LABEL: token} if token else {ECI_LABEL: "true"}
+            annotations = self._dry_run_probe(token or "", labels=labels).metadata.annotations or {}
+            wrong = [
+                f"{annotation}={annotations.get(annotation)!r} (expected {how} {value!r})"
+                for annotation, (how, value) in expected.items()
+                if (annotations.get(annotation) == value) != (how == "is")
+            ]
+            return (None if wrong else True), "; ".join(wrong) or "every changed parameter stamped"
+
+        wait_for(
+            "the implementation to apply the profile's changed parameters to new ECI pods",
+            stamped,
+            timeout=max(self.limits.profile_propagation_seconds - (time.monotonic() - since), 1.0),
+            hint=self._kubectl_profile(),
+        )
+
+    def _parameter_annotations(self) -> dict[str, str]:
+        """Profile key → the pod annotation the implementation stamps its value in."""
+        return {
+            "securityGroupId": self.observation.security_group_annotation,
+            "vSwitchIds": self.observation.vswitch_annotation,
+        }
 
     @allure.step("write an invalid eci-profile: {changes}")
     def apply_invalid(
@@ -305,9 +368,9 @@ class ProfileEditor:
 
     # --- observation -------------------------------------------------------------------------------
 
-    def _dry_run_probe(self, token: str) -> Any:
+    def _dry_run_probe(self, token: str, *, labels: Mapping[str, str] | None = None) -> Any:
         pod = {
-            "metadata": {"generateName": "profile-probe-", "labels": {PROBE_LABEL: token}},
+            "metadata": {"generateName": "profile-probe-", "labels": dict(labels or {PROBE_LABEL: token})},
             "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
         }
         return self.core.create_namespaced_pod(self.probe_namespace, pod, dry_run="All")
