@@ -6,10 +6,10 @@ directory; a run of the project's own tests (`tests/`) never starts a cluster.
 Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
    results and JUnit XML into it;
-2. session start: the controller brings the run's clusters up (one per shard, `--clusters`;
-   vnode_harness.lifecycle.shards), installs the implementation in each and checks readiness (a cluster
-   that is not ready ends the run at once, exit code 3, with the reason, leaving a not-tested report and
-   bundle that say why) — before xdist starts any worker;
+2. session start: the controller brings the run's clusters up (one per shard, `--clusters`, or one per
+   `--kubeconfig` on existing clusters; vnode_harness.lifecycle.shards), installs the implementation in
+   each and checks readiness (a cluster that is not ready ends the run at once, exit code 3, with the
+   reason, leaving a not-tested report and bundle that say why) — before xdist starts any worker;
 3. each worker gets its shard's `RunContext` through xdist's workerinput (worker gwK → shard K mod N);
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
