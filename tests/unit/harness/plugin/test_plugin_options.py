@@ -1,6 +1,7 @@
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import cast
 
 import pytest
@@ -79,8 +80,6 @@ def test_fail_fast_stops_at_the_first_failure(monkeypatch):
 
 def _config(args: list[str], kubeconfig: str | None, pids: list[int] | None = None) -> pytest.Config:
     """A config as pytest leaves it: pytest-kind's --kubeconfig holds the last value given."""
-    from types import SimpleNamespace
-
     options = {"kubeconfig": kubeconfig, "implementation_pid": pids}
     config = SimpleNamespace(
         getoption=options.__getitem__, invocation_params=SimpleNamespace(args=tuple(args))
@@ -143,13 +142,29 @@ def test_several_kubeconfigs_without_a_worker_each_is_a_usage_error_before_any_c
     assert "shard-1: starting" not in result.stderr
 
 
-def test_several_kubeconfigs_that_do_not_start_end_the_run_naming_each_shard_and_file(tmp_path):
-    missing = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
-    result = _suite(tmp_path, "-n", "2", "--kubeconfig", str(missing[0]), "--kubeconfig", str(missing[1]))
+@pytest.mark.parametrize("workers", ["3", "auto"])  # auto: one worker per kubeconfig, more than 2 cores give
+def test_several_kubeconfigs_that_do_not_start_end_the_run_naming_each_shard_and_file(tmp_path, workers):
+    missing = [tmp_path / f"{name}.yaml" for name in ("a", "b", "c")]
+    given = [arg for kubeconfig in missing for arg in ("--kubeconfig", str(kubeconfig))]
+    result = _suite(tmp_path, "-n", workers, *given)
     assert result.returncode == 3, result.stdout + result.stderr
     report = yaml.safe_load((tmp_path / "reports" / "latest" / "conformance-report.yaml").read_text())
     assert report["aborted"].startswith(
-        "the cluster is not ready, no test was run: 2 of 2 shards did not start"
+        "the cluster is not ready, no test was run: 3 of 3 shards did not start"
     )
-    for shard, kubeconfig in zip(("shard-1", "shard-2"), missing, strict=True):
-        assert f"{shard}: --cluster existing: kubeconfig {kubeconfig} does not exist" in report["aborted"]
+    for index, kubeconfig in enumerate(missing, start=1):
+        assert (
+            f"shard-{index}: --cluster existing: kubeconfig {kubeconfig} does not exist" in report["aborted"]
+        )
+
+
+def test_n_auto_asks_for_a_worker_per_kubeconfig(monkeypatch):
+    from vnode_harness.plugin import pytest_plugin
+
+    monkeypatch.setattr(pytest_plugin, "is_conformance_run", lambda config: True)
+    args = ["conformance", "--kubeconfig", "a.yaml", "--kubeconfig", "b.yaml", "--kubeconfig", "c.yaml"]
+    options = {"cluster": "existing", "clusters": "auto", "kind_bin": None, "kubeconfig": "c.yaml"}
+    config = SimpleNamespace(
+        getoption=options.__getitem__, invocation_params=SimpleNamespace(args=tuple(args))
+    )
+    assert pytest_plugin.pytest_xdist_auto_num_workers(cast(pytest.Config, config)) == 3
