@@ -8,7 +8,7 @@ xdist controller hands them to its workers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vnode_harness.formats.implementation import ProviderName, is_provider_name
@@ -85,6 +85,19 @@ class RunOptions:
     its identity for the "without restarting" checks."""
     shard: str = ""
     """This cluster's name among the run's shards (`shard-1`, …); "" when the run has one cluster."""
+    kubeconfigs: tuple[Path, ...] = ()
+    """Every `--kubeconfig` given, in order: with several, each names one existing cluster, shard K's
+    is the K-th (`kubeconfig` is the first, or the one)."""
+    implementation_pids: tuple[int, ...] = ()
+    """Every `--implementation-pid` given, in the order of `kubeconfigs` (one host process per cluster)."""
+
+    def for_shard(self, index: int, name: str) -> RunOptions:
+        """Shard `index` of the run, called `name`: its own kubeconfig and implementation pid where one
+        was given per cluster, the run's otherwise."""
+        kubeconfig = self.kubeconfigs[index] if len(self.kubeconfigs) > 1 else self.kubeconfig
+        pids = self.implementation_pids
+        pid = pids[index] if len(pids) > 1 else self.implementation_pid
+        return replace(self, shard=name, kubeconfig=kubeconfig, implementation_pid=pid)
 
     @property
     def cluster_logs_dir(self) -> Path:

@@ -58,6 +58,12 @@ class ConformanceRun:
         self._cluster: ClusterHandle | None = None
         self._process: HostProcessIdentity = {}
 
+    @property
+    def cluster(self) -> ClusterHandle:
+        """The cluster `bring_up` brought up."""
+        assert self._cluster is not None, "bring_up() first"
+        return self._cluster
+
     def choose_provider(self) -> tuple[ProviderName, str]:
         """(provider, why) for `--cluster`; printed, and kept for the report of a failed start."""
         kind_bin = Path(self.options.kind_bin) if self.options.kind_bin else None

@@ -11,6 +11,13 @@ what the machine's available memory holds at the provider's measured cost per cl
 Asking for more than that is an error before anything starts, with the numbers. A shard that fails to
 start stops the run (every shard is torn down; the report says which shard and why): a run on fewer
 clusters than asked would be a different run from the one the user asked for.
+
+Existing clusters are given, not started: `--kubeconfig` once per cluster (pytest-kind's option, read
+repeated by vnode_harness.plugin.options.kubeconfigs) makes one shard per kubeconfig, shard K on the
+K-th; `--clusters` may then only be auto or that count, and the run needs a worker per cluster. Two
+kubeconfigs of one cluster (the same API server, or the same kube-system namespace behind two
+addresses) are refused once the clusters answer, before readiness touches them: the two shards would
+share its eci-profile, and the report would count one cluster twice.
 """
 
 from __future__ import annotations
@@ -18,17 +25,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
+import urllib3
+from kubernetes import client
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import WaitTimeout
+from vnode_harness.providers.registry import GIVEN_CLUSTERS
 from vnode_harness.report.model import Cleanup, RunObservation
-from vnode_harness.run_context import ClusterError, RunContext, RunOptions
+from vnode_harness.run_context import ClusterError, ClusterHandle, RunContext, RunOptions
 
 T = TypeVar("T")
 
@@ -78,22 +90,24 @@ def plan_shards(
     *,
     workers: int,
     provider: ProviderName,
+    kubeconfigs: int = 1,
     cores: int | None = None,
     memory_mib: int | None = None,
 ) -> ShardPlan:
-    """How many clusters the run uses, and why; ShardPlanError when `requested` cannot be honoured."""
+    """How many clusters the run uses, and why; ShardPlanError when `requested` cannot be honoured.
+    `kubeconfigs`: how many `--kubeconfig` were given (each an existing cluster)."""
+    if provider in GIVEN_CLUSTERS:
+        return _plan_given_clusters(requested, workers=workers, kubeconfigs=kubeconfigs)
+    if kubeconfigs > 1:
+        raise ShardPlanError(
+            f"{kubeconfigs} kubeconfigs (--kubeconfig) name existing clusters, but the run's provider is "
+            f"{provider}, which starts clusters of its own and reads no kubeconfig: pass --cluster existing"
+        )
     cores = cores if cores is not None else (os.cpu_count() or 1)
     memory_mib = memory_mib if memory_mib is not None else available_memory_mib()
     cost = CLUSTER_COST[provider].memory_mib
     carried = max(1, int(cores / CLUSTER_COST[provider].cores))
     fits = memory_mib // cost if cost else carried
-    if provider == "existing":
-        if requested not in ("auto", "1"):
-            raise ShardPlanError(
-                f"--clusters {requested}: an existing cluster is one cluster (its kubeconfig); the suite "
-                "starts no more"
-            )
-        return ShardPlan(1, "an existing cluster: one cluster")
     if requested == "auto":
         if workers <= 1:
             return ShardPlan(1, f"{workers or 'no'} xdist worker(s): one cluster")
@@ -123,10 +137,36 @@ def plan_shards(
     return ShardPlan(count, f"--clusters {count} was requested")
 
 
-def auto_workers(requested: str, provider: ProviderName) -> int | None:
+def _plan_given_clusters(requested: str, *, workers: int, kubeconfigs: int) -> ShardPlan:
+    """Clusters the suite does not start: one per kubeconfig (one kubeconfig, or the default one: one)."""
+    if kubeconfigs <= 1:
+        if requested not in ("auto", "1"):
+            raise ShardPlanError(
+                f"--clusters {requested}: an existing cluster is one cluster (its kubeconfig); the suite "
+                "starts no more (to run on several, pass --kubeconfig once per cluster)"
+            )
+        return ShardPlan(1, "an existing cluster: one cluster")
+    if requested != "auto" and requested.strip() != str(kubeconfigs):
+        raise ShardPlanError(
+            f"--clusters {requested}: {kubeconfigs} kubeconfigs were given (--kubeconfig), so the run has "
+            f"{kubeconfigs} clusters, one per kubeconfig; leave --clusters out or pass --clusters "
+            f"{kubeconfigs}"
+        )
+    if workers < kubeconfigs:
+        raise ShardPlanError(
+            f"{kubeconfigs} kubeconfigs need at least {kubeconfigs} xdist workers, one per cluster, for "
+            f"every cluster to run tests; the run has {workers or 'no'} worker(s): pass -n {kubeconfigs} "
+            "or -n auto"
+        )
+    return ShardPlan(kubeconfigs, f"{kubeconfigs} kubeconfigs: one existing cluster each")
+
+
+def auto_workers(requested: str, provider: ProviderName, kubeconfigs: int = 1) -> int | None:
     """xdist's `-n auto` for a conformance run: one worker per cluster `--clusters` will start (the
-    tests mostly wait, so a machine runs more clusters than it has cores); None: xdist's own default
-    (one per core), for an existing cluster or a single one."""
+    tests mostly wait, so a machine runs more clusters than it has cores), or per kubeconfig given for
+    existing clusters; None: xdist's own default (one per core), for a single cluster."""
+    if provider in GIVEN_CLUSTERS:
+        return kubeconfigs if kubeconfigs > 1 else None
     if requested == "auto":
         count = plan_shards("auto", workers=1 << 16, provider=provider).count
     else:
@@ -139,6 +179,43 @@ def auto_workers(requested: str, provider: ProviderName) -> int | None:
 
 def shard_name(index: int, count: int) -> str:
     return f"shard-{index + 1}" if count > 1 else ""
+
+
+def _server(url: str) -> str:
+    """An API server URL as one address: scheme and host in lower case, the port explicit, no
+    trailing slash (https://Host:443/ and https://host are one server)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower() or "https"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}{parts.path.rstrip('/')}"
+
+
+def kube_system_uid(cluster: ClusterHandle) -> str:
+    """The uid of the cluster's kube-system namespace: a cluster's identity whatever address it is
+    reached at; "" when it cannot be read (the server URL alone then tells clusters apart)."""
+    try:
+        with api_client(cluster.kubeconfig, "shard-identity") as api:
+            namespace = client.CoreV1Api(api).read_namespace("kube-system", _request_timeout=10)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+        return ""
+    return str(namespace.metadata.uid or "")
+
+
+def one_cluster_twice(shards: list[tuple[str, ClusterHandle, str]]) -> list[str]:
+    """Which shards are one cluster given twice: (shard, cluster, kube-system uid) of each; a problem
+    per later shard that has an earlier one's server URL or uid."""
+    problems = []
+    for index, (shard, cluster, uid) in enumerate(shards):
+        for earlier, earlier_cluster, earlier_uid in shards[:index]:
+            same_server = _server(cluster.name) == _server(earlier_cluster.name)
+            if same_server or (uid and uid == earlier_uid):
+                how = f"server {cluster.name}" if same_server else f"kube-system uid {uid}"
+                problems.append(
+                    f"{earlier} ({earlier_cluster.kubeconfig}) and {shard} ({cluster.kubeconfig}) are one "
+                    f"cluster ({how})"
+                )
+                break
+    return problems
 
 
 class ShardedRun:
@@ -156,6 +233,7 @@ class ShardedRun:
         self.contexts: list[RunContext] = []
         self.plan: ShardPlan | None = None
         self.clock = PhaseClock()
+        """The run's phase times (the plugin times the tests and the reports on it)."""
 
     @property
     def implementation(self) -> Implementation:
@@ -168,7 +246,12 @@ class ShardedRun:
     def start(self) -> list[RunContext]:
         """Choose the provider once, plan the shards, start every shard; ClusterError naming the shard."""
         choice = self.primary.choose_provider()
-        plan = self.plan = plan_shards(self.requested, workers=self.workers, provider=choice[0])
+        plan = self.plan = plan_shards(
+            self.requested,
+            workers=self.workers,
+            provider=choice[0],
+            kubeconfigs=len(self.options.kubeconfigs),
+        )
         if plan.count == 1:
             with self.clock.phase("cluster up"):
                 self.primary.bring_up(choice)
@@ -178,7 +261,7 @@ class ShardedRun:
         self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
         quiet = Console(stderr=True, force_interactive=False)  # several live spinners would fight
         self.runs = [
-            ConformanceRun(replace(self.options, shard=shard_name(index, plan.count)), console=quiet)
+            ConformanceRun(self.options.for_shard(index, shard_name(index, plan.count)), console=quiet)
             for index in range(plan.count)
         ]
         self.primary = self.runs[0]
@@ -191,15 +274,31 @@ class ShardedRun:
         ]
         if failed:
             raise ClusterError(f"{len(failed)} of {plan.count} shards did not start: " + "; ".join(failed))
+        if choice[0] in GIVEN_CLUSTERS:
+            self._refuse_one_cluster_twice()
         contexts = []
         with self.clock.phase("readiness"):
-            for run in self.runs:  # readiness reports Allure steps: the main thread, one shard at a time
+            for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
                 try:
                     contexts.append(run.check_ready())
                 except (ClusterError, WaitTimeout) as error:
-                    raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
+                    raise ClusterError(
+                        f"{run.options.shard} ({run.cluster.name}) is not ready: {error}"
+                    ) from error
         self.contexts = contexts
         return self.contexts
+
+    def _refuse_one_cluster_twice(self) -> None:
+        """Given clusters must be distinct: said once they answer, before readiness changes anything."""
+        identities = self._each(lambda run: kube_system_uid(run.cluster))
+        problems = one_cluster_twice(
+            [(run.options.shard, run.cluster, uid if isinstance(uid, str) else "") for run, uid in identities]
+        )
+        if problems:
+            raise ShardPlanError(
+                "; ".join(problems) + ": two shards on one cluster would share its eci-profile and the "
+                "report would certify it twice; pass each cluster's kubeconfig once"
+            )
 
     def _start_shard(self, run: ConformanceRun, choice: tuple[ProviderName, str]) -> None:
         self.console.print(f"{run.options.shard}: starting")

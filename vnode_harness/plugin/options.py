@@ -4,10 +4,19 @@ Kept apart from the plugin's lifecycle (vnode_harness.plugin.pytest_plugin) so t
 pass, their environment-variable defaults and their help texts are read in one place. The plugin
 registers `pytest_addoption` from here; `is_conformance_run` and `is_full_run` are the two questions
 the plugin and the report writers ask of the command line.
+
+Several existing clusters: `--kubeconfig` given once per cluster (`--cluster existing --kubeconfig
+a.yaml --kubeconfig b.yaml -n 2`). The option is pytest-kind's, registered to keep one value (the
+last), and pytest cannot register it again; so `kubeconfigs` reads every `--kubeconfig` of the command
+line itself, with the same parsing rules as pytest (no abbreviations, `@file` arguments) — what a user
+tries first works, and repeating it never silently drops a cluster. In PYTEST_ADDOPTS or the ini's
+addopts it stays one value, overridden by the command line as before. `--implementation-pid` is ours
+and repeatable: one per kubeconfig, in the same order.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -43,9 +52,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--implementation-pid",
         type=int,
+        action="append",
         default=None,
         help="with --cluster existing: pid of a host-process implementation you started yourself (its "
-        "identity for the 'without restarting' checks)",
+        "identity for the 'without restarting' checks); with several --kubeconfig, once per kubeconfig "
+        "in the same order",
     )
     group.addoption(
         "--reports-dir", default=str(REPO_ROOT / "reports"), help="where runs write their reports"
@@ -85,7 +96,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="stop at the first failed or broken test (as pytest -x); the report lists what was not run",
     )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
-    # pytest-kind's own options, shared with it.
+    # pytest-kind's own options, shared with it. --kubeconfig may be repeated: `kubeconfigs` reads them.
+
+
+def kubeconfigs(config: pytest.Config) -> list[Path]:
+    """Every `--kubeconfig` of the run, in order: each one an existing cluster (empty: none given).
+
+    pytest-kind's option keeps the last value only, so the command line is read again for all of them;
+    when it has none, the one value pytest holds came from PYTEST_ADDOPTS or addopts."""
+    given = config.getoption("kubeconfig")
+    if not given:
+        return []
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, fromfile_prefix_chars="@")
+    parser.add_argument("--kubeconfig", action="append", default=[])
+    try:
+        known, _ = parser.parse_known_args([str(arg) for arg in config.invocation_params.args])
+    except (SystemExit, OSError):  # an unreadable @file: pytest itself reported it
+        return [Path(given)]
+    listed: list[str] = known.kubeconfig
+    return [Path(path) for path in (listed if listed and listed[-1] == given else [given])]
+
+
+def implementation_pids(config: pytest.Config, clusters: int) -> list[int]:
+    """Every `--implementation-pid`, one per cluster (`clusters`: the kubeconfigs given) or none."""
+    pids: list[int] = config.getoption("implementation_pid") or []
+    if pids and len(pids) != max(clusters, 1):
+        raise pytest.UsageError(
+            f"--implementation-pid was given {len(pids)} time(s) for {max(clusters, 1)} cluster(s): give it "
+            "once per --kubeconfig, in the same order (or leave it out)"
+        )
+    return pids
 
 
 def is_conformance_run(config: pytest.Config) -> bool:

@@ -6,10 +6,10 @@ directory; a run of the project's own tests (`tests/`) never starts a cluster.
 Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 1. configure: the controller picks the run directory `reports/runs/<timestamp>/` and points Allure
    results and JUnit XML into it;
-2. session start: the controller brings the run's clusters up (one per shard, `--clusters`;
-   vnode_harness.lifecycle.shards), installs the implementation in each and checks readiness (a cluster
-   that is not ready ends the run at once, exit code 3, with the reason, leaving a not-tested report and
-   bundle that say why) — before xdist starts any worker;
+2. session start: the controller brings the run's clusters up (one per shard, `--clusters`, or one per
+   `--kubeconfig` on existing clusters; vnode_harness.lifecycle.shards), installs the implementation in
+   each and checks readiness (a cluster that is not ready ends the run at once, exit code 3, with the
+   reason, leaving a not-tested report and bundle that say why) — before xdist starts any worker;
 3. each worker gets its shard's `RunContext` through xdist's workerinput (worker gwK → shard K mod N);
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
@@ -47,7 +47,13 @@ from vnode_harness.plugin.failure_causes import (
     record_lock_takeover,
     remember_implementation_pods,
 )
-from vnode_harness.plugin.options import is_conformance_run, pytest_addoption, xdist_workers
+from vnode_harness.plugin.options import (
+    implementation_pids,
+    is_conformance_run,
+    kubeconfigs,
+    pytest_addoption,
+    xdist_workers,
+)
 from vnode_harness.plugin.ordering import load_durations, longest_first
 from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
 from vnode_harness.plumbing.processes import ProcessStartError
@@ -109,6 +115,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
         _use_provider_test_image(context)
         return
+    given = kubeconfigs(config)
+    pids = implementation_pids(config, len(given))  # a usage error before the run directory exists
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(config.getoption("reports_dir")).resolve() / "runs" / f"{stamp}-{os.getpid()}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -117,12 +125,12 @@ def pytest_configure(config: pytest.Config) -> None:
     latest = run_dir.parent.parent / "latest"
     latest.unlink(missing_ok=True)
     latest.symlink_to(run_dir.relative_to(latest.parent), target_is_directory=True)
-    kubeconfig = config.getoption("kubeconfig")
     options = RunOptions(
         cluster=config.getoption("cluster"),
         implementation_file=Path(config.getoption("implementation")),
         run_dir=run_dir,
-        kubeconfig=Path(kubeconfig) if kubeconfig else None,
+        kubeconfig=given[0] if given else None,
+        kubeconfigs=tuple(given),
         cluster_name=None
         if config.getoption("cluster_name") == "pytest-kind"
         else config.getoption("cluster_name"),
@@ -131,7 +139,8 @@ def pytest_configure(config: pytest.Config) -> None:
         kind_kubectl_bin=config.getoption("kind_kubectl_bin"),
         kind_image=config.getoption("kind_image"),
         kind_images=config.getoption("kind_images"),
-        implementation_pid=config.getoption("implementation_pid"),
+        implementation_pid=pids[0] if pids else None,
+        implementation_pids=tuple(pids),
     )
     try:
         config.stash[_run_key] = ShardedRun(options, config.getoption("clusters"), xdist_workers(config))
@@ -180,12 +189,13 @@ def _use_provider_test_image(context: RunContext) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto` on a conformance run: one worker per shard (vnode_harness.lifecycle.shards)."""
+    """`-n auto` on a conformance run: one worker per shard (vnode_harness.lifecycle.shards), so one
+    per kubeconfig on existing clusters."""
     if not is_conformance_run(config):
         return None
     kind_bin = config.getoption("kind_bin")
     provider, _ = choose_provider(config.getoption("cluster"), kind_bin=Path(kind_bin) if kind_bin else None)
-    return auto_workers(config.getoption("clusters"), provider)
+    return auto_workers(config.getoption("clusters"), provider, kubeconfigs=len(kubeconfigs(config)))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -50,7 +50,8 @@ class ExistingCluster:
             ) from error
         except client.ApiException as error:
             raise ClusterError(
-                f"the cluster at {server} refused the version request: {error.status} {error.reason}"
+                f"the cluster at {server} (from {self.kubeconfig}) refused the version request: "
+                f"{error.status} {error.reason}"
             ) from error
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         return ClusterHandle(

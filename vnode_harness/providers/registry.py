@@ -36,6 +36,10 @@ def _existing(options: RunOptions, implementation: Implementation, console: Cons
 
 FACTORIES: dict[ProviderName, ProviderFactory] = {"local": _local, "kind": _kind, "existing": _existing}
 
+GIVEN_CLUSTERS: frozenset[ProviderName] = frozenset({"existing"})
+"""Providers that start no cluster: their clusters are the kubeconfigs the user gives (`--kubeconfig`,
+once per cluster), so the kubeconfigs, not the machine, say how many clusters a run has."""
+
 
 def make_provider(
     name: ProviderName, options: RunOptions, implementation: Implementation, console: Console

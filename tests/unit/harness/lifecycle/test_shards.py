@@ -113,3 +113,206 @@ def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(
     assert shards.auto_workers("3", "local") == 3
     assert shards.auto_workers("1", "local") is None  # xdist's default: one worker per core, one cluster
     assert shards.auto_workers("auto", "existing") is None
+
+
+# --- existing clusters: one shard per --kubeconfig ------------------------------------------------------
+
+
+def test_several_kubeconfigs_are_one_shard_each_and_need_a_worker_each():
+    assert plan_shards("auto", workers=3, provider="existing", kubeconfigs=3).count == 3
+    assert plan_shards("3", workers=6, provider="existing", kubeconfigs=3).count == 3
+    assert plan_shards("auto", workers=8, provider="existing", kubeconfigs=1).count == 1  # today's run
+    with pytest.raises(ShardPlanError, match=r"--clusters 2: 3 kubeconfigs .* pass --clusters 3"):
+        plan_shards("2", workers=3, provider="existing", kubeconfigs=3)
+    with pytest.raises(ShardPlanError, match=r"3 kubeconfigs need at least 3 xdist workers.*-n 3 or -n auto"):
+        plan_shards("auto", workers=2, provider="existing", kubeconfigs=3)
+    with pytest.raises(ShardPlanError, match="no worker"):
+        plan_shards("auto", workers=0, provider="existing", kubeconfigs=2)
+
+
+def test_several_kubeconfigs_with_a_provider_that_starts_its_own_clusters_are_refused():
+    with pytest.raises(ShardPlanError, match=r"2 kubeconfigs .* provider is local.* --cluster existing"):
+        plan_shards("auto", workers=2, provider="local", kubeconfigs=2, cores=8, memory_mib=10**6)
+
+
+def test_n_auto_gives_one_worker_per_kubeconfig():
+    from vnode_harness.lifecycle.shards import auto_workers
+
+    assert auto_workers("auto", "existing", kubeconfigs=3) == 3
+    assert auto_workers("auto", "existing", kubeconfigs=1) is None
+
+
+def test_each_shard_gets_its_own_kubeconfig_and_implementation_pid(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    options = RunOptions(
+        "existing", REFERENCE, tmp_path, kubeconfig=a, kubeconfigs=(a, b), implementation_pid=11,
+        implementation_pids=(11, 22),
+    )  # fmt: skip
+    second = options.for_shard(1, "shard-2")
+    assert (second.shard, second.kubeconfig, second.implementation_pid) == ("shard-2", b, 22)
+    assert second.cluster_logs_dir == tmp_path / "cluster" / "shard-2"
+    one = RunOptions("existing", REFERENCE, tmp_path, kubeconfig=a, kubeconfigs=(a,), implementation_pid=11)
+    assert (one.for_shard(0, "").kubeconfig, one.for_shard(0, "").implementation_pid) == (a, 11)
+
+
+def _handle(server: str, kubeconfig: str) -> ClusterHandle:
+    return ClusterHandle(name=server, provider="existing", kubeconfig=Path(kubeconfig), logs_dir=Path("."))
+
+
+def test_one_cluster_given_twice_is_found_by_its_server_or_its_kube_system_uid():
+    from vnode_harness.lifecycle.shards import one_cluster_twice
+
+    same_server = one_cluster_twice(
+        [
+            ("shard-1", _handle("https://API.example:443/", "a"), ""),
+            ("shard-2", _handle("https://api.example", "b"), ""),
+        ]
+    )
+    assert same_server == ["shard-1 (a) and shard-2 (b) are one cluster (server https://api.example)"]
+    two_names = [("shard-1", _handle("https://127.0.0.1:6443", "a"), "u1"),
+                 ("shard-2", _handle("https://localhost:6443", "b"), "u1")]  # fmt: skip
+    assert one_cluster_twice(two_names) == [
+        "shard-1 (a) and shard-2 (b) are one cluster (kube-system uid u1)"
+    ]
+    distinct = [("shard-1", _handle("https://127.0.0.1:6443", "a"), "u1"),
+                ("shard-2", _handle("https://127.0.0.1:6444", "b"), "u2"),
+                ("shard-3", _handle("http://127.0.0.1:6443", "c"), "")]  # fmt: skip
+    assert one_cluster_twice(distinct) == []
+
+
+class _ApiServer:
+    """Just enough of an API server for `ExistingCluster.up` and the kube-system uid (plain HTTP)."""
+
+    def __init__(self, uid: str) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies = {
+            "/version": {
+                **dict.fromkeys(("major", "minor", "gitCommit", "gitTreeState", "buildDate", "goVersion",
+                                 "compiler", "platform"), "x"),
+                "gitVersion": "v1.31.0",
+            },
+            "/api/v1/namespaces/kube-system": {
+                "kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "kube-system", "uid": uid},
+            },
+        }  # fmt: skip
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = bodies.get(self.path.split("?")[0].rstrip("/"))
+                payload = json.dumps(body or {"kind": "Status", "code": 404}).encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def kubeconfig(self, path: Path) -> Path:
+        import yaml
+
+        path.write_text(
+            yaml.safe_dump({
+                "apiVersion": "v1", "kind": "Config", "current-context": "c",
+                "clusters": [{"name": "c", "cluster": {"server": self.url}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            })
+        )  # fmt: skip
+        return path
+
+
+@pytest.fixture
+def api_servers():
+    servers: list[_ApiServer] = []
+
+    def serve(uid: str) -> _ApiServer:
+        servers.append(_ApiServer(uid))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+def _existing_run(tmp_path: Path, kubeconfigs: list[Path]) -> ShardedRun:
+    options = RunOptions(
+        "existing", REFERENCE, tmp_path / "run", kubeconfig=kubeconfigs[0], kubeconfigs=tuple(kubeconfigs)
+    )
+    return ShardedRun(options, "auto", workers=len(kubeconfigs))
+
+
+def test_two_kubeconfigs_of_one_cluster_are_refused_before_readiness(tmp_path, api_servers, monkeypatch):
+    from vnode_harness.lifecycle.run import ConformanceRun
+
+    ready: list[str] = []
+    monkeypatch.setattr(ConformanceRun, "check_ready", lambda run: ready.append(run.options.shard))
+    one, other = api_servers("uid-one"), api_servers("uid-one")  # two addresses of one cluster
+    run = _existing_run(
+        tmp_path, [one.kubeconfig(tmp_path / "a.yaml"), other.kubeconfig(tmp_path / "b.yaml")]
+    )
+    with pytest.raises(
+        ShardPlanError, match=r"shard-1 .*a\.yaml\) and shard-2 .*b\.yaml\) are one cluster .*eci-profile"
+    ):
+        run.start()
+    assert ready == []
+    same = _existing_run(tmp_path, [one.kubeconfig(tmp_path / "a.yaml"), one.kubeconfig(tmp_path / "c.yaml")])
+    with pytest.raises(ShardPlanError, match=f"server {one.url}"):
+        same.start()
+
+
+def test_each_shard_runs_on_its_own_kubeconfig(tmp_path, api_servers, monkeypatch):
+    from vnode_harness.lifecycle.run import ConformanceRun
+
+    def ready(run: ConformanceRun) -> RunContext:
+        return RunContext(
+            run_dir=tmp_path, cluster=run.cluster, implementation_file=REFERENCE, shard=run.options.shard
+        )
+
+    monkeypatch.setattr(ConformanceRun, "check_ready", ready)
+    one, other = api_servers("uid-one"), api_servers("uid-two")
+    run = _existing_run(
+        tmp_path, [one.kubeconfig(tmp_path / "a.yaml"), other.kubeconfig(tmp_path / "b.yaml")]
+    )
+    contexts = run.start()
+    assert [(c.shard, c.cluster.name, c.cluster.kubeconfig.name) for c in contexts] == [
+        ("shard-1", one.url, "a.yaml"),
+        ("shard-2", other.url, "b.yaml"),
+    ]
+    assert run.context_for_worker("gw1").cluster.name == other.url
+
+
+def test_a_missing_or_unreachable_kubeconfig_names_its_shard_and_file(tmp_path, api_servers):
+    import socket
+
+    from vnode_harness.run_context import ClusterError
+
+    with socket.socket() as bound:  # bound, never listening: connections to it are refused
+        bound.bind(("127.0.0.1", 0))
+        closed = bound.getsockname()[1]
+        unreachable = api_servers("uid-one")
+        unreachable.url = f"http://127.0.0.1:{closed}"
+        kubeconfigs = [
+            api_servers("uid-two").kubeconfig(tmp_path / "good.yaml"),
+            tmp_path / "missing.yaml",
+            unreachable.kubeconfig(tmp_path / "down.yaml"),
+        ]
+        with pytest.raises(ClusterError) as raised:
+            _existing_run(tmp_path, kubeconfigs).start()
+    message = str(raised.value)
+    assert message.startswith("2 of 3 shards did not start: "), message
+    assert f"shard-2: --cluster existing: kubeconfig {tmp_path / 'missing.yaml'} does not exist" in message
+    assert (
+        f"shard-3: the cluster at http://127.0.0.1:{closed} (from {tmp_path / 'down.yaml'}) is unreachable"
+        in message
+    )
+    assert "shard-1" not in message
