@@ -24,6 +24,7 @@ from typing import TypeVar
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.model import Cleanup, RunObservation
@@ -154,6 +155,7 @@ class ShardedRun:
         self.runs: list[ConformanceRun] = [self.primary]
         self.contexts: list[RunContext] = []
         self.plan: ShardPlan | None = None
+        self.clock = PhaseClock()
 
     @property
     def implementation(self) -> Implementation:
@@ -168,7 +170,10 @@ class ShardedRun:
         choice = self.primary.choose_provider()
         plan = self.plan = plan_shards(self.requested, workers=self.workers, provider=choice[0])
         if plan.count == 1:
-            self.contexts = [self.primary.start(choice)]
+            with self.clock.phase("cluster up"):
+                self.primary.bring_up(choice)
+            with self.clock.phase("readiness"):
+                self.contexts = [self.primary.check_ready()]
             return self.contexts
         self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
         quiet = Console(stderr=True, force_interactive=False)  # several live spinners would fight
@@ -177,7 +182,8 @@ class ShardedRun:
             for index in range(plan.count)
         ]
         self.primary = self.runs[0]
-        started = self._each(lambda run: self._start_shard(run, choice))
+        with self.clock.phase("clusters up"):
+            started = self._each(lambda run: self._start_shard(run, choice))
         failed = [
             f"{run.options.shard}: {error or type(error).__name__}"
             for run, error in started
@@ -186,11 +192,12 @@ class ShardedRun:
         if failed:
             raise ClusterError(f"{len(failed)} of {plan.count} shards did not start: " + "; ".join(failed))
         contexts = []
-        for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
-            try:
-                contexts.append(run.check_ready())
-            except (ClusterError, WaitTimeout) as error:
-                raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
+        with self.clock.phase("readiness"):
+            for run in self.runs:  # readiness reports Allure steps: the main thread, one shard at a time
+                try:
+                    contexts.append(run.check_ready())
+                except (ClusterError, WaitTimeout) as error:
+                    raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
         self.contexts = contexts
         return self.contexts
 
@@ -223,7 +230,8 @@ class ShardedRun:
     def clean_up(self) -> Cleanup | None:
         """Every shard's cleanup, as one: the profile restored only where every shard's was; each object
         left behind names its shard."""
-        cleanups = [(run, cleanup) for run, cleanup in self._each(lambda run: run.clean_up())]
+        with self.clock.phase("cleanup"):
+            cleanups = [(run, cleanup) for run, cleanup in self._each(lambda run: run.clean_up())]
         found = [(run, c) for run, c in cleanups if isinstance(c, Cleanup)]
         errors = [c for _, c in cleanups if isinstance(c, BaseException)]
         if errors:
@@ -244,7 +252,8 @@ class ShardedRun:
         )
 
     def observe_implementation_down(self, *, interrupted: bool) -> list[RunObservation]:
-        seen = self._each(lambda run: run.observe_implementation_down(interrupted=interrupted))
+        with self.clock.phase("implementation-down observation"):
+            seen = self._each(lambda run: run.observe_implementation_down(interrupted=interrupted))
         observations = []
         for run, seen_here in seen:
             if isinstance(seen_here, BaseException):
@@ -259,8 +268,8 @@ class ShardedRun:
 
     def stop(self) -> None:
         """Tear every shard down, each whatever happened to the others."""
-        errors = [
-            error for _, error in self._each(lambda run: run.stop()) if isinstance(error, BaseException)
-        ]
+        with self.clock.phase("teardown"):
+            stopped = self._each(lambda run: run.stop())
+        errors = [error for _, error in stopped if isinstance(error, BaseException)]
         if errors:
             raise errors[0]
