@@ -214,6 +214,12 @@ def _report_verify(args: argparse.Namespace) -> int:
         f"({report.mode} run, {report.totals.passed} passed, {report.totals.failed} failed, "
         f"{report.totals.broken} broken, {report.totals.skipped} skipped)"
     )
+    if verification.reproduce:
+        checkout = report.fingerprint.checkout if report.fingerprint else report.suite_version
+        print(
+            f"to reproduce, from a checkout of {checkout} with the bundle's implementation.yaml in its root: "
+            f"{verification.reproduce}"
+        )
     return 0
 
 

@@ -2,7 +2,8 @@
 
 The generator is installed on first use with the machine's npm into the user cache, keyed by version,
 so a release engineer never installs it by hand. Without Node.js the run still has its Allure results,
-conformance report and JUnit XML; the message says how to get the HTML.
+conformance report and JUnit XML; the message says how to get the HTML. The generated HTML contacts
+no one when opened (vnode_harness.report.html_privacy removes the generator's analytics tag).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vnode_harness.formats.versions import ALLURE_NPM
 from vnode_harness.plumbing.cache_dir import cache_root
 from vnode_harness.plumbing.file_lock import file_lock
 from vnode_harness.report.allure_labels import ALLURE_TREE
+from vnode_harness.report.html_privacy import NO_ANALYTICS_ENVIRONMENT, make_private
 
 
 class AllureUnavailable(RuntimeError):
@@ -95,9 +97,15 @@ def generate_html(
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={**os.environ, "NO_COLOR": "1", **NO_ANALYTICS_ENVIRONMENT},
             check=False,
         )
     if result.returncode != 0:
         raise AllureUnavailable(f"allure generate failed: {(result.stdout + result.stderr).strip()[-800:]}")
+    left = make_private(output_dir)
+    if left:
+        shutil.rmtree(output_dir, ignore_errors=True)
+        raise AllureUnavailable(
+            f"the generated HTML would contact another host when opened ({'; '.join(left[:3])}): removed"
+        )
     return output_dir / "index.html"

@@ -1,9 +1,14 @@
 """The evidence bundle of a run: everything a reviewer needs to check a submission, in one archive.
 
-`reports/runs/<id>/bundle.tar.gz` holds, under one directory `<id>/`, the report (YAML and Markdown),
-the JUnit XML, the implementation file as it was run, the environment fingerprint, the command that
-reproduces the run, and `MANIFEST`: one `<sha256>  <name>` line per file (the `sha256sum` format, so
-`sha256sum -c MANIFEST` checks an extracted bundle too). `vnode report verify` checks the digests.
+`reports/runs/<id>/bundle.tar.gz` holds, under one directory `<id>/`, exactly `BUNDLE_FILES`: the
+report (YAML and Markdown), the JUnit XML, the implementation file as it was run, the environment
+fingerprint, how to reproduce the run (`reproduce.json`, data), and `MANIFEST`: one `<sha256>  <name>`
+line per file (the `sha256sum` format, so `sha256sum -c MANIFEST` checks an extracted bundle too).
+
+A MANIFEST only says the files were not changed after it was written; anyone can write it again. So
+every file but the implementation file is rendered from the report (vnode_harness.report.bundle_members)
+and `vnode report verify` renders them again and compares; the implementation file's SHA-256 is in the
+report. This module reads the archive: the digests, the MANIFEST as the suite writes it, no other file.
 
 The archive is reproducible (fixed member owner, mode and mtime) so the same files give the same bytes.
 A bundle is read without extracting anything, so a hostile archive cannot write outside memory.
@@ -27,10 +32,12 @@ REPORT_MARKDOWN = "conformance-report.md"
 JUNIT = "junit.xml"
 IMPLEMENTATION = "implementation.yaml"
 ENVIRONMENT = "environment.json"
-REPRODUCE = "reproduce.sh"
+REPRODUCE = "reproduce.json"
 
-REQUIRED_FILES = (REPORT_YAML, REPORT_MARKDOWN, IMPLEMENTATION, ENVIRONMENT, REPRODUCE)
-"""Files every bundle has; `junit.xml` is missing only when no test ran (pytest writes none then)."""
+REQUIRED_FILES = (REPORT_YAML, REPORT_MARKDOWN, JUNIT, IMPLEMENTATION, ENVIRONMENT, REPRODUCE)
+"""Files every bundle has, besides its MANIFEST."""
+BUNDLE_FILES = frozenset({*REQUIRED_FILES, MANIFEST})
+"""Everything a bundle may hold: a reviewer is never handed a file `vnode report verify` does not check."""
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 """A bundle member larger than this is refused rather than read into memory."""
@@ -47,16 +54,16 @@ def render_manifest(files: Mapping[str, bytes]) -> str:
     return "".join(f"{sha256_hex(files[name])}  {name}\n" for name in sorted(files) if name != MANIFEST)
 
 
-def render_reproduce(command: str, *, run_id: str, suite_version: str, catalogue_digest: str | None) -> str:
-    """The reproduce script: the recorded command, with what it needs said in comments."""
-    return (
-        "#!/bin/sh\n"
-        f"# Reproduces conformance run {run_id} (suite {suite_version}, catalogue sha256 "
-        f"{catalogue_digest or 'unknown'}).\n"
-        "# Run it from the root of a checkout of that suite version; --implementation must name the\n"
-        f"# implementation file of this bundle ({IMPLEMENTATION}) or an identical copy.\n"
-        f"{command}\n"
-    )
+def first_difference(found: bytes, expected: bytes) -> str:
+    """Where two versions of a text file part, as `line N is '…', expected '…'`, for a problem line."""
+    found_lines = found.decode("utf-8", errors="replace").splitlines()
+    expected_lines = expected.decode("utf-8", errors="replace").splitlines()
+    for number, (have, want) in enumerate(zip(found_lines, expected_lines, strict=False), start=1):
+        if have != want:
+            return f"line {number} is {_clip(have)}, expected {_clip(want)}"
+    if len(found_lines) != len(expected_lines):
+        return f"it has {len(found_lines)} lines, expected {len(expected_lines)}"
+    return "its bytes differ (line endings or a final newline)"
 
 
 def write_bundle(run_dir: Path, files: Mapping[str, bytes]) -> Path:
@@ -155,9 +162,24 @@ def _check_manifest(bundle: Bundle) -> None:
             )
     for member in sorted(set(bundle.files) - set(listed) - {MANIFEST}):
         bundle.problems.append(f"{name}: {member} is in the bundle but not in {MANIFEST}")
+    for member in sorted(set(bundle.files) - BUNDLE_FILES):
+        bundle.problems.append(
+            f"{name}: {member} is not a file a bundle holds (only {', '.join(sorted(BUNDLE_FILES))}: "
+            "nothing a reviewer is handed goes unchecked)"
+        )
     for member in REQUIRED_FILES:
         if member not in bundle.files and member not in listed:
             bundle.problems.append(f"{name}: {member} is missing (every bundle has it)")
+    expected = render_manifest(bundle.files).encode()
+    if not bundle.problems and bundle.files[MANIFEST] != expected:
+        bundle.problems.append(
+            f"{name}: {MANIFEST} is not the one the suite writes for these files: "
+            f"{first_difference(bundle.files[MANIFEST], expected)}"
+        )
+
+
+def _clip(line: str, limit: int = 100) -> str:
+    return repr(line if len(line) <= limit else line[:limit] + "…")
 
 
 def _one_line(error: BaseException) -> str:

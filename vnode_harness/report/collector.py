@@ -249,6 +249,7 @@ class ResultCollector:
                 contact=metadata.contact,
                 declared_features=implementation.declared_features,
                 limits=DeclaredLimits.model_validate(implementation.limits.model_dump()),
+                file_sha256=run.implementation_sha256,
             ),
             result=overall_result(self._catalogue, features, tests, run.mode),
             aborted=run.aborted,
@@ -265,4 +266,5 @@ class ResultCollector:
             lock_taken_over=[*run.lock_taken_over, *self._takeovers],
             observations=run.observations,
             shards=run.shards,
+            fingerprint=run.fingerprint,
         )

@@ -4,18 +4,21 @@ A reviewer who cannot rerun on the vendor's cluster needs to know what it was: t
 Kubernetes and component versions, the nodes (kubelet, OS image, runtime), the images, the host's
 cgroup version and platform, and the exact suite (version, catalogue digest, checkout commit). Every
 probe here is best effort: a fact that cannot be read is recorded as such, never fatal to the run.
+The fingerprint is part of the report (`fingerprint`), and the bundle's `environment.json` is rendered
+from the report, so what a reviewer reads there is checked like the rest.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from vnode_harness.formats.paths import REPO_ROOT
-from vnode_harness.report.model import ConformanceReport
+from vnode_harness.report.model import ConformanceReport, Fingerprint, HostFacts, NodeFacts
 
 _NODE_LABELS = (
     "type",
@@ -25,43 +28,64 @@ _NODE_LABELS = (
 )
 
 
-def environment_fingerprint(report: ConformanceReport, kubeconfig: Path | None) -> dict[str, Any]:
-    """The fingerprint as a JSON-ready mapping; `kubeconfig` None when no cluster is reachable."""
-    return {
+def measure_fingerprint(kubeconfig: Path | None) -> Fingerprint:
+    """The fingerprint, recorded in the report; `kubeconfig` None when no cluster is reachable."""
+    nodes = cluster_nodes(kubeconfig) if kubeconfig is not None else "no cluster (the run ended early)"
+    return Fingerprint(
+        nodes=nodes if isinstance(nodes, list) else [],
+        nodes_unread=nodes if isinstance(nodes, str) else None,
+        cgroup_version=cgroup_version(),
+        host=host_facts(),
+        checkout=checkout_revision(),
+    )
+
+
+def render_environment(report: ConformanceReport) -> str:
+    """The bundle's `environment.json`, from the report alone: `vnode report verify` renders it again and
+    compares, so the file a reviewer reads cannot say more than the report does."""
+    fingerprint = report.fingerprint
+    environment: dict[str, Any] = {
         "clusterProvider": report.cluster_provider,
         "kubernetesVersion": report.kubernetes_version,
         "components": dict(report.environment),
         "images": [image.model_dump(mode="json", by_alias=True) for image in report.images],
-        "nodes": cluster_nodes(kubeconfig) if kubeconfig is not None else "no cluster (the run ended early)",
-        "cgroupVersion": cgroup_version(),
-        "host": host_facts(),
         "suite": {
             "version": report.suite_version,
             "catalogueDigest": report.catalogue_digest,
-            "checkout": checkout_revision(),
+            "checkout": fingerprint.checkout if fingerprint else "not recorded",
         },
     }
+    if fingerprint is None:
+        environment["nodes"] = "not recorded (a report of an older suite)"
+    else:
+        environment |= {
+            "nodes": fingerprint.nodes_unread
+            or [node.model_dump(mode="json", by_alias=True) for node in fingerprint.nodes],
+            "cgroupVersion": fingerprint.cgroup_version,
+            "host": fingerprint.host.model_dump(mode="json", by_alias=True),
+        }
+    return json.dumps(environment, indent=2, sort_keys=True) + "\n"
 
 
-def cgroup_version() -> str:
+def cgroup_version() -> Literal["v1", "v2"]:
     """v2 when the unified hierarchy is mounted at /sys/fs/cgroup, else v1 (or hybrid)."""
     return "v2" if Path("/sys/fs/cgroup/cgroup.controllers").is_file() else "v1"
 
 
-def host_facts() -> dict[str, Any]:
+def host_facts() -> HostFacts:
     """The host the suite ran on: platform and size, not its name (a vendor's host names are theirs)."""
-    return {
-        "os": platform.system(),
-        "kernel": platform.release(),
-        "distribution": _os_release(),
-        "architecture": platform.machine(),
-        "cpus": os.cpu_count(),
-        "memoryBytes": _memory_bytes(),
-        "python": platform.python_version(),
-    }
+    return HostFacts(
+        os=platform.system(),
+        kernel=platform.release(),
+        distribution=_os_release(),
+        architecture=platform.machine(),
+        cpus=os.cpu_count(),
+        memory_bytes=_memory_bytes(),
+        python=platform.python_version(),
+    )
 
 
-def cluster_nodes(kubeconfig: Path) -> list[dict[str, Any]] | str:
+def cluster_nodes(kubeconfig: Path) -> list[NodeFacts] | str:
     """Every node's name, role labels and nodeInfo (kubelet, OS image, kernel, runtime); or why not."""
     from kubernetes import client
 
@@ -73,18 +97,17 @@ def cluster_nodes(kubeconfig: Path) -> list[dict[str, Any]] | str:
     except Exception as error:  # best effort: the bundle says why the nodes are missing
         return f"nodes not readable: {' '.join(str(error).split())[:200]}"
     return [
-        {
-            "name": node.metadata.name,
-            "labels": {
-                key: value for key, value in (node.metadata.labels or {}).items() if key in _NODE_LABELS
-            },
-            "kubeletVersion": node.status.node_info.kubelet_version,
-            "osImage": node.status.node_info.os_image,
-            "kernelVersion": node.status.node_info.kernel_version,
-            "containerRuntimeVersion": node.status.node_info.container_runtime_version,
-            "architecture": node.status.node_info.architecture,
-        }
+        NodeFacts(
+            name=node.metadata.name,
+            labels={key: value for key, value in (node.metadata.labels or {}).items() if key in _NODE_LABELS},
+            kubelet_version=info.kubelet_version or "",
+            os_image=info.os_image or "",
+            kernel_version=info.kernel_version or "",
+            container_runtime_version=info.container_runtime_version or "",
+            architecture=info.architecture or "",
+        )
         for node in nodes
+        for info in [node.status.node_info]
     ]
 
 

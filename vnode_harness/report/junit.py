@@ -5,6 +5,11 @@ differ from it was edited, or belongs to another run. pytest names a test case b
 into (classname, name) -- `conformance/test_a.py::test_b[x]` is `conformance.test_a` / `test_b[x]`.
 Outcomes are compared by what both can say: JUnit has no "broken", so a broken test may be a JUnit
 failure or error, and a failed test is a JUnit failure (with a teardown error beside it, perhaps).
+
+The bundle's `junit.xml` is not pytest's file (its host name, timestamps and captured output could not be
+checked) but `render_junit`, the report's tests as JUnit: what CI tools and reviewers read, rendered again
+and compared by `vnode report verify`. pytest's own file stays in the run directory and is compared with
+the report when the bundle is packed, and by `vnode report verify REPORT --junit FILE`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,42 @@ _COMPATIBLE: dict[TestOutcome, tuple[str, ...]] = {
 """Report outcome → the JUnit results, any one of which shows it (a case may carry several)."""
 
 _SUITE_COUNTS = (("failures", "failure"), ("errors", "error"), ("skipped", "skipped"))
+_RENDERED: dict[TestOutcome, str] = {"failed": "failure", "broken": "error", "skipped": "skipped"}
+"""Report outcome → the JUnit element `render_junit` gives it (a passed test has none)."""
+
+
+def render_junit(report: ConformanceReport) -> str:
+    """The report's tests as a JUnit XML file, deterministic: the same report gives the same bytes."""
+    totals = report.totals
+    suite = ElementTree.Element(
+        "testsuite",
+        {
+            "name": "conformance",
+            "tests": str(totals.total),
+            "failures": str(totals.failed),
+            "errors": str(totals.broken),
+            "skipped": str(totals.skipped),
+            "time": f"{sum(test.duration_seconds for test in report.tests):.3f}",
+            "timestamp": report.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
+    for test in report.tests:
+        classname, name = junit_key(test.nodeid)
+        case = ElementTree.SubElement(
+            suite, "testcase", {"classname": classname, "name": name, "time": f"{test.duration_seconds:.3f}"}
+        )
+        properties = ElementTree.SubElement(case, "properties")
+        ElementTree.SubElement(
+            properties, "property", {"name": "requirements", "value": " ".join(test.requirements)}
+        )
+        if test.shard:
+            ElementTree.SubElement(properties, "property", {"name": "vnode.shard", "value": test.shard})
+        if test.outcome in _RENDERED:
+            ElementTree.SubElement(case, _RENDERED[test.outcome], {"message": test.reason or ""})
+    root = ElementTree.Element("testsuites", {"name": f"{report.implementation.project} conformance"})
+    root.append(suite)
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
 def junit_key(nodeid: str) -> JunitKey:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 
+import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -75,6 +76,11 @@ class ReportedImplementation(_ReportModel):
     contact: str
     declared_features: list[FeatureId] = Field(description="The features the implementation claims.")
     limits: DeclaredLimits
+    file_sha256: Sha256Hex | None = Field(
+        default=None,
+        description="SHA-256 of the implementation file as run (install, observation contract and all); "
+        "the bundle's `implementation.yaml` must have it. Null in reports of older suites.",
+    )
 
 
 class OutcomeCounts(_ReportModel):
@@ -160,6 +166,45 @@ class RecordedImage(_ReportModel):
     id: str = Field(description="Docker image ID (sha256) of the image loaded into the cluster.")
     stand_in: str | None = Field(
         default=None, description="What upstream component this image stands in for, and how; null if none."
+    )
+
+
+class NodeFacts(_ReportModel):
+    """One node of the cluster as it reported itself: role labels and nodeInfo."""
+
+    name: str
+    labels: dict[str, str] = Field(description="Its type, zone, role and instance-type labels.")
+    kubelet_version: str
+    os_image: str
+    kernel_version: str
+    container_runtime_version: str
+    architecture: str
+
+
+class HostFacts(_ReportModel):
+    """The host the suite ran on: platform and size, not its name (a vendor's host names are theirs)."""
+
+    os: str
+    kernel: str
+    distribution: str
+    architecture: str
+    cpus: NonNegativeInt | None
+    memory_bytes: NonNegativeInt | None
+    python: str
+
+
+class Fingerprint(_ReportModel):
+    """Where the result was measured, beyond the provider's facts: taken while the cluster was up, it is
+    what the bundle's `environment.json` is rendered from."""
+
+    nodes: list[NodeFacts] = Field(default_factory=list)
+    nodes_unread: str | None = Field(
+        default=None, description="Why the nodes could not be read (no cluster, an API error); null if read."
+    )
+    cgroup_version: Literal["v1", "v2"]
+    host: HostFacts
+    checkout: str = Field(
+        description="The suite checkout's git commit (`+dirty`: local changes), or unknown."
     )
 
 
@@ -282,6 +327,11 @@ class ConformanceReport(_ReportModel):
         description="The run's clusters when it ran on several at once; each test names its shard. Empty "
         "when the run had one cluster (`environment` describes the first shard's).",
     )
+    fingerprint: Fingerprint | None = Field(
+        default=None,
+        description="The nodes, the host and the suite checkout the run was measured on (the bundle's "
+        "`environment.json`). Null in reports of older suites.",
+    )
 
     @field_validator("date")
     @classmethod
@@ -296,6 +346,10 @@ class ConformanceReport(_ReportModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
+
+    def to_yaml(self) -> str:
+        """`conformance-report.yaml` as the suite writes it; verify compares a bundle's copy with this."""
+        return yaml.safe_dump(self.model_dump(mode="json", by_alias=True), sort_keys=False)
 
     @classmethod
     def from_json(cls, text: str) -> ConformanceReport:
@@ -324,3 +378,6 @@ class RunInfo:
     observations: list[RunObservation] = field(default_factory=list)
     cleanup: Cleanup | None = None
     shards: list[Shard] = field(default_factory=list)
+    fingerprint: Fingerprint | None = None
+    implementation_sha256: str | None = None
+    """SHA-256 of the implementation file's bytes as the run read them."""

@@ -6,21 +6,23 @@ catalogue digest; that every requirement id exists and the counts agree with the
 verdict follows from the test outcomes by the rules of `vnode_harness.report.rules` (re-derived, then
 compared: a skipped requirement never certifies a feature); that the mandatory feature is declared;
 that the JUnit file agrees test by test; that the implementation metadata is complete and well formed;
-and, for a bundle, every file's SHA-256 against the MANIFEST. Every problem is one line; bad input is
-named, never a traceback.
+that the recorded command is one this suite reproduces (vnode_harness.report.reproduce). For a bundle:
+every file's SHA-256 against the MANIFEST, no file but the bundle's own, and -- since a MANIFEST can be
+written again -- every file against the report (vnode_harness.report.bundle_checks). Every problem is one
+line; bad input is named, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.yaml_files import ModelFileError, parse_yaml_mapping, validation_problems
 from vnode_harness.report import bundle as bundle_files
+from vnode_harness.report.bundle_checks import bundle_problems
 from vnode_harness.report.content_checks import Suite, check_report, http_url_problem, is_contact
 from vnode_harness.report.junit import compare_junit
 from vnode_harness.report.model import (
@@ -28,6 +30,7 @@ from vnode_harness.report.model import (
     REPORT_KIND,
     ConformanceReport,
 )
+from vnode_harness.report.reproduce import command_problems, reproduce_arguments
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -40,6 +43,8 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     report: ConformanceReport | None = None
+    reproduce: str | None = None
+    """The command that reproduces the run, derived from the report (for a bundle)."""
 
     @property
     def valid(self) -> bool:
@@ -72,9 +77,11 @@ def verify(path: Path, *, junit: Path | None = None, suite: Suite | None = None)
     verification.report = report
     origin = submission.report_origin
     verification.problems.extend(f"{origin}: {problem}" for problem in check_report(report, suite))
+    verification.problems.extend(f"{origin}: {problem}" for problem in command_problems(report.command))
     _check_junit(report, submission, verification)
     if submission.bundle is not None:
-        verification.problems.extend(_bundle_consistency(report, submission.bundle))
+        verification.problems.extend(bundle_problems(report, submission.bundle, suite.catalogue))
+        verification.reproduce = shlex.join(reproduce_arguments(report.command))
     if report.mode == "focused":
         verification.notes.append("a focused run (a -k/-m/path selection) never certifies: submit a full run")
     if report.aborted:
@@ -171,69 +178,6 @@ def _check_junit(report: ConformanceReport, submission: _Submission, verificatio
             )
     else:
         verification.notes.append("JUnit not checked: give --junit FILE, or verify the run's bundle")
-
-
-def _bundle_consistency(report: ConformanceReport, bundle: bundle_files.Bundle) -> list[str]:
-    """The bundle's implementation file and fingerprint must describe the run the report describes."""
-    problems: list[str] = []
-    name = bundle.path.name
-    text = bundle.text(bundle_files.IMPLEMENTATION)
-    if text is not None:
-        origin = f"{name}:{bundle_files.IMPLEMENTATION}"
-        try:
-            data = parse_yaml_mapping(text, origin, "implementation file")
-            implementation = Implementation.model_validate(data)
-        except ModelFileError as error:
-            problems.append(str(error))
-        except ValidationError as error:
-            problems.extend(f"{origin}: {problem}" for problem in validation_problems(error, data))
-        else:
-            problems += _implementation_agrees(report, implementation, origin)
-    environment = bundle.text(bundle_files.ENVIRONMENT)
-    if environment is not None:
-        problems += _fingerprint_agrees(report, environment, f"{name}:{bundle_files.ENVIRONMENT}")
-    return problems
-
-
-def _implementation_agrees(
-    report: ConformanceReport, implementation: Implementation, origin: str
-) -> list[str]:
-    stated = report.implementation
-    metadata = implementation.metadata
-    problems = [
-        f"{origin}: metadata.{key} is {getattr(metadata, key)!r}, the report says {getattr(stated, key)!r}"
-        for key in ("organization", "project", "version", "url", "contact")
-        if getattr(metadata, key) != getattr(stated, key)
-    ]
-    if implementation.declared_features != stated.declared_features:
-        problems.append(
-            f"{origin}: declares {', '.join(implementation.declared_features)}, the report says "
-            f"{', '.join(stated.declared_features)}"
-        )
-    if implementation.limits.model_dump() != stated.limits.model_dump():
-        problems.append(f"{origin}: its limits differ from the report's declared limits")
-    return problems
-
-
-def _fingerprint_agrees(report: ConformanceReport, text: str, origin: str) -> list[str]:
-    try:
-        fingerprint = json.loads(text)
-    except ValueError as error:
-        return [f"{origin}: not valid JSON ({error})"]
-    if not isinstance(fingerprint, dict):
-        return [f"{origin}: not a JSON object"]
-    recorded_suite = fingerprint.get("suite")
-    suite: dict[str, object] = recorded_suite if isinstance(recorded_suite, dict) else {}
-    expected = {
-        "clusterProvider": (fingerprint.get("clusterProvider"), report.cluster_provider),
-        "kubernetesVersion": (fingerprint.get("kubernetesVersion"), report.kubernetes_version),
-        "suite.catalogueDigest": (suite.get("catalogueDigest"), report.catalogue_digest),
-    }
-    return [
-        f"{origin}: {key} is {found!r}, the report says {stated!r}"
-        for key, (found, stated) in expected.items()
-        if found != stated
-    ]
 
 
 __all__ = ["Suite", "Verification", "check_report", "http_url_problem", "is_contact", "verify"]

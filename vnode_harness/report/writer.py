@@ -4,19 +4,18 @@ Under the run directory: `conformance-report.yaml` (the submittable report), `co
 the Allure environment files in `allure-results/`, and the HTML report in `allure-report/`. The JUnit
 XML is written by pytest itself (the plugin points `--junitxml` into the run directory), after this
 writer has run; so the evidence bundle (`bundle.tar.gz`, vnode_harness.report.bundle) is packed by
-`WrittenRun.write_bundle`, which the plugin calls once every other plugin has finished the session.
-A run that ends before its tests still leaves a report and a bundle (`write_not_ready_report`).
+`WrittenRun.write_bundle`, which the plugin calls once every other plugin has finished the session: its
+files are rendered from the report (vnode_harness.report.bundle_members), and pytest's junit.xml is only
+compared with the report. A run that ends before its tests still leaves a report and a bundle
+(`write_not_ready_report`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from rich.console import Console
 
 from vnode_harness import __version__
@@ -24,18 +23,11 @@ from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
 from vnode_harness.formats.implementation import ClusterChoice, Implementation
 from vnode_harness.report.allure_env import executor_from_environment, write_allure_environment
 from vnode_harness.report.allure_html import AllureUnavailable, generate_html
-from vnode_harness.report.bundle import (
-    ENVIRONMENT,
-    IMPLEMENTATION,
-    JUNIT,
-    REPORT_MARKDOWN,
-    REPORT_YAML,
-    REPRODUCE,
-    render_reproduce,
-    write_bundle,
-)
+from vnode_harness.report.bundle import JUNIT, REPORT_MARKDOWN, REPORT_YAML, sha256_hex, write_bundle
+from vnode_harness.report.bundle_members import bundle_members
 from vnode_harness.report.collector import ResultCollector
-from vnode_harness.report.fingerprint import environment_fingerprint
+from vnode_harness.report.fingerprint import measure_fingerprint
+from vnode_harness.report.junit import compare_junit
 from vnode_harness.report.markdown import render_markdown
 from vnode_harness.report.model import (
     Cleanup,
@@ -82,6 +74,7 @@ def write_run_reports(
     observations: list[RunObservation] | None = None,
     shards: list[Shard] | None = None,
 ) -> WrittenRun:
+    implementation_bytes = context.implementation_file.read_bytes()
     run = RunInfo(
         suite_version=__version__,
         cluster_provider=context.cluster.provider,
@@ -97,6 +90,8 @@ def write_run_reports(
         lock_taken_over=list(lock_taken_over or []),
         observations=list(observations or []),
         shards=list(shards or []),
+        fingerprint=measure_fingerprint(context.cluster.kubeconfig),
+        implementation_sha256=sha256_hex(implementation_bytes),
     )
     report = collector.build_report(implementation, run)
     run_dir = context.run_dir
@@ -111,38 +106,26 @@ def write_run_reports(
     except AllureUnavailable as error:
         console.print(f"[yellow]no Allure HTML report: {error}")
     console.print(f"conformance report: {yaml_path} (result: {report.result})")
-    return WrittenRun(
-        run_dir=run_dir,
-        report=report,
-        implementation_file=context.implementation_file,
-        fingerprint=environment_fingerprint(report, context.cluster.kubeconfig),
-    )
+    return WrittenRun(run_dir=run_dir, report=report, implementation_file=implementation_bytes)
 
 
 @dataclass(frozen=True)
 class WrittenRun:
-    """A run whose reports are written; the fingerprint is taken while the cluster is still up."""
+    """A run whose reports are written: its report (fingerprint included, taken while the cluster was
+    up) and the implementation file's bytes as the run read them."""
 
     run_dir: Path
     report: ConformanceReport
-    implementation_file: Path
-    fingerprint: dict[str, Any]
+    implementation_file: bytes
 
     def write_bundle(self, console: Console) -> Path:
-        """Pack the evidence bundle; call it after pytest has written junit.xml."""
-        files = {
-            name: (self.run_dir / name).read_bytes()
-            for name in (REPORT_YAML, REPORT_MARKDOWN, JUNIT)
-            if (self.run_dir / name).is_file()
-        }
-        files[IMPLEMENTATION] = self.implementation_file.read_bytes()
-        files[ENVIRONMENT] = (json.dumps(self.fingerprint, indent=2, sort_keys=True) + "\n").encode()
-        files[REPRODUCE] = render_reproduce(
-            self.report.command,
-            run_id=self.run_dir.name,
-            suite_version=self.report.suite_version,
-            catalogue_digest=self.report.catalogue_digest,
-        ).encode()
+        """Pack the evidence bundle; call it after pytest has written junit.xml, which it compares with the
+        report (a disagreement is the suite's bug, printed; the bundle's JUnit is the report's)."""
+        pytest_junit = self.run_dir / JUNIT
+        if pytest_junit.is_file():
+            for problem in compare_junit(self.report, pytest_junit.read_bytes(), str(pytest_junit)):
+                console.print(f"[yellow]the report and pytest's JUnit disagree: {problem}", highlight=False)
+        files = bundle_members(self.report, load_catalogue(), self.implementation_file)
         path = write_bundle(self.run_dir, files)
         console.print(f"evidence bundle: {path} (check it with: vnode report verify {path})")
         return path
@@ -163,6 +146,7 @@ def write_not_ready_report(
     """The report and bundle of a run that ended before any test ran: no test, the cause, the environment.
 
     Its result is `not-tested` (never conformant), so CI and a reviewer see why instead of nothing."""
+    implementation_bytes = implementation_file.read_bytes()
     run = RunInfo(
         suite_version=__version__,
         cluster_provider=provider,
@@ -172,22 +156,19 @@ def write_not_ready_report(
         environment=dict(environment or {}),
         catalogue_digest=catalogue_digest(),
         aborted=cause,
+        fingerprint=measure_fingerprint(None),
+        implementation_sha256=sha256_hex(implementation_bytes),
     )
     report = ResultCollector(load_catalogue()).build_report(implementation, run)
     yaml_path = _write_report_files(report, run_dir)
     console.print(f"conformance report: {yaml_path} (result: {report.result}: {cause})", highlight=False)
-    written = WrittenRun(
-        run_dir=run_dir,
-        report=report,
-        implementation_file=implementation_file,
-        fingerprint=environment_fingerprint(report, None),
-    )
+    written = WrittenRun(run_dir=run_dir, report=report, implementation_file=implementation_bytes)
     written.write_bundle(console)
     return written
 
 
 def _write_report_files(report: ConformanceReport, run_dir: Path) -> Path:
     yaml_path = run_dir / REPORT_YAML
-    yaml_path.write_text(yaml.safe_dump(report.model_dump(mode="json", by_alias=True), sort_keys=False))
+    yaml_path.write_text(report.to_yaml())
     (run_dir / REPORT_MARKDOWN).write_text(render_markdown(report, load_catalogue()))
     return yaml_path

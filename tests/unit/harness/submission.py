@@ -16,14 +16,28 @@ from tests.unit.harness.builders import run_info
 from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
 from vnode_harness.formats.implementation import load_implementation
 from vnode_harness.formats.paths import REPO_ROOT
+from vnode_harness.report.bundle import render_manifest, sha256_hex
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.junit import junit_key
-from vnode_harness.report.model import ConformanceReport
+from vnode_harness.report.model import ConformanceReport, Fingerprint, HostFacts, NodeFacts
 from vnode_harness.report.writer import WrittenRun
 
 REPO = REPO_ROOT
 REFERENCE = REPO / "implementations" / "reference.yaml"
 _JUNIT_CHILD = {"failed": "<failure message='x'/>", "broken": "<error message='x'/>", "skipped": "<skipped/>"}
+
+
+FINGERPRINT = Fingerprint(
+    nodes=[
+        NodeFacts(name="virtual-kubelet-cn-hangzhou-i", labels={"type": "virtual-kubelet"},
+                  kubelet_version="v1.31.4-vk", os_image="", kernel_version="", container_runtime_version="",
+                  architecture="amd64")
+    ],
+    cgroup_version="v2",
+    host=HostFacts(os="Linux", kernel="6.1", distribution="Debian GNU/Linux 12 (bookworm)",
+                   architecture="x86_64", cpus=2, memory_bytes=8 << 30, python="3.11.7"),
+    checkout="0123456789abcdef0123456789abcdef01234567",
+)  # fmt: skip
 
 
 def nodeid_for(requirement_id: str) -> str:
@@ -42,7 +56,12 @@ def build_report(outcomes: dict[str, str] | None = None) -> ConformanceReport:
         outcome = (outcomes or {}).get(requirement.id, default)
         reason = None if outcome == "passed" else f"{outcome}: because"
         collector.record(nodeid_for(requirement.id), [requirement.id], outcome, 1.0, reason)
-    return collector.build_report(implementation, run_info(catalogue_digest=catalogue_digest()))
+    run = run_info(
+        catalogue_digest=catalogue_digest(),
+        implementation_sha256=sha256_hex(REFERENCE.read_bytes()),
+        fingerprint=FINGERPRINT,
+    )
+    return collector.build_report(implementation, run)
 
 
 def report_data(report: ConformanceReport) -> dict[str, Any]:
@@ -74,19 +93,13 @@ def junit_xml(report: ConformanceReport, *, drop: str | None = None) -> str:
 
 
 def write_run(run_dir: Path, report: ConformanceReport, *, junit: str | None = None) -> Path:
-    """A run directory as the plugin leaves it (report, Markdown, JUnit) plus its bundle; the bundle."""
+    """A run directory as the plugin leaves it (report, Markdown, pytest's JUnit) plus its bundle, packed
+    by the writer; the bundle."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "conformance-report.yaml").write_text(dump(report_data(report)))
+    (run_dir / "conformance-report.yaml").write_text(report.to_yaml())
     (run_dir / "conformance-report.md").write_text("# report\n")
     (run_dir / "junit.xml").write_text(junit if junit is not None else junit_xml(report))
-    fingerprint = {
-        "clusterProvider": report.cluster_provider,
-        "kubernetesVersion": report.kubernetes_version,
-        "suite": {"catalogueDigest": report.catalogue_digest},
-    }
-    written = WrittenRun(
-        run_dir=run_dir, report=report, implementation_file=REFERENCE, fingerprint=fingerprint
-    )
+    written = WrittenRun(run_dir=run_dir, report=report, implementation_file=REFERENCE.read_bytes())
     from rich.console import Console
 
     return written.write_bundle(Console(file=io.StringIO()))
@@ -109,3 +122,38 @@ def rewrite_bundle(bundle: Path, change: dict[str, bytes | None]) -> None:
             member.size = len(content)
             out.addfile(member, io.BytesIO(content))
     bundle.write_bytes(buffer.getvalue())
+
+
+def rewrite_signed(bundle: Path, change: dict[str, bytes | None]) -> None:
+    """Replace, add (bytes) or remove (None) members, then write the MANIFEST again: what a submitter who
+    edits files and recomputes the digests hands in, so that the digest check alone cannot catch it."""
+    with tarfile.open(bundle, "r:gz") as archive:
+        top = archive.getmembers()[0].name.split("/", 1)[0]
+        files = {m.name.split("/", 1)[1]: _read(archive, m) for m in archive.getmembers() if m.isfile()}
+    for name, content in change.items():
+        if content is None:
+            files.pop(name, None)
+        else:
+            files[name] = content
+    files["MANIFEST"] = render_manifest(files).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as out:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    bundle.write_bytes(buffer.getvalue())
+
+
+def _read(archive: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
+    extracted = archive.extractfile(info)
+    assert extracted is not None
+    return extracted.read()
+
+
+def member(bundle: Path, name: str) -> str:
+    """The text of one file of a bundle."""
+    with tarfile.open(bundle, "r:gz") as archive:
+        extracted = archive.extractfile(f"{archive.getmembers()[0].name.split('/', 1)[0]}/{name}")
+        assert extracted is not None
+        return extracted.read().decode()

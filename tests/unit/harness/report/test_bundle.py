@@ -23,17 +23,23 @@ def test_a_run_bundle_holds_every_file_of_the_submission(tmp_path):
             "environment.json",
             "implementation.yaml",
             "junit.xml",
-            "reproduce.sh",
+            "reproduce.json",
         )
     ]
     contents = read_bundle(bundle)
     assert contents.problems == []
     assert contents.files["implementation.yaml"] == REFERENCE.read_bytes()
-    reproduce, environment = contents.text("reproduce.sh"), contents.text("environment.json")
+    reproduce, environment = contents.text("reproduce.json"), contents.text("environment.json")
     assert reproduce is not None
     assert environment is not None
-    assert reproduce.splitlines()[-1] == "pytest conformance"
+    assert json.loads(reproduce)["command"] == [
+        "pytest",
+        "conformance",
+        "--implementation",
+        "implementation.yaml",
+    ]
     assert json.loads(environment)["clusterProvider"] == "local"
+    assert json.loads(environment)["host"]["cpus"] == 2
 
 
 def test_the_manifest_is_what_sha256sum_checks(tmp_path):

@@ -93,8 +93,9 @@ class TestTheDoneWhenList:
 
     def test_a_removed_junit_case(self, tmp_path, report):
         removed = nodeid_for("SCHED-POD-LABEL")
-        bundle = write_run(tmp_path / "run", report, junit=junit_xml(report, drop=removed))
-        problems = verify(bundle).problems
+        path = write_report(tmp_path, report.to_yaml())
+        (tmp_path / "junit.xml").write_text(junit_xml(report, drop=removed))
+        problems = verify(path).problems
         assert only(problems, "no test case for").endswith(
             f"no test case for {removed} (the report says passed)"
         )
@@ -103,7 +104,6 @@ class TestTheDoneWhenList:
         rewrite_bundle(bundle, {"conformance-report.md": b"# a better result\n"})
         problems = verify(bundle).problems
         assert "conformance-report.md was altered: its SHA-256 is" in only(problems, "altered")
-        assert len(problems) == 1
 
     def test_an_unknown_requirement(self, tmp_path, report):
         data = report_data(report)
@@ -124,8 +124,10 @@ class TestOtherTampering:
 
     def test_a_junit_outcome_that_differs(self, tmp_path):
         failing = build_report({"SCHED-POD-LABEL": "failed"})
-        bundle = write_run(tmp_path / "run", failing, junit=junit_xml(build_report()))
-        problems = verify(bundle).problems
+        path = write_report(tmp_path, failing.to_yaml())
+        junit = tmp_path / "pytest-junit.xml"
+        junit.write_text(junit_xml(build_report()))
+        problems = verify(path, junit=junit).problems
         assert "the report says failed, the JUnit file says passed" in only(problems, "JUnit file says")
 
     def test_a_file_missing_from_the_bundle(self, bundle):
