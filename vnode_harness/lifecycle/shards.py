@@ -277,14 +277,15 @@ class ShardedRun:
         if choice[0] in GIVEN_CLUSTERS:
             self._refuse_one_cluster_twice()
         contexts = []
-        with self.clock.phase("readiness"):
-            for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
-                try:
-                    contexts.append(run.check_ready())
-                except (ClusterError, WaitTimeout) as error:
-                    raise ClusterError(
-                        f"{run.options.shard} ({run.cluster.name}) is not ready: {error}"
-                    ) from error
+        with self.clock.phase("readiness"):  # every shard at once: readiness reports no Allure step
+            checked = self._each(lambda run: run.check_ready())
+        for run, result in checked:
+            if isinstance(result, ClusterError | WaitTimeout):
+                where = f"{run.options.shard} ({run.cluster.name})"
+                raise ClusterError(f"{where} is not ready: {result}") from result
+            if isinstance(result, BaseException):
+                raise result
+            contexts.append(result)
         self.contexts = contexts
         return self.contexts
 

@@ -142,6 +142,11 @@ class ProfileEditor:
     def restore(self) -> None:
         """Put back the snapshot byte for byte, wait until the implementation left the test's profile,
         release the lock; raise ProfileLockLost if the lock stopped being ours during the test."""
+        self.restore_unreported()
+
+    def restore_unreported(self) -> None:
+        """`restore` without its Allure step: for the check before the tests, which runs in a shard's
+        own thread (Allure steps need a test of the thread's own, or the main thread)."""
         try:
             self._put_back()
         finally:
@@ -198,6 +203,10 @@ class ProfileEditor:
 
         Returns the data as written without the probe selector (what the test configured).
         """
+        return self.apply_unreported(changes)
+
+    def apply_unreported(self, changes: Mapping[str, str | None]) -> dict[str, str]:
+        """`apply` without its Allure step (see `restore_unreported`)."""
         if self.known_propagation_failure:
             raise ProfileNotApplied(
                 "the implementation did not apply a changed eci-profile when the run checked it before "
@@ -443,9 +452,9 @@ def profile_propagation_failure(
     editor.begin()
     try:
         try:
-            editor.apply({})
+            editor.apply_unreported({})
         finally:
-            editor.restore()
+            editor.restore_unreported()
     except WaitTimeout as error:
         return str(error)
     except client.ApiException as error:  # the implementation's webhook failed the suite's probe
