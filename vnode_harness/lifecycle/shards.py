@@ -24,6 +24,7 @@ from typing import TypeVar
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.model import Cleanup, RunObservation
@@ -154,6 +155,8 @@ class ShardedRun:
         self.runs: list[ConformanceRun] = [self.primary]
         self.contexts: list[RunContext] = []
         self.plan: ShardPlan | None = None
+        self.clock = PhaseClock()
+        """The run's phase times (the plugin times the tests and the reports on it)."""
 
     @property
     def implementation(self) -> Implementation:
@@ -168,7 +171,10 @@ class ShardedRun:
         choice = self.primary.choose_provider()
         plan = self.plan = plan_shards(self.requested, workers=self.workers, provider=choice[0])
         if plan.count == 1:
-            self.contexts = [self.primary.start(choice)]
+            with self.clock.phase("cluster up"):
+                self.primary.bring_up(choice)
+            with self.clock.phase("readiness"):
+                self.contexts = [self.primary.check_ready()]
             return self.contexts
         self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
         quiet = Console(stderr=True, force_interactive=False)  # several live spinners would fight
@@ -177,7 +183,8 @@ class ShardedRun:
             for index in range(plan.count)
         ]
         self.primary = self.runs[0]
-        started = self._each(lambda run: self._start_shard(run, choice))
+        with self.clock.phase("clusters up"):
+            started = self._each(lambda run: self._start_shard(run, choice))
         failed = [
             f"{run.options.shard}: {error or type(error).__name__}"
             for run, error in started
@@ -186,11 +193,12 @@ class ShardedRun:
         if failed:
             raise ClusterError(f"{len(failed)} of {plan.count} shards did not start: " + "; ".join(failed))
         contexts = []
-        for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
-            try:
-                contexts.append(run.check_ready())
-            except (ClusterError, WaitTimeout) as error:
-                raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
+        with self.clock.phase("readiness"):
+            for run in self.runs:  # readiness reports Allure steps: the main thread, one shard after another
+                try:
+                    contexts.append(run.check_ready())
+                except (ClusterError, WaitTimeout) as error:
+                    raise ClusterError(f"{run.options.shard} is not ready: {error}") from error
         self.contexts = contexts
         return self.contexts
 
