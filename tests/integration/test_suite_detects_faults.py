@@ -111,5 +111,7 @@ def test_a_shard_whose_api_server_dies_breaks_its_own_tests_only(tmp_path):
     cause = f"shard-2: kube-apiserver (pid {killed}) is no longer running"
     assert all(cause in reason for _, reason in not_passed), not_passed
     assert report["cleanup"]["profileRestored"] is None, report["cleanup"]
+    observed = {o["detail"].split(":")[0]: o["answer"] for o in report["observations"]}
+    assert observed == {"shard-1": "refused", "shard-2": "not observed"}, report["observations"]
     assert "shard-2: what the run left in its cluster is not known" in run.output(20000)
     assert not processes_mentioning(name), processes_mentioning(name)

@@ -181,6 +181,7 @@ class ConformanceRun:
         core = client.CoreV1Api(api)
         run_labels = {RUN_LABEL: self.context.run_id}
         try:
+            client.VersionApi(api).get_code()  # one look: a cluster that answers nothing is not waited for
             # clean_up deleted the probe namespace (with the implementation still running, so that its
             # own provisioner reclaimed the run's volumes); the observation's pod gets a fresh one.
             ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)

@@ -243,6 +243,7 @@ class ShardedRun:
             self.console.print(
                 f"[yellow]{run.options.shard}: what the run left in its cluster is not known{why}",
                 highlight=False,
+                soft_wrap=True,
             )
         if not found:
             return None
