@@ -41,6 +41,9 @@ class ClusterHandle:
     process_dir: Path | None = None
     """Where the provider records the host processes it started (local provider only), so a failing
     test can tell a component that died from an implementation that misbehaved."""
+    control_plane_pid_dir: Path | None = None
+    """Where a supervisor of the control plane (kwokctl) keeps one `<component>.pid` per component it
+    started (local provider only): a dead API server or etcd is named like any dead component."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -52,6 +55,7 @@ class ClusterHandle:
             "component_logs": self.component_logs,
             "facts": self.facts,
             "process_dir": str(self.process_dir) if self.process_dir else "",
+            "control_plane_pid_dir": str(self.control_plane_pid_dir) if self.control_plane_pid_dir else "",
         }
 
     @classmethod
@@ -65,6 +69,9 @@ class ClusterHandle:
             component_logs={str(k): str(v) for k, v in dict(data.get("component_logs", {})).items()},  # type: ignore[call-overload]
             facts={str(k): str(v) for k, v in dict(data.get("facts", {})).items()},  # type: ignore[call-overload]
             process_dir=Path(str(data["process_dir"])) if data.get("process_dir") else None,
+            control_plane_pid_dir=Path(str(data["control_plane_pid_dir"]))
+            if data.get("control_plane_pid_dir")
+            else None,
         )
 
 

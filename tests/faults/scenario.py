@@ -141,6 +141,57 @@ def start_suite(
     return SuiteRun(process, reports, log)
 
 
+def start_sharded_suite(
+    reports: Path, *, cluster_name: str, select: str, clusters: int = 2, extra: Sequence[str] = ()
+) -> SuiteRun:
+    """Start the suite on `clusters` local shards it starts itself, one xdist worker each, under
+    `cluster_name` (shard K's cluster is `<cluster_name>-shard-K`: `shard_kubeconfig` finds it)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    log = reports / "pytest-output.log"
+    argv = [
+        sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q",
+        "-n", str(clusters), "--cluster", "local", "--clusters", str(clusters),
+        "--cluster-name", cluster_name, "--reports-dir", str(reports), "-k", select, *extra,
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return SuiteRun(process, reports, log)
+
+
+def shard_kubeconfig(run: SuiteRun, cluster_name: str, shard: str) -> Path:
+    """Wait until the sharded run's `shard` has its control plane; its kubeconfig (kwokctl's, in the
+    local cluster's directory)."""
+    from vnode_harness.providers.local.cluster import clusters_root
+
+    name = f"{cluster_name}-{shard}"
+    kubeconfig = clusters_root() / name / "kwok" / "clusters" / name / "kubeconfig.yaml"
+
+    def written() -> tuple[Path | None, str]:
+        if run.process.poll() is not None:
+            raise AssertionError(f"the run ended before {shard} started: {run.output()}")
+        return (kubeconfig if kubeconfig.is_file() else None), f"no {kubeconfig} yet"
+
+    return wait_for(f"{shard}'s control plane", written, timeout=RUN_TIMEOUT_SECONDS)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Every host process whose command line contains `text` (a cluster's name: its components'
+    flags name its directory), as `pid command`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in argv:
+            found.append(f"{entry.name} {argv[:200]}")
+    return found
+
+
 # --- moments of a run, read from the cluster --------------------------------------------------------
 
 

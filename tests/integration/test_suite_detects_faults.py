@@ -4,20 +4,32 @@ The first test runs CI's always-on subset of the mutation matrix (tests/mutation
 the shared local cluster: each mutant is the reference implementation with one deliberate defect, and
 the conformance report must mark exactly the requirement the defect breaks as *failed* (not broken: the
 implementation does not conform; the suite did not break) while its control requirements pass. The
-last test stops the implementation and checks that the run ends at once, naming the webhook, instead of
-hanging or timing out test by test.
+next test stops the implementation and checks that the run ends at once, naming the webhook, instead of
+hanging or timing out test by test. The last kills one shard's API server in a run on two local
+clusters: that shard's tests end broken naming it, the other shard's pass (docs/faults.md).
 """
 
 from __future__ import annotations
 
+import collections
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from tests.faults.scenario import (
+    processes_mentioning,
+    shard_kubeconfig,
+    start_sharded_suite,
+    when_tests_started,
+)
 from tests.mutation.matrix import plan, run_matrix
+from vnode_harness.faults.apiserver import kill_apiserver
+from vnode_harness.plumbing.kube import api_client
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +72,46 @@ def test_implementation_down_fails_the_run_at_once_naming_the_webhook(tmp_path):
     assert result.returncode == 3, output[-3000:]
     assert "no test was run" in output
     assert "vk-webhook" in output
+
+
+DOES_NOT_ROUTE = (
+    "test_namespace_label_other_than_true_does_not_route or test_pod_label_other_than_true_does_not_route"
+)
+"""16 short cases (about a second each) of one file: enough for both shards' workers to run several."""
+
+
+def test_a_shard_whose_api_server_dies_breaks_its_own_tests_only(tmp_path):
+    name = f"sf{os.getpid()}"
+    started = time.monotonic()
+    run = start_sharded_suite(tmp_path / "reports", cluster_name=name, select=DOES_NOT_ROUTE)
+    try:
+        kubeconfig = shard_kubeconfig(run, name, "shard-2")
+        with api_client(kubeconfig, "fault-scenario") as api:
+            when_tests_started(api, run)
+        killed = kill_apiserver(kubeconfig)
+        exit_code = run.wait()
+    finally:
+        if run.process.poll() is None:
+            run.signal(15)
+            run.wait()
+    seconds = time.monotonic() - started
+    report = run.report()
+    by_shard: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+    for test in report["tests"]:
+        by_shard[test["shard"]].append((test["outcome"], test.get("reason") or ""))
+    counts = {shard: collections.Counter(o for o, _ in tests) for shard, tests in by_shard.items()}
+    print(f"{seconds:.0f} s; verdicts per shard: {counts}")
+    assert exit_code not in (0, 3), run.output()
+    assert [shard["name"] for shard in report["shards"]] == ["shard-1", "shard-2"]
+    assert by_shard["shard-1"], counts
+    assert {o for o, _ in by_shard["shard-1"]} == {"passed"}, counts
+    not_passed = [(o, reason) for o, reason in by_shard["shard-2"] if o != "passed"]
+    assert not_passed, counts
+    assert all(o == "broken" for o, _ in not_passed), not_passed
+    cause = f"shard-2: kube-apiserver (pid {killed}) is no longer running"
+    assert all(cause in reason for _, reason in not_passed), not_passed
+    assert report["cleanup"]["profileRestored"] is None, report["cleanup"]
+    observed = {o["detail"].split(":")[0]: o["answer"] for o in report["observations"]}
+    assert observed == {"shard-1": "refused", "shard-2": "not observed"}, report["observations"]
+    assert "shard-2: what the run left in its cluster is not known" in run.log.read_text(errors="replace")
+    assert not processes_mentioning(name), processes_mentioning(name)

@@ -1,4 +1,5 @@
-"""Stop a host-process kube-apiserver for a while and start it again, as a control-plane restart does.
+"""Stop a host-process kube-apiserver for a while and start it again, as a control-plane restart does;
+or kill it for good (`kill_apiserver`), as a control plane that dies mid-run.
 
 The process is found by the port of the kubeconfig's server, stopped with SIGTERM (SIGKILL where it lingers
 after it closed its port, or does not close it within a kubelet's grace period), and started again
@@ -130,3 +131,20 @@ class ApiServerOutage:
         """Stop the restarted API server if the cluster's own teardown did not (a failed scenario)."""
         if self.restarted_pid is not None and pid_alive(self.restarted_pid):
             os.kill(self.restarted_pid, signal.SIGKILL)
+
+
+def _stopped(pid: int) -> tuple[bool | None, str]:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True, "gone"
+    return (True if "\nState:\tZ" in status else None), "still running"
+
+
+def kill_apiserver(kubeconfig: Path) -> int:
+    """SIGKILL the kube-apiserver serving `kubeconfig`, for good (a control plane that died: nothing
+    restarts it); its pid, once it stopped running."""
+    pid = find_apiserver(apiserver_port(kubeconfig))
+    os.kill(pid, signal.SIGKILL)
+    wait_for(f"kube-apiserver (pid {pid}) to die after SIGKILL", lambda: _stopped(pid), timeout=10)
+    return pid

@@ -16,11 +16,12 @@ from rich.console import Console
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS, leaks_after_settling
 from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.waits import WaitUnanswered
 from vnode_harness.report.model import Cleanup, LeftObject
 from vnode_harness.testapi.profile import ProfileSnapshot, read_profile_snapshot
 from vnode_harness.testapi.workloads import created_namespaces
 
-UNREACHABLE = (client.ApiException, urllib3.exceptions.HTTPError, OSError)
+UNREACHABLE = (client.ApiException, urllib3.exceptions.HTTPError, OSError, WaitUnanswered)
 """What a cluster that went away at the end of a run raises: the cleanup is then not known, not a crash."""
 
 
@@ -64,6 +65,8 @@ class RunCleanup:
         for every object left. None when the cluster cannot be asked any more."""
         self.delete_probe_namespace(console)
         try:
+            # One look first: a cluster that answers nothing (its API server died) is not waited for.
+            client.VersionApi(api_client(self.kubeconfig, "cleanup")).get_code()
             with console.status(
                 f"checking that the run left nothing behind (up to {self.settle_seconds:g} s)"
             ):

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName, load_implementation
 from vnode_harness.formats.names import ECI_LABEL
-from vnode_harness.lifecycle.cleanup import RunCleanup
+from vnode_harness.lifecycle.cleanup import UNREACHABLE, RunCleanup
 from vnode_harness.lifecycle.readiness import check_cluster_ready, label_routing_failure
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.probes import ensure_probe_namespace
@@ -202,10 +202,11 @@ class ConformanceRun:
         api = api_client(self.context.cluster.kubeconfig, "implementation-down")
         core = client.CoreV1Api(api)
         run_labels = {RUN_LABEL: self.context.run_id}
-        # clean_up deleted the probe namespace (with the implementation still running, so that its own
-        # provisioner reclaimed the run's volumes); the observation's pod gets a fresh one, removed after.
-        ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)
         try:
+            client.VersionApi(api).get_code()  # one look: a cluster that answers nothing is not waited for
+            # clean_up deleted the probe namespace (with the implementation still running, so that its
+            # own provisioner reclaimed the run's volumes); the observation's pod gets a fresh one.
+            ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)
             answer, detail = fate_of_eci_pod(
                 core,
                 self.implementation.observation,
@@ -213,6 +214,8 @@ class ConformanceRun:
                 run_labels,
                 timeout=float(self.implementation.limits.pod_running_seconds),
             )
+        except UNREACHABLE as error:  # the cluster went away (its API server died): nothing to observe
+            answer, detail = "not observed", f"the cluster did not answer: {error}"
         finally:
             if self._cleanup is not None:
                 self._cleanup.delete_probe_namespace(self.console)

@@ -41,6 +41,7 @@ from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.registry import GIVEN_CLUSTERS
 from vnode_harness.report.model import Cleanup, RunObservation
 from vnode_harness.run_context import ClusterError, ClusterHandle, RunContext, RunOptions
+from vnode_harness.testapi.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION
 
 T = TypeVar("T")
 
@@ -328,19 +329,26 @@ class ShardedRun:
         return self.contexts[index % len(self.contexts)]
 
     def clean_up(self) -> Cleanup | None:
-        """Every shard's cleanup, as one: the profile restored only where every shard's was; each object
-        left behind names its shard."""
+        """Every shard's cleanup, as one: the profile restored only where every shard's was, not known
+        where one shard's is not (its cluster went away, or its cleanup raised: said, never a crash that
+        loses the other shards' results); each object left behind names its shard."""
+        if len(self.runs) == 1:
+            with self.clock.phase("cleanup"):
+                return self.runs[0].clean_up()
         with self.clock.phase("cleanup"):
-            cleanups = [(run, cleanup) for run, cleanup in self._each(lambda run: run.clean_up())]
+            cleanups = self._each(lambda run: run.clean_up())
         found = [(run, c) for run, c in cleanups if isinstance(c, Cleanup)]
-        errors = [c for _, c in cleanups if isinstance(c, BaseException)]
-        if errors:
-            raise errors[0]
+        unknown = [(run, c) for run, c in cleanups if not isinstance(c, Cleanup) and run.context is not None]
+        for run, c in unknown:
+            why = f": {c}" if isinstance(c, BaseException) else " (its cluster did not answer)"
+            self.console.print(
+                f"[yellow]{run.options.shard}: what the run left in its cluster is not known{why}",
+                highlight=False,
+                soft_wrap=True,
+            )
         if not found:
             return None
-        if len(self.runs) == 1:
-            return found[0][1]
-        restored = [c.profile_restored for _, c in found]
+        restored = [c.profile_restored for _, c in found] + [None for _ in unknown]
         return Cleanup(
             profile_restored=False if False in restored else (None if None in restored else True),
             left_behind=[
@@ -352,12 +360,19 @@ class ShardedRun:
         )
 
     def observe_implementation_down(self, *, interrupted: bool) -> list[RunObservation]:
+        """Each shard's observation, its shard named; a shard whose observation raised is "not observed"
+        with the error, so the others' still count."""
         with self.clock.phase("implementation-down observation"):
             seen = self._each(lambda run: run.observe_implementation_down(interrupted=interrupted))
         observations = []
         for run, seen_here in seen:
             if isinstance(seen_here, BaseException):
-                raise seen_here
+                seen_here = RunObservation(  # noqa: PLW2901
+                    id=DOWN_OBSERVATION_ID,
+                    question=DOWN_QUESTION,
+                    answer="not observed",
+                    detail=f"the observation failed: {seen_here}",
+                )
             if seen_here is None:
                 continue
             if len(self.runs) > 1:

@@ -97,14 +97,44 @@ def implementation_webhook_fault(item: pytest.Item, error: BaseException) -> str
     return blame_implementation(error, names)
 
 
-def environment_fault(item: pytest.Item) -> str:
+def environment_fault(item: pytest.Item, context: RunContext | None = None) -> str:
     """The environment's fault that makes this failed test broken (a dead component of the cluster,
-    else a virtual node not Ready), or "" when the environment looks sound."""
+    named with its shard, else a virtual node not Ready), or "" when the environment looks sound.
+    `context`: the worker's own, for a test that failed before its fixtures gave it one."""
     from vnode_harness.lifecycle.health import environment_fault_text
 
-    context = getattr(item, "funcargs", {}).get("run_context")
-    fault = environment_fault_text(context.cluster) if context is not None else ""
+    context = getattr(item, "funcargs", {}).get("run_context") or context
+    fault = environment_fault_text(context.cluster, getattr(context, "shard", "")) if context else ""
     return fault or virtual_nodes_not_ready(item)
+
+
+class ControlPlaneDown(RuntimeError):
+    """The test's cluster answers no request any more (its API server or etcd died): the test is broken
+    at once, not left to wait for its time-outs (not an AssertionError: nothing is known of the
+    implementation)."""
+
+
+def _control_plane_down_text(context: RunContext) -> str:
+    from vnode_harness.lifecycle.health import control_plane_down
+
+    down = control_plane_down(context.cluster)
+    return f"{context.shard or 'the cluster'}: {down}" if down else ""
+
+
+def give_up_waiting_once_control_plane_down(context: RunContext) -> None:
+    """This process's waits on `context`'s cluster end at once when its API server or etcd died: the
+    test is broken anyway, and its time-outs (and its fixtures' restore waits) would only hold the run."""
+    from vnode_harness.plumbing.waits import give_up_while_away
+
+    give_up_while_away(lambda: _control_plane_down_text(context))
+
+
+def raise_if_control_plane_down(context: RunContext | None) -> None:
+    """Before a test's set-up: once its cluster's control plane is known dead, no test of that cluster
+    can tell anything, so the rest of its shard's tests end broken at once, with the cause."""
+    down = _control_plane_down_text(context) if context is not None else ""
+    if down:
+        raise ControlPlaneDown(f"{down}; no test can run on this cluster any more")
 
 
 def virtual_nodes_not_ready(item: pytest.Item) -> str:

@@ -41,8 +41,10 @@ from vnode_harness.formats.implementation import Implementation, load_implementa
 from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError, auto_workers
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
+    give_up_waiting_once_control_plane_down,
     implementation_webhook_fault,
     led_by_cause,
+    raise_if_control_plane_down,
     raise_if_implementation_down,
     record_lock_takeover,
     remember_implementation_pods,
@@ -112,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_worker(config):
         context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
         config.stash[_context_key] = context
+        give_up_waiting_once_control_plane_down(context)
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
         _use_provider_test_image(context)
         return
@@ -159,6 +162,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[_started_key] = time.monotonic()
     try:
         config.stash[_context_key] = run.start()[0]
+        if xdist_workers(config) == 0:  # this process runs the tests on its one cluster
+            give_up_waiting_once_control_plane_down(config.stash[_context_key])
         _use_provider_test_image(config.stash[_context_key])
         run.clock.mark("tests")
     except ShardPlanError as error:  # nothing was started: a usage error, not an unready cluster
@@ -233,10 +238,13 @@ def _workers_in_run(config: pytest.Config) -> int:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before the test's fixtures: the implementation's declared pods, so that a failure can name one
-    deleted or restarted while the test ran (the in-cluster counterpart of a dead host process)."""
+    """Before the test's fixtures: a cluster whose control plane died breaks the test at once; else the
+    implementation's declared pods, so that a failure can name one deleted or restarted while the test
+    ran (the in-cluster counterpart of a dead host process)."""
     if is_conformance_run(item.config):
-        remember_implementation_pods(item, item.config.stash.get(_context_key, None))
+        context = item.config.stash.get(_context_key, None)
+        raise_if_control_plane_down(context)
+        remember_implementation_pods(item, context)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -265,7 +273,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.user_properties.append((SHARD_PROPERTY, context.shard))
     fault = ""
     if report.failed and is_conformance_run(item.config):
-        fault = environment_fault(item)
+        fault = environment_fault(item, context)
         if fault:
             report.sections.append(("environment", fault))
             report.longrepr = led_by_cause(fault, report.longrepr)

@@ -5,7 +5,8 @@ runs out. The probe returns `(value, seen)`: `value` is None while the condition
 `seen` is a short description of what was observed, quoted if the wait times out. Only the probe is
 retried — plus the exception types the caller names as transient (an API server restarting) — never
 an assertion, so a real failure is not retried away. On time-out the error says what was awaited, for
-how long, what was seen last and which kubectl command shows it.
+how long, what was seen last and which kubectl command shows it. A process that knows the API server
+will never answer again (its process died: `give_up_while_away`) ends such waits at once.
 
 `consistently` is the other half: a "stays so" claim (a pod created before a change keeps its node, an
 unconsumed claim stays Pending) is not shown by one read right after the change, because an
@@ -43,6 +44,21 @@ class WaitUnanswered(RuntimeError):
     implementation (not an AssertionError: the test is broken, not failed)."""
 
 
+_AWAY_FOR_GOOD: list[Callable[[], str]] = []
+
+
+def give_up_while_away(check: Callable[[], str]) -> Callable[[], None]:
+    """Make every wait of this process ask `check` when the API server does not answer: a reason (its
+    process died: nothing will ever answer) ends the wait at once, WaitUnanswered saying so, instead of
+    at its time-out. Returns the function that removes the check."""
+    _AWAY_FOR_GOOD.append(check)
+    return lambda: _AWAY_FOR_GOOD.remove(check)
+
+
+def _away_for_good() -> str:
+    return next((reason for reason in (check() for check in list(_AWAY_FOR_GOOD)) if reason), "")
+
+
 class ConsistencyViolation(AssertionError):
     """A claim that must keep holding stopped holding during its window.
 
@@ -77,6 +93,9 @@ def wait_for(
             value, seen = probe()
         except API_SERVER_AWAY as error:
             last_seen[0], away[0] = f"the API server did not answer: {type(error).__name__}: {error}", True
+            gone = _away_for_good()
+            if gone:
+                raise WaitUnanswered(f"gave up waiting for {description}: {gone}") from error
             return None
         except transient as error:  # e.g. the API server restarting: not an answer yet
             last_seen[0] = f"{type(error).__name__}: {error}"
@@ -129,6 +148,9 @@ def consistently(
             value, seen = probe()
         except (*API_SERVER_AWAY, *transient) as error:
             unanswered.append(f"{type(error).__name__}: {error}")
+            gone = _away_for_good() if isinstance(error, API_SERVER_AWAY) else ""
+            if gone:
+                raise ConsistencyUnobserved(f"gave up observing {description}: {gone}") from error
             return True
         if value is None:
             violation.append((time.monotonic() - start, number, seen))

@@ -222,6 +222,7 @@ class LocalCluster:
                 "etcd": versions.ETCD,
             },
             process_dir=self.pid_dir,
+            control_plane_pid_dir=control_plane.cluster_dir / "pids",
         )
         self._write_state({"phase": "running", "ports": ports, "handle": handle.to_json()})
         return handle

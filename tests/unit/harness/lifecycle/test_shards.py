@@ -8,7 +8,7 @@ import pytest
 
 from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.lifecycle.shards import CLUSTER_COST, ShardedRun, ShardPlanError, plan_shards, shard_name
-from vnode_harness.report.model import Cleanup, LeftObject
+from vnode_harness.report.model import Cleanup, LeftObject, RunObservation
 from vnode_harness.run_context import ClusterHandle, RunContext, RunOptions
 
 REFERENCE = REPO_ROOT / "implementations" / "reference.yaml"
@@ -316,3 +316,50 @@ def test_a_missing_or_unreachable_kubeconfig_names_its_shard_and_file(tmp_path, 
         in message
     )
     assert "shard-1" not in message
+
+
+class _Unreachable(_Finished):
+    """A shard whose cluster went away: its cleanup is not known, its observation raised."""
+
+    def __init__(self, shard: str, error: Exception | None = None) -> None:
+        super().__init__(shard, Cleanup(profile_restored=True, settle_seconds=0))
+        self.context = object()
+        self.error = error
+
+    def clean_up(self) -> Cleanup | None:  # type: ignore[override]
+        if self.error is not None:
+            raise self.error
+        return None
+
+    def observe_implementation_down(self, *, interrupted: bool) -> None:
+        raise RuntimeError("connection refused")
+
+
+class _Observed(_Finished):
+    context = object()
+
+    def observe_implementation_down(self, *, interrupted: bool) -> RunObservation:
+        return RunObservation(id="implementation-down", question="q", answer="refused", detail="stopped")
+
+
+def test_a_dead_shard_makes_the_profile_not_known_and_keeps_the_others_results(tmp_path):
+    left = LeftObject(kind="Namespace", name="vnc-x", owner="suite", detail="not terminating")
+    for dead in (_Unreachable("shard-2"), _Unreachable("shard-2", TimeoutError("no answer"))):
+        run = ShardedRun(RunOptions("local", REFERENCE, tmp_path), "2", workers=2)
+        alive = _Finished("shard-1", Cleanup(profile_restored=True, left_behind=[left], settle_seconds=3))
+        run.runs = [alive, dead]  # type: ignore[list-item]
+        merged = run.clean_up()
+        assert merged is not None
+        assert merged.profile_restored is None
+        assert [item.detail for item in merged.left_behind] == ["shard-1: not terminating"]
+
+
+def test_a_shard_whose_down_observation_raised_is_not_observed_and_the_others_still_count(tmp_path):
+    run = ShardedRun(RunOptions("local", REFERENCE, tmp_path), "2", workers=2)
+    alive = _Observed("shard-1", Cleanup(settle_seconds=0, profile_restored=True))
+    run.runs = [alive, _Unreachable("shard-2")]  # type: ignore[list-item]
+    seen = run.observe_implementation_down(interrupted=False)
+    assert [(o.answer, o.detail) for o in seen] == [
+        ("refused", "shard-1: stopped"),
+        ("not observed", "shard-2: the observation failed: connection refused"),
+    ]

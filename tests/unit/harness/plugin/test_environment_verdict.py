@@ -75,3 +75,27 @@ def test_the_same_timeout_in_a_sound_environment_fails_the_implementation(monkey
     report = _make_report(monkeypatch, _cluster(tmp_path, tmp_path / "no-processes"))
     assert report.sections == []
     assert classify_phase(report).outcome == "failed"
+
+
+def test_once_the_control_plane_is_dead_a_test_is_broken_before_its_fixtures_naming_the_shard(
+    monkeypatch, tmp_path
+):
+    from vnode_harness.plugin.failure_causes import ControlPlaneDown, raise_if_control_plane_down
+    from vnode_harness.run_context import RunContext
+
+    pids = tmp_path / "kwok-pids"
+    pids.mkdir()
+    exited = start_process(
+        "x", [sys.executable, "-c", "pass"], log=tmp_path / "x.log", pid_dir=tmp_path / "p"
+    )
+    os.waitpid(exited.pid, 0)
+    (pids / "kube-apiserver.pid").write_text(str(exited.pid))
+    cluster = ClusterHandle("c", "local", tmp_path / "kubeconfig", tmp_path, control_plane_pid_dir=pids)
+    context = RunContext(run_dir=tmp_path, cluster=cluster, implementation_file=tmp_path, shard="shard-2")
+    raise_if_control_plane_down(None)
+    with pytest.raises(
+        ControlPlaneDown, match=rf"^shard-2: kube-apiserver \(pid {exited.pid}\) is no longer"
+    ):
+        raise_if_control_plane_down(context)
+    (pids / "kube-apiserver.pid").write_text(str(os.getpid()))
+    raise_if_control_plane_down(context)  # running again: the test goes ahead

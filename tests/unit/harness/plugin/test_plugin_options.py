@@ -73,6 +73,7 @@ def test_fail_fast_stops_at_the_first_failure(monkeypatch):
     monkeypatch.setattr(RunContext, "from_json", staticmethod(lambda text: context))
     config.workerinput = {pytest_plugin.CONTEXT_KEY: "{}"}
     monkeypatch.setattr(pytest_plugin, "_use_provider_test_image", lambda context: None)
+    monkeypatch.setattr(pytest_plugin, "give_up_waiting_once_control_plane_down", lambda context: None)
     config.stash = {}
     pytest_plugin.pytest_configure(config)  # type: ignore[arg-type]
     assert option.maxfail == 1

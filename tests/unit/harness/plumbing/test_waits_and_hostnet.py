@@ -147,3 +147,34 @@ def test_reserved_ports_are_never_handed_out_twice_until_released(tmp_path, monk
         json.dumps({"1": [2**22 + 1, now], "2": [1, now - 2 * hostnet.RESERVATION_SECONDS]})
     )
     assert hostnet._live_reservations() == {}
+
+
+def test_a_wait_gives_up_at_once_when_the_api_server_will_never_answer_again():
+    import urllib3
+
+    from vnode_harness.plumbing.waits import (
+        ConsistencyUnobserved,
+        WaitUnanswered,
+        consistently,
+        give_up_while_away,
+    )
+
+    def refused() -> tuple[None, str]:
+        raise urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+
+    dead = [""]
+    remove = give_up_while_away(lambda: dead[0])
+    try:
+        with pytest.raises(WaitUnanswered, match=r"timed out after 0\.3 s"):  # alive: waits its time out
+            wait_for("the pod", refused, timeout=0.3, interval=0.05)
+        dead[0] = "shard-2: kube-apiserver (pid 7) is no longer running"
+        started = time.monotonic()
+        with pytest.raises(WaitUnanswered, match="gave up waiting for the pod: shard-2: kube-apiserver"):
+            wait_for("the pod", refused, timeout=30)
+        with pytest.raises(ConsistencyUnobserved, match="gave up observing the pod: shard-2"):
+            consistently("the pod", refused, hold=30)
+        assert time.monotonic() - started < 5
+    finally:
+        remove()
+    with pytest.raises(WaitUnanswered, match="timed out"):  # removed: no longer consulted
+        wait_for("the pod", refused, timeout=0.2, interval=0.05)

@@ -31,10 +31,10 @@ class RefusingEditor:
     def begin(self) -> None:
         pass
 
-    def apply(self, _changes: object) -> None:
+    def apply_unreported(self, _changes: object) -> None:
         raise _webhook_refusal()
 
-    def restore(self) -> None:
+    def restore_unreported(self) -> None:
         RefusingEditor.restored = True
 
 
