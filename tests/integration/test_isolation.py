@@ -3,17 +3,17 @@ other tests (`global-effect-routes-every-pod`: a selector with only an effect ro
 the same serially and in parallel, because every test holds the eci-profile lock (exclusive to change
 it, shared to assume it).
 
-What is proven, independently of scheduling (`test_a_profile_change_cannot_reach_a_test_that_assumes_
-the_baseline`): the overlap is forced, not hoped for. This test holds the profile lock exclusively with
-the leaking profile in force, and only then lets a conformance test that assumes the baseline profile
-(SCHED-POD-SELECTIVE: a pod without the ECI label runs on a regular node) start in a run against the
-same cluster (the gate: tests/integration/isolation_gate.py). With the shared hold, that test takes
+What is proven, independently of scheduling (the first test below): the overlap is forced, not hoped
+for. The test holds the profile lock exclusively with the leaking profile in force, and only then lets a
+conformance test that assumes the baseline profile (SCHED-POD-SELECTIVE: a pod without the ECI label
+runs on a regular node) start in a run against the same cluster (the gate:
+tests/integration/isolation_gate.py). With the shared hold, that test takes
 nothing of the cluster for the whole window (no shared-hold Lease, no namespace, not finished), and
 after the restore and release it passes, as in a serial run on its own. With the shared hold switched
 off, the same scenario fails it: so the shared hold, and nothing else, keeps the leak out of the verdict.
-`test_a_leaky_implementation_gets_the_same_verdicts_serially_and_in_parallel` then checks the issue's
-statement end to end (`-n 0` against `-n 4`); on its own it proves nothing, since whether a test lands in
-another's exclusive window there depends on scheduling (one run with the shared hold off still passed).
+The second test checks the statement end to end (`-n 0` against `-n 4`, two whole test files); on its
+own it proves nothing, since whether a test lands in another's exclusive window there depends on
+scheduling (one run of it with the shared hold switched off still passed, 2026-12-06).
 """
 
 from __future__ import annotations
