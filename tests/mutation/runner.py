@@ -68,9 +68,10 @@ def run_suite(
     timeout: float,
     *,
     workers: str = "0",
+    extra_args: Sequence[str] = (),
 ) -> RunResult:
     """Start implementation NAME, run pytest on ``selection`` (node ids, or ["conformance"]) with
-    ``-n workers``, stop it."""
+    ``-n workers`` and ``extra_args`` (a self-test's plugin, tests/integration/isolation_gate.py), stop it."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     file = implementation_file(name, reports_dir)
     workdir = Path(tempfile.mkdtemp(prefix=f"vnode-mutant-{name}-"))
@@ -80,7 +81,7 @@ def run_suite(
         command = [
             sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-n", workers, "-q",
             "--cluster", "existing", "--kubeconfig", str(cluster.kubeconfig), "--implementation", str(file),
-            "--implementation-pid", str(started.process.pid), "--reports-dir", str(reports_dir),
+            "--implementation-pid", str(started.process.pid), "--reports-dir", str(reports_dir), *extra_args,
         ]  # fmt: skip
         with (reports_dir / "pytest.log").open("w") as log:
             try:
