@@ -58,7 +58,7 @@ class ClusterCost:
 
 
 CLUSTER_COST: dict[ProviderName, ClusterCost] = {
-    "local": ClusterCost(memory_mib=1500, cores=0.5),
+    "local": ClusterCost(memory_mib=1500, cores=0.4),
     "kind": ClusterCost(memory_mib=3000, cores=2.0),
     "existing": ClusterCost(memory_mib=0, cores=1.0),
 }

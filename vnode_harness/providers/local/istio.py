@@ -2,7 +2,7 @@
 
 This is Istio's "external control plane" model. `istioctl manifest generate` (charts embedded in
 istioctl, so it works offline) renders the minimal profile with `istiodRemote.injectionURL` set; we
-apply only what configures the cluster — CRDs, the mesh and injector ConfigMaps, RBAC and the
+apply only what sidecar injection needs — the mesh and injector ConfigMaps, RBAC and the
 sidecar-injector MutatingWebhookConfiguration whose clientConfig is that URL — and run
 `pilot-discovery discovery` on the host instead of the istiod Deployment. istiod patches the webhook's
 caBundle itself (webhooks labelled istio.io/rev=default) and serves a certificate with the SAN
@@ -31,7 +31,6 @@ from vnode_harness.run_context import ClusterError
 
 INJECTOR_WEBHOOK = "istio-sidecar-injector"
 _KEPT_KINDS = {
-    "CustomResourceDefinition",
     "ConfigMap",
     "MutatingWebhookConfiguration",
     "ServiceAccount",
@@ -41,7 +40,13 @@ _KEPT_KINDS = {
     "RoleBinding",
 }
 """Everything else of the rendered profile (the istiod Deployment, Service, autoscaler, budget and the
-validating webhook that points at the in-cluster Service) belongs to an in-cluster istiod."""
+validating webhook that points at the in-cluster Service) belongs to an in-cluster istiod. Istio's 15
+CustomResourceDefinitions (traffic management, security, telemetry: APIs the suite does not certify —
+catalogue scope) are left out too: sidecar injection needs none of them (the mesh tests pass without
+them), and each CRD makes the API server rebuild its OpenAPI document. Without them one cluster starts
+in 7.0 s instead of 10.7 to 13 s, with 4.1 instead of 6.0 to 6.9 CPU-seconds (bench: one cluster on 2
+cores), which is what several shards starting at once are bound by. The kind provider installs Istio
+whole, CRDs included."""
 
 
 @dataclass(frozen=True)
