@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vnode_harness.formats.catalogue import Catalogue
+from vnode_harness.formats.catalogue import SCOPE_REASON_TEXT, Catalogue
 from vnode_harness.report.markdown_environment import environment_section
 from vnode_harness.report.markdown_table import cell, table
 from vnode_harness.report.model import (
@@ -252,13 +252,6 @@ def _limits(report: ConformanceReport) -> str:
     )
 
 
-_REASONS = {
-    "not-observable": "not observable through the Kubernetes API",
-    "not-a-virtual-node-behavior": "not a virtual-node behavior",
-    "documents-silent": "the documents do not say what must be true",
-}
-
-
 def _not_certified(catalogue: Catalogue | None) -> str:
     if catalogue is None or not (catalogue.scope.out_of_scope or catalogue.scope.unspecified):
         return ""
@@ -270,7 +263,8 @@ def _not_certified(catalogue: Catalogue | None) -> str:
         "",
     ]
     lines.extend(
-        f"- `{entry.id}` ({_REASONS[entry.reason]}): “{cell(entry.source.quote)}” — {cell(entry.explanation)}"
+        f"- `{entry.id}` ({SCOPE_REASON_TEXT[entry.reason]}): “{cell(entry.source.quote)}” — "
+        f"{cell(entry.explanation)}"
         for entry in catalogue.scope.out_of_scope
     )
     if catalogue.scope.unspecified:
