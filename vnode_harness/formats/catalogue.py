@@ -216,11 +216,11 @@ class Catalogue(_CatalogueModel):
     def scope_entry(self, entry_id: str) -> ScopedOut | OpenCase:
         """The scope entry (scoped out, or left open) with this id, as reports print it; else
         `UnknownIdError` naming close matches among requirement and scope ids."""
-        for entry in [*self.scope.out_of_scope, *self.scope.unspecified]:
+        entries: list[ScopedOut | OpenCase] = [*self.scope.out_of_scope, *self.scope.unspecified]
+        for entry in entries:
             if entry.id == entry_id:
                 return entry
-        known = [*self._by_id, *(entry.id for entry in self.scope.out_of_scope),
-                 *(entry.id for entry in self.scope.unspecified)]  # fmt: skip
+        known = [*self._by_id, *(entry.id for entry in entries)]
         raise UnknownIdError(_unknown_id_message(entry_id, known, "id"))
 
     def has_requirement(self, requirement_id: str) -> bool:

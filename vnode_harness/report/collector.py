@@ -221,7 +221,7 @@ class ResultCollector:
         return count_outcomes(self.results())
 
     def summary_line(self) -> str:
-        """`N passed, N failed` plus `, N skipped` when any: the last line a run prints.
+        """`N passed, N failed` plus `, N skipped` when any: printed at the end of a run, before its verdict.
 
         Broken tests count as failed here: for "did it pass?" they are failures; the report tells the
         two apart.
