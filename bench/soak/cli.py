@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes import client
 from rich.console import Console
 
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
 
 from . import summary
@@ -61,7 +62,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def main(argv: list[str], *, repo: Path, results: Path) -> int:
     args, extra = parse(argv)
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     become_subreaper()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_dir = results / f"soak-{stamp}"
@@ -99,10 +100,7 @@ def main(argv: list[str], *, repo: Path, results: Path) -> int:
                 highlight=False,
             )
     summary.write(soak, json_path)
-    table_console = Console()
-    if not table_console.is_terminal:  # a log file: keep each run on one line
-        table_console = Console(width=180)
-    summary.print_table(soak, table_console)
+    summary.print_table(soak, make_console())  # a log file: each run on one line
     print(f"soak summary: {json_path}")
     return 0
 

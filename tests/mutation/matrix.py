@@ -36,6 +36,7 @@ from tests.mutation.variants import VARIANTS
 from tests.mutation.verdicts import EntryResult, coverage, covered, judge_mutant, judge_variant
 from vnode_harness.formats.catalogue import Catalogue, load_catalogue
 from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.run_context import ClusterHandle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -201,7 +202,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
-    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # CI logs: a readable table
+    console = make_console(stderr=True)  # CI logs: whole lines
     entries = plan(args.only, fast=args.fast)
     command = shlex.join(["python", "-m", "tests.mutation.matrix", *(sys.argv[1:] if argv is None else argv)])
     _, ok = run_matrix(entries, full=args.full, report_dir=args.report_dir.resolve(), console=console,

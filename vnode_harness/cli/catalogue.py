@@ -29,7 +29,14 @@ from rich.console import Console
 from rich.table import Table
 
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
-from vnode_harness.formats.catalogue import DOCUMENT_TITLES, Catalogue, Requirement
+from vnode_harness.formats.catalogue import (
+    DOCUMENT_TITLES,
+    SCOPE_REASON_TEXT,
+    Catalogue,
+    OpenCase,
+    Requirement,
+    ScopedOut,
+)
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.paths import CONFORMANCE_DIR, REPO_ROOT
 
@@ -245,6 +252,27 @@ def render_requirement(
     if plan_entry is not None:
         style = _STATUS_STYLE[plan_entry.status]
         table.add_row("this run", f"[{style}]{plan_entry.status}[/]: {plan_entry.reason}")
+    console.print(table, highlight=False)
+
+
+def render_scope_entry(console: Console, entry: ScopedOut | OpenCase) -> None:
+    """A scope entry, as a report's "Not certified by this suite" names it: why no requirement certifies
+    it, its quote and the requirements beside it."""
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row("id", entry.id)
+    if isinstance(entry, ScopedOut):
+        table.add_row("scope", f"not certified: {SCOPE_REASON_TEXT[entry.reason]}")
+    else:
+        table.add_row("scope", "left open by the documents: no outcome is certified")
+        table.add_row("case", entry.case)
+    table.add_row("explanation", " ".join(entry.explanation.split()))
+    if entry.source is not None:
+        document = DOCUMENT_TITLES.get(entry.source.document, entry.source.document)
+        table.add_row("source", f"{document} ({entry.source.document}), section “{entry.source.section}”")
+        table.add_row("quote", f"“{' '.join(entry.source.quote.split())}”")
+    table.add_row("related", ", ".join(entry.related) or "—")
     console.print(table, highlight=False)
 
 

@@ -9,9 +9,11 @@
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
     vnode kind images                    build every kind image from package registries (cached)
     vnode catalogue [--implementation F] the requirements with their tests (and what F's run certifies)
-    vnode catalogue show ID              one requirement: quote, source section, tests, fixtures
+    vnode catalogue show ID              one requirement (quote, source section, tests, fixtures), or
+                                         a scope entry a report lists as not certified
     vnode report render REPORT.yaml      render a submitted conformance report as Markdown
     vnode report verify REPORT|BUNDLE    check a submitted report (and its evidence bundle); exit 1 if not
+    vnode [GROUP]                        this help (of the group); `vnode --version`: suite and catalogue
 
 Errors the user can act on (a missing Go toolchain, a failed build, a component that exits during
 start-up) end with exit code 2 and one clear message, not a traceback.
@@ -25,16 +27,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.run_context import ClusterError
 from vnode_harness.toolchain import RECIPES, ToolchainError, resolve_toolchain
 from vnode_harness.toolchain.cache import component_dir, read_stamp
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _toolchain_build(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def _toolchain_status(_: argparse.Namespace) -> int:
         stamp = read_stamp(directory)
         state = "built" if stamp == recipe.digest else ("stale" if stamp else "missing")
         table.add_row(name, recipe.label, state, str(directory))
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
@@ -134,7 +136,7 @@ def _cluster_status(_: argparse.Namespace) -> int:
             owner += " (gone)"
         kubeconfig = str(state.get("handle", {}).get("kubeconfig", ""))
         table.add_row(state["name"], str(state.get("phase", "?")), owner, kubeconfig)
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
@@ -166,7 +168,7 @@ def _kind_images(_: argparse.Namespace) -> int:
     table = Table("image", "id")
     for name, image_id in images.image_ids.items():
         table.add_row(name, image_id.removeprefix("sha256:")[:12])
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
@@ -232,19 +234,24 @@ def _catalogue(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue()
         implementation = load_implementation(Path(args.implementation)) if args.implementation else None
-        requirement = catalogue.requirement(args.id) if getattr(args, "id", None) else None
+        shown = getattr(args, "id", None)
+        requirement = catalogue.requirement(shown) if shown and catalogue.has_requirement(shown) else None
+        scope_entry = catalogue.scope_entry(shown) if shown and requirement is None else None
         if args.feature:
             catalogue.feature(args.feature)
         tests = catalogue_cli.collect_tests(args.keyword)
     except (ModelFileError, KeyError, catalogue_cli.CollectionError) as error:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return 2
+    out = make_console()
+    if scope_entry is not None:
+        catalogue_cli.render_scope_entry(out, scope_entry)
+        return 0
     plans = (
         catalogue_cli.plan(catalogue, implementation, tests, selected=bool(args.keyword))
         if implementation is not None
         else None
     )
-    out = Console()
     if requirement is not None:
         entry = plans[requirement.id] if plans is not None else None
         catalogue_cli.render_requirement(out, catalogue, requirement, tests, plan_entry=entry)
@@ -256,21 +263,44 @@ def _catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vnode", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def _helps(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`vnode` or `vnode GROUP` alone prints its help (exit 0) instead of an error about a missing
+    argument: the way to find the commands is to type the program's name."""
 
-    toolchain = commands.add_parser("toolchain", help="the pinned upstream binaries").add_subparsers(
-        dest="action", required=True
+    def print_help(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=print_help)
+    return parser
+
+
+def _version() -> str:
+    from vnode_harness import __version__
+    from vnode_harness.formats.catalogue import catalogue_digest
+
+    return f"vnode {__version__} (catalogue {catalogue_digest()[:12]})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    overview = "\n\n".join(__doc__.split("\n\n")[:2])  # the title and every command, one line each
+    parser = _helps(
+        argparse.ArgumentParser(
+            prog="vnode", description=overview, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+    )
+    parser.add_argument("--version", action="version", version=_version(), help="the suite and catalogue")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    toolchain = _helps(commands.add_parser("toolchain", help="the pinned upstream binaries")).add_subparsers(
+        dest="action"
     )
     build = toolchain.add_parser("build", help="build missing components (all by default)")
     build.add_argument("components", nargs="*", metavar="COMPONENT", help=", ".join(RECIPES))
     build.set_defaults(handler=_toolchain_build)
     toolchain.add_parser("status", help="show the cache state").set_defaults(handler=_toolchain_status)
 
-    cluster = commands.add_parser("cluster", help="local clusters").add_subparsers(
-        dest="action", required=True
-    )
+    cluster = _helps(commands.add_parser("cluster", help="local clusters")).add_subparsers(dest="action")
     up = cluster.add_parser("up", help="start a local cluster that stays up")
     up.add_argument("--name", help="cluster name (default: vnode-<random>)")
     up.add_argument("--logs-dir", help="where component logs go (default: reports/clusters/<name>)")
@@ -289,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     kubeconfig.add_argument("name")
     kubeconfig.set_defaults(handler=_cluster_kubeconfig)
 
-    kind = commands.add_parser("kind", help="the kind provider").add_subparsers(dest="action", required=True)
+    kind = _helps(commands.add_parser("kind", help="the kind provider")).add_subparsers(dest="action")
     kind.add_parser(
         "images", help="build every image of the kind provider from package registries only (cached)"
     ).set_defaults(handler=_kind_images)
@@ -307,12 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = catalogue.add_subparsers(dest="action").add_parser(
         "show", parents=[preview], help="one requirement: quote, source section, tests, fixtures"
     )
-    show.add_argument("id", metavar="ID", help="a requirement id, e.g. SCHED-POD-LABEL")
+    show.add_argument(
+        "id", metavar="ID", help="a requirement id (e.g. SCHED-POD-LABEL) or a scope id a report lists"
+    )
     show.set_defaults(handler=_catalogue, feature=None)
 
-    report = commands.add_parser("report", help="conformance reports").add_subparsers(
-        dest="action", required=True
-    )
+    report = _helps(commands.add_parser("report", help="conformance reports")).add_subparsers(dest="action")
     render = report.add_parser("render", help="render a conformance-report.yaml as Markdown")
     render.add_argument("report", help="path of a conformance-report.yaml")
     render.add_argument("--output", "-o", help="write here instead of standard output")

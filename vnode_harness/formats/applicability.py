@@ -27,14 +27,13 @@ def not_testable_reason(catalogue: Catalogue, implementation: Implementation, id
         feature = catalogue.feature(catalogue.requirement(requirement).feature)
         if not implementation.supports(feature.id):
             return (
-                f"{project} does not declare feature '{feature.id}' ({requirement}): not tested, "
-                "reported as not conformant (partial)"
+                f"{project} does not declare feature '{feature.id}' ({requirement}): not claimed, not tested"
             )
         missing = [needed for needed in feature.requires if not implementation.supports(needed)]
         if missing:
             return (
                 f"feature '{feature.id}' ({requirement}) requires {', '.join(missing)} (the suite sees a "
                 f"profile change in force through a selector's effect), which {project} does not declare: "
-                "not tested, reported as not conformant (partial)"
+                f"not tested, so '{feature.id}' is claimed but only partial"
             )
     return None

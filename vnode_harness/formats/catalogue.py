@@ -50,6 +50,12 @@ ScopeReason = Literal["not-observable", "not-a-virtual-node-behavior", "document
 """Why a statement of the documents is not certified: nothing in the Kubernetes API shows it; it is the
 behavior of another product, the cluster or its operator; or the documents name it without saying what
 must be true."""
+SCOPE_REASON_TEXT: dict[str, str] = {
+    "not-observable": "not observable through the Kubernetes API",
+    "not-a-virtual-node-behavior": "not a virtual-node behavior",
+    "documents-silent": "the documents do not say what must be true",
+}
+"""Each reason as a report and `vnode catalogue show` word it."""
 
 DEFAULT_CATALOGUE_PATH = CATALOGUE_PATH
 """The catalogue of the checkout this harness runs from (the suite always runs from a checkout)."""
@@ -207,6 +213,16 @@ class Catalogue(_CatalogueModel):
         except KeyError:
             raise UnknownIdError(_unknown_id_message(requirement_id, self._by_id)) from None
 
+    def scope_entry(self, entry_id: str) -> ScopedOut | OpenCase:
+        """The scope entry (scoped out, or left open) with this id, as reports print it; else
+        `UnknownIdError` naming close matches among requirement and scope ids."""
+        entries: list[ScopedOut | OpenCase] = [*self.scope.out_of_scope, *self.scope.unspecified]
+        for entry in entries:
+            if entry.id == entry_id:
+                return entry
+        known = [*self._by_id, *(entry.id for entry in entries)]
+        raise UnknownIdError(_unknown_id_message(entry_id, known, "id"))
+
     def has_requirement(self, requirement_id: str) -> bool:
         return requirement_id in self._by_id
 
@@ -270,10 +286,12 @@ def check_coverage(catalogue: Catalogue, test_requirements: Mapping[str, Sequenc
     return problems
 
 
-def _unknown_id_message(requirement_id: str, known_ids: Sequence[str] | Mapping[str, object]) -> str:
+def _unknown_id_message(
+    requirement_id: str, known_ids: Sequence[str] | Mapping[str, object], what: str = "requirement id"
+) -> str:
     close = difflib.get_close_matches(requirement_id, list(known_ids), n=3)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    return f"unknown requirement id {requirement_id!r}{hint}"
+    return f"unknown {what} {requirement_id!r}{hint}"
 
 
 def normalise_whitespace(text: str) -> str:

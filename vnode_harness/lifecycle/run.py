@@ -17,6 +17,7 @@ from vnode_harness.formats.implementation import Implementation, ProviderName, l
 from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.lifecycle.cleanup import UNREACHABLE, RunCleanup
 from vnode_harness.lifecycle.readiness import check_cluster_ready, label_routing_failure
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.probes import ensure_probe_namespace
 from vnode_harness.plumbing.probes import probe_namespace as probe_namespace_of
@@ -48,7 +49,7 @@ def _process_identity(pid: int) -> dict[str, str]:
 class ConformanceRun:
     def __init__(self, options: RunOptions, console: Console | None = None) -> None:
         self.options = options
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)
         self.implementation: Implementation = load_implementation(options.implementation_file)
         self._provider: ClusterProvider | None = None
         self.provider_choice: tuple[ProviderName, str] | None = None

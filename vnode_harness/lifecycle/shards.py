@@ -36,6 +36,7 @@ from rich.console import Console
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.registry import GIVEN_CLUSTERS
@@ -228,7 +229,7 @@ class ShardedRun:
         self.options = options
         self.requested = requested
         self.workers = workers
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)
         self.primary = ConformanceRun(options, console=self.console)
         self.runs: list[ConformanceRun] = [self.primary]
         self.contexts: list[RunContext] = []
@@ -260,7 +261,7 @@ class ShardedRun:
                 self.contexts = [self.primary.check_ready()]
             return self.contexts
         self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
-        quiet = Console(stderr=True, force_interactive=False)  # several live spinners would fight
+        quiet = make_console(stderr=True, force_interactive=False)  # several live spinners would fight
         self.runs = [
             ConformanceRun(self.options.for_shard(index, shard_name(index, plan.count)), console=quiet)
             for index in range(plan.count)

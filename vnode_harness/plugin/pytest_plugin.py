@@ -14,7 +14,8 @@ Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
    environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
-5. unconfigure: the controller tears down what it created and prints the closing `N passed, N failed`.
+5. unconfigure: the controller tears down what it created and prints `N passed, N failed`, the phases'
+   times and, last, the verdict with the report's path (`run_reports.closing_line`).
 
 This module holds the lifecycle and the run's state; its concerns live next to it: the command-line
 options in vnode_harness.plugin.options, why a failed test failed (implementation down, its webhook,
@@ -33,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from rich.console import Console
 
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
 from vnode_harness.formats.catalogue import load_catalogue
@@ -57,7 +57,13 @@ from vnode_harness.plugin.options import (
     xdist_workers,
 )
 from vnode_harness.plugin.ordering import load_durations, longest_first
-from vnode_harness.plugin.run_reports import write_finished_run, write_unstarted_run
+from vnode_harness.plugin.run_reports import (
+    closing_line,
+    end_progress_line,
+    write_finished_run,
+    write_unstarted_run,
+)
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.select import choose_provider
@@ -78,6 +84,7 @@ _run_key = pytest.StashKey[ShardedRun]()
 _context_key = pytest.StashKey[RunContext]()
 _collector_key = pytest.StashKey[ResultCollector]()
 _started_key = pytest.StashKey[float]()
+_written_key = pytest.StashKey["WrittenRun"]()
 
 
 _interrupted: list[str] = []
@@ -172,16 +179,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
         run.stop()
         cause = f"the cluster is not ready, no test was run: {error}"
-        write_unstarted_run(config, run, cause)
+        _remember(config, write_unstarted_run(config, run, cause))
         pytest.exit(cause, returncode=EXIT_NOT_READY)
     except KeyboardInterrupt:  # SIGINT or SIGTERM while the cluster was being set up
         run.stop()
         cause = f"interrupted ({(_interrupted or ['SIGINT'])[0]}) while the cluster was being set up"
-        write_unstarted_run(config, run, f"{cause}: no test was run")
+        _remember(config, write_unstarted_run(config, run, f"{cause}: no test was run"))
         raise
     except BaseException:
         run.stop()
         raise
+
+
+def _remember(config: pytest.Config, written: WrittenRun | None) -> None:
+    if written is not None:
+        config.stash[_written_key] = written
 
 
 def _use_provider_test_image(context: RunContext) -> None:
@@ -314,6 +326,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     run = session.config.stash.get(_run_key, None)
     if run is not None:
         run.clock.end("tests")
+        end_progress_line(session.config)
     written = None if interrupted else _write_reports(session)
     yield
     if interrupted:  # the interrupted test's fixtures were torn down inside the yield: report now
@@ -321,7 +334,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     if written is not None:
         if run is not None:
             run.clock.end("reports")
-        written.write_bundle(Console(stderr=True))
+        written.write_bundle(make_console(stderr=True))
+        session.config.stash[_written_key] = written
 
 
 def _write_reports(session: pytest.Session) -> WrittenRun | None:
@@ -348,7 +362,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.write(collector.summary_line() + "\n")
         if run.clock.summary():
             sys.stdout.write(run.clock.summary() + "\n")
-        sys.stdout.flush()
+    written = config.stash.get(_written_key, None)
+    if written is not None:  # the verdict is the run's last line, whatever printed before it
+        sys.stdout.write(closing_line(written) + "\n")
+    sys.stdout.flush()
 
 
 # --- fixtures shared by every conformance test -------------------------------------------------------

@@ -11,7 +11,9 @@ module *what* goes in.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,8 +22,11 @@ from rich.console import Console
 from vnode_harness.formats.implementation import is_cluster_choice
 from vnode_harness.lifecycle.shards import ShardedRun
 from vnode_harness.plugin.options import is_full_run
+from vnode_harness.plumbing.console import make_console
+from vnode_harness.report.bundle import REPORT_MARKDOWN
 from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.model import Cleanup, GeneratedCases, LockTakeover, Shard
+from vnode_harness.report.verdict import verdict_reason
 from vnode_harness.run_context import RunContext
 
 if TYPE_CHECKING:
@@ -38,15 +43,16 @@ def _command(config: pytest.Config) -> str:
     return shlex.join(["pytest", *config.invocation_params.args])
 
 
-def write_unstarted_run(config: pytest.Config, run: ShardedRun, cause: str) -> None:
+def write_unstarted_run(config: pytest.Config, run: ShardedRun, cause: str) -> WrittenRun | None:
     """A run that ends before its tests still leaves a report (not-tested, with the cause) and a bundle;
-    pytest calls no session-finish hook after an exit in session start, so the plugin calls this there."""
+    pytest calls no session-finish hook after an exit in session start, so the plugin calls this there.
+    None when the report could not be written (said on the console)."""
     from vnode_harness.report.writer import write_not_ready_report
 
     provider, reason = run.provider_choice or (config.getoption("cluster"), "")
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     try:
-        write_not_ready_report(
+        return write_not_ready_report(
             implementation=run.implementation,
             implementation_file=run.options.implementation_file,
             run_dir=run.options.run_dir,
@@ -59,6 +65,26 @@ def write_unstarted_run(config: pytest.Config, run: ShardedRun, cause: str) -> N
         )
     except Exception as error:  # the exit and its cause matter more than the report of it
         console.print(f"[yellow]could not write the report of the failed start: {error}")
+        return None
+
+
+def closing_line(written: WrittenRun) -> str:
+    """The run's last line: the verdict, why, and where the report is (relative when under the working
+    directory), so that the tail of a CI log answers "did it conform, and where do I read why?"."""
+    report = written.run_dir / REPORT_MARKDOWN
+    with contextlib.suppress(ValueError):
+        report = report.resolve().relative_to(Path.cwd().resolve())
+    result = written.report
+    return f"result: {result.result.upper()} — {verdict_reason(result)} (report: {report})"
+
+
+def end_progress_line(config: pytest.Config) -> None:
+    """pytest ends its progress line (`[100%]`) only in its own session finish, after the reports are
+    written: end it first, or the reports' first line is glued to it."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.flush()
 
 
 def write_finished_run(
@@ -74,7 +100,7 @@ def write_finished_run(
     from vnode_harness.report.writer import write_run_reports
 
     config = session.config
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     for shard in run.contexts:
         for message in dead_components(shard.cluster):
             console.print(

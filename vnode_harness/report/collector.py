@@ -36,6 +36,7 @@ from vnode_harness.report.model import (
 )
 from vnode_harness.report.rules import (
     count_outcomes,
+    in_catalogue_order,
     overall_result,
     summarize_features,
     summarize_requirements,
@@ -199,7 +200,7 @@ class ResultCollector:
                 self._records[report.nodeid].profile_lock = cast(ProfileLockMode, value)
 
     def results(self) -> list[RecordedTest]:
-        """One entry per test, in the order tests were first recorded."""
+        """One entry per test, in catalogue order (`rules.in_catalogue_order`), not completion order."""
         results = []
         for nodeid, entry in self._records.items():
             outcome = worst_outcome(entry.outcomes) or "passed"
@@ -214,13 +215,13 @@ class ResultCollector:
                     profile_lock=entry.profile_lock,
                 )
             )
-        return results
+        return in_catalogue_order(self._catalogue, results)
 
     def counts(self) -> OutcomeCounts:
         return count_outcomes(self.results())
 
     def summary_line(self) -> str:
-        """`N passed, N failed` plus `, N skipped` when any: the last line a run prints.
+        """`N passed, N failed` plus `, N skipped` when any: printed at the end of a run, before its verdict.
 
         Broken tests count as failed here: for "did it pass?" they are failures; the report tells the
         two apart.

@@ -1,17 +1,27 @@
 """Render a conformance report as Markdown, for people: the JSON report is for machines.
 
-The page answers, top to bottom, the questions a reader has: what was tested and did it conform; which
-features; what failed or was skipped and why; what exactly was certified (implementation, limits); how
-to run it again. With the catalogue, it also says what the suite does not certify (the catalogue's
-`scope`), so that no reader takes silence for a pass.
+The page answers, top to bottom, the questions a reader has: what was tested and did it conform, and
+why not (failed, or broken by the environment); which features, counted in requirements; each
+requirement's verdict with its tests; what failed or was skipped and why; what exactly was certified
+(implementation, limits) and where (nodes, host, checkout); how to run it again. With the catalogue,
+it also says what the suite does not certify (the catalogue's `scope`), so that no reader takes silence
+for a pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vnode_harness.formats.catalogue import Catalogue
-from vnode_harness.report.model import ConformanceReport, RecordedTest, RequirementSummary
+from vnode_harness.formats.catalogue import SCOPE_REASON_TEXT, Catalogue
+from vnode_harness.report.markdown_environment import environment_section
+from vnode_harness.report.markdown_table import cell, table
+from vnode_harness.report.model import (
+    ConformanceReport,
+    RecordedTest,
+    RequirementResult,
+    RequirementSummary,
+)
+from vnode_harness.report.verdict import verdict_reason
 
 _LIMIT_LABELS = {
     "profile_propagation_seconds": "Profile change takes effect",
@@ -28,6 +38,7 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
     sections = [
         _heading(report),
         _features(report),
+        _requirements(report),
         _failed(report, catalogue),
         _skipped(report, catalogue),
         _not_tested(report, catalogue),
@@ -36,7 +47,7 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
         _not_certified(catalogue),
         _cleanup(report),
         _observations(report),
-        _environment(report),
+        environment_section(report),
         _reproduce(report),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -56,7 +67,7 @@ def _heading(report: ConformanceReport) -> str:
         [
             f"# Conformance report: {implementation.project} {implementation.version}",
             "",
-            f"**Overall result: {report.result.upper()}** ({report.mode} run)",
+            f"**Overall result: {report.result.upper()}** ({report.mode} run): {verdict_reason(report)}",
             "",
             *_aborted(report),
             *_interrupted(report),
@@ -102,35 +113,67 @@ def _aborted(report: ConformanceReport) -> list[str]:
     return [f"**The run ended before any test ran.** Cause:\n\n```text\n{report.aborted}\n```", ""]
 
 
+_REQUIREMENT_COLUMNS: tuple[RequirementResult, ...] = ("passed", "failed", "broken", "skipped", "not-tested")
+
+
 def _features(report: ConformanceReport) -> str:
+    """Counted in requirements (what is certified), with the number of tests beside."""
+    rows = []
+    for summary in report.features:
+        results = [r.result for r in report.requirements if r.feature == summary.feature]
+        rows.append(
+            [
+                f"`{summary.feature}`",
+                "yes" if summary.supported else "no",
+                ", ".join(f"`{needed}`" for needed in summary.requires) or "—",
+                _words(summary.result),
+                str(len(results)),
+                *(str(results.count(result)) for result in _REQUIREMENT_COLUMNS),
+                str(summary.passed + summary.failed + summary.broken + summary.skipped),
+            ]
+        )
+    header = ["Feature", "Declared", "Requires", "Result", "Requirements", "Passed", "Failed", "Broken",
+              "Skipped", "Not tested", "Tests"]  # fmt: skip
+    return (
+        "## Features\n\nRequirements by verdict; `Tests` is how many tests ran for them. A feature not "
+        "declared is not claimed: never certified.\n\n" + table(header, rows)
+    )
+
+
+def _requirements(report: ConformanceReport) -> str:
+    """Every requirement with its verdict and tests, in catalogue order: what was certified, by what."""
+    declared = set(report.implementation.declared_features)
     rows = [
         [
-            f"`{summary.feature}`",
-            "yes" if summary.supported else "no",
-            ", ".join(f"`{needed}`" for needed in summary.requires) or "—",
-            summary.result,
-            str(summary.passed),
-            str(summary.failed),
-            str(summary.broken),
-            str(summary.skipped),
+            f"`{summary.id}`",
+            summary.feature,
+            summary.severity,
+            _words(summary.result) + ("" if summary.feature in declared else " (not claimed)"),
+            "<br>".join(f"`{nodeid}`" for nodeid in summary.tests) or "—",
         ]
-        for summary in report.features
+        for summary in report.requirements
     ]
-    header = ["Feature", "Declared", "Requires", "Result", "Passed", "Failed", "Broken", "Skipped"]
-    return "## Features\n\n" + _table(header, rows)
+    return (
+        "## Requirements\n\nA requirement is certified when it passed and its feature is declared.\n\n"
+        + table(["Requirement", "Feature", "Severity", "Verdict", "Tests"], rows)
+    )
+
+
+def _words(result: str) -> str:
+    return result.replace("-", " ")
 
 
 def _failed(report: ConformanceReport, catalogue: Catalogue | None) -> str:
     rows = _requirement_rows(report, catalogue, {"failed", "broken"}, {"failed", "broken"})
     header = ["Requirement", "Feature", "Severity", "Test", "Outcome", "Reason"]
-    body = _table(header, rows) if rows else "None."
+    body = table(header, rows) if rows else "None."
     return "## Failed requirements\n\n" + body
 
 
 def _skipped(report: ConformanceReport, catalogue: Catalogue | None) -> str:
     rows = [row[:4] + row[5:] for row in _requirement_rows(report, catalogue, {"skipped"}, {"skipped"})]
     header = ["Requirement", "Feature", "Severity", "Test", "Reason"]
-    body = _table(header, rows) if rows else "None."
+    body = table(header, rows) if rows else "None."
     return "## Skipped requirements\n\nA skipped requirement is not certified.\n\n" + body
 
 
@@ -193,7 +236,7 @@ def _implementation(report: ConformanceReport) -> str:
         ["Contact", implementation.contact],
         ["Declared features", ", ".join(implementation.declared_features)],
     ]
-    return "## Implementation\n\n" + _table(["Field", "Value"], rows)
+    return "## Implementation\n\n" + table(["Field", "Value"], rows)
 
 
 def _limits(report: ConformanceReport) -> str:
@@ -205,15 +248,8 @@ def _limits(report: ConformanceReport) -> str:
     ]
     return (
         "## Declared limits\n\nThe longest each kind of wait may take for the implementation to conform, and "
-        "how long each claim that something stays as it was is watched.\n\n" + _table(["Wait", "Limit"], rows)
+        "how long each claim that something stays as it was is watched.\n\n" + table(["Wait", "Limit"], rows)
     )
-
-
-_REASONS = {
-    "not-observable": "not observable through the Kubernetes API",
-    "not-a-virtual-node-behavior": "not a virtual-node behavior",
-    "documents-silent": "the documents do not say what must be true",
-}
 
 
 def _not_certified(catalogue: Catalogue | None) -> str:
@@ -227,14 +263,14 @@ def _not_certified(catalogue: Catalogue | None) -> str:
         "",
     ]
     lines.extend(
-        f"- `{entry.id}` ({_REASONS[entry.reason]}): “{_cell(entry.source.quote)}” — "
-        f"{_cell(entry.explanation)}"
+        f"- `{entry.id}` ({SCOPE_REASON_TEXT[entry.reason]}): “{cell(entry.source.quote)}” — "
+        f"{cell(entry.explanation)}"
         for entry in catalogue.scope.out_of_scope
     )
     if catalogue.scope.unspecified:
         lines += ["", "### Left open by the documents", "", "No outcome of these cases is certified.", ""]
         lines.extend(
-            f"- `{entry.id}`: {_cell(entry.case)} {_cell(entry.explanation)}"
+            f"- `{entry.id}`: {cell(entry.case)} {cell(entry.explanation)}"
             for entry in catalogue.scope.unspecified
         )
     return "\n".join(lines)
@@ -256,7 +292,7 @@ def _cleanup(report: ConformanceReport) -> str:
             [leak.kind, _qualified(leak.namespace, leak.name), leak.owner, leak.detail]
             for leak in cleanup.left_behind
         ]
-        text += "\n\n" + _table(["Kind", "Name", "Left by", "Detail"], rows)
+        text += "\n\n" + table(["Kind", "Name", "Left by", "Detail"], rows)
     return text
 
 
@@ -267,25 +303,12 @@ def _observations(report: ConformanceReport) -> str:
     return (
         "## Observations (informative, not certified)\n\n"
         "Shown beside the verdict for every implementation; no requirement, never part of a result.\n\n"
-        + _table(["Question", "Answer", "How it was seen"], rows)
+        + table(["Question", "Answer", "How it was seen"], rows)
     )
 
 
 def _qualified(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
-
-
-def _environment(report: ConformanceReport) -> str:
-    if not report.environment and not report.images:
-        return ""
-    text = "## Environment\n\n" + _table(["Fact", "Value"], [[k, v] for k, v in report.environment.items()])
-    if report.images:
-        rows = [
-            [image.name, image.id.removeprefix("sha256:")[:12], image.stand_in or ""]
-            for image in report.images
-        ]
-        text += "\n\n### Images\n\n" + _table(["Image", "ID", "Stand-in for"], rows)
-    return text
 
 
 def _reproduce(report: ConformanceReport) -> str:
@@ -297,17 +320,3 @@ def _reproduce(report: ConformanceReport) -> str:
             f"(`--gen-seed {generated.seed} --gen-cases {generated.scenarios}` draws the same cases)."
         )
     return text
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [_row(header), "|" + "---|" * len(header)]
-    lines.extend(_row(row) for row in rows)
-    return "\n".join(lines)
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())

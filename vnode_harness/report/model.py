@@ -36,7 +36,11 @@ TestOutcome = Literal["passed", "failed", "broken", "skipped"]
 """failed: an assertion about the implementation did not hold; broken: the suite or the cluster erred."""
 
 RequirementResult = Literal["passed", "failed", "broken", "skipped", "not-tested"]
-FeatureResult = Literal["success", "partial", "failure", "not-tested"]
+OverallResult = Literal["success", "partial", "failure", "not-tested"]
+FeatureResult = Literal["success", "partial", "failure", "not-tested", "not-claimed"]
+"""A feature's verdict: `not-claimed` for a feature the implementation does not declare (Gateway API's
+"unsupported"), so that `partial` always means a claimed feature that is not fully certified. Reports of
+older suites say `partial` for an undeclared feature; they stay readable and verifiable."""
 ProfileLockMode = Literal["exclusive", "shared"]
 """How a test held the eci-profile lock: exclusive (it changed the profile, nothing ran beside it),
 shared (it assumed the profile as found; only other shared holders ran beside it)."""
@@ -282,7 +286,7 @@ class ConformanceReport(_ReportModel):
     )
     kubernetes_version: str
     implementation: ReportedImplementation
-    result: FeatureResult = Field(description="The overall verdict; see docs/conformance-report.md.")
+    result: OverallResult = Field(description="The overall verdict; see docs/conformance-report.md.")
     aborted: str | None = Field(
         default=None,
         description="Why the run ended before any test ran (e.g. the cluster was not ready); null when the "

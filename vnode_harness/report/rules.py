@@ -13,12 +13,13 @@ Requirement (the tests that name it; a test naming several requirements counts f
     not-tested       when no test of it ran (deselected in a focused run, or missing).
 
 Feature:
-    not-tested  no test of the feature ran at all;
-    failure     a test of the feature failed or broke;
-    success     the implementation declares the feature and every one of its requirements passed;
-    partial     everything else: a requirement skipped or not tested, or -- the "partial at best"
-                rule -- a feature the implementation does not declare, even if its tests all passed,
-                because a vendor cannot be certified for what it did not claim.
+    failure      a test of the feature failed or broke (shown even for an undeclared feature);
+    not-claimed  the implementation does not declare the feature: never certified, even if its tests
+                 all passed, because a vendor cannot be certified for what it did not claim (Gateway
+                 API's "unsupported features"; reports of older suites said `partial`);
+    not-tested   a declared feature of which no test ran at all;
+    success      a declared feature every one of whose requirements passed;
+    partial      a declared feature not fully certified: a requirement skipped or not tested.
 
 Overall:
     not-tested  no test ran;
@@ -26,7 +27,10 @@ Overall:
                 failed or broke (it cannot be attributed, so it cannot be ruled harmless);
     success     a full run in which every declared feature is `success`;
     partial     everything else; in particular a focused run is never `success`. Undeclared features
-                do not lower the overall result: their tests are skipped as unsupported.
+                do not lower the overall result: their tests are skipped as not claimed.
+
+Tests are listed in catalogue order (by the first requirement each names), then by node id, so that two
+runs' reports differ only where their outcomes do.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from vnode_harness.report.model import (
     FeatureResult,
     FeatureSummary,
     OutcomeCounts,
+    OverallResult,
     RecordedTest,
     RequirementResult,
     RequirementSummary,
@@ -60,6 +65,18 @@ def count_outcomes(tests: Iterable[RecordedTest]) -> OutcomeCounts:
     for test in tests:
         counts[test.outcome] += 1
     return OutcomeCounts(**counts)
+
+
+def in_catalogue_order(catalogue: Catalogue, tests: Iterable[RecordedTest]) -> list[RecordedTest]:
+    """Tests by the catalogue position of the first requirement they name, then node id; tests naming
+    no catalogue requirement last. Completion order would make every run's report a different list."""
+    position = {requirement_id: index for index, requirement_id in enumerate(catalogue.requirement_ids)}
+
+    def key(test: RecordedTest) -> tuple[int, str]:
+        known = [position[requirement] for requirement in test.requirements if requirement in position]
+        return (min(known, default=len(position)), test.nodeid)
+
+    return sorted(tests, key=key)
 
 
 def summarize_requirements(catalogue: Catalogue, tests: Sequence[RecordedTest]) -> list[RequirementSummary]:
@@ -115,11 +132,13 @@ def _summarize_feature(
     skipped = [summary.id for summary in requirements if summary.result == "skipped"]
     not_tested = [summary.id for summary in requirements if summary.result == "not-tested"]
     result: FeatureResult
-    if not feature_tests:
-        result = "not-tested"
-    elif failed:
+    if failed:
         result = "failure"
-    elif supported and not skipped and not not_tested:
+    elif not supported:
+        result = "not-claimed"
+    elif not feature_tests:
+        result = "not-tested"
+    elif not skipped and not not_tested:
         result = "success"
     else:
         result = "partial"
@@ -143,7 +162,7 @@ def overall_result(
     features: Sequence[FeatureSummary],
     tests: Sequence[RecordedTest],
     mode: RunMode,
-) -> FeatureResult:
+) -> OverallResult:
     """The run's verdict (see the module docstring)."""
     if not tests:
         return "not-tested"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.toolchain.build import build
 from vnode_harness.toolchain.cache import component_dir, read_stamp
 from vnode_harness.toolchain.errors import ToolchainError
@@ -100,7 +101,7 @@ def resolve_toolchain(
 ) -> Toolchain:
     """Resolve (and build when missing) the named components: the local environment's by default, or
     any of ALL_RECIPES by name (the kind image set's too)."""
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     binaries: dict[str, Path] = {}
     origins: dict[str, str] = {}
     for name in components or RECIPES:

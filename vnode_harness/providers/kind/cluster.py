@@ -35,6 +35,7 @@ from rich.console import Console
 
 from vnode_harness.formats import versions
 from vnode_harness.formats.implementation import Implementation, ProviderName
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.providers.kind import commands
@@ -106,7 +107,7 @@ class KindProvider:
         self.implementation = implementation
         self.implementation_root = implementation_root or Path.cwd()
         self.logs_dir = (logs_dir or Path("reports") / "clusters" / self.cluster_name).resolve()
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)
         self.with_istio = with_istio
         self.config_file = config_file
         self.explicit_node_image = node_image

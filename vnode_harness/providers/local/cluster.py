@@ -28,6 +28,7 @@ from rich.console import Console
 
 from vnode_harness.formats import versions
 from vnode_harness.formats.names import ISTIO_INJECTION, ISTIO_SIDECAR
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.hostnet import port_is_listening, reserved_ports
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE, probe_pod
@@ -103,7 +104,7 @@ class LocalCluster:
         self.cluster_name = cluster_name or f"vnode-{uuid.uuid4().hex[:6]}"
         self.directory = clusters_root() / self.cluster_name
         self.logs_dir = (logs_dir or Path("reports") / "clusters" / self.cluster_name).resolve()
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)
         self.with_istio = with_istio
         self.owner_pid = owner_pid or os.getpid()
         self._toolchain: Toolchain | None = None

@@ -3,6 +3,7 @@ report with the cause, and a bundle that verifies."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -37,6 +38,16 @@ def test_a_run_whose_cluster_is_not_ready_writes_its_report(tmp_path):
     verification = verify(run_dir / "bundle.tar.gz")
     assert verification.problems == []
     assert any("ended before any test ran" in note for note in verification.notes)
+    last = result.stdout.splitlines()[-1]
+    assert (
+        last
+        == f"result: NOT-TESTED — the run ended before any test ran (report: {run_dir}/conformance-report.md)"
+    )
+    assert re.search(
+        r"^evidence bundle: \S+ \(check it with: vnode report verify \S+bundle\.tar\.gz\)$",
+        result.stderr,
+        re.MULTILINE,
+    ), f"a line of the piped output was wrapped:\n{result.stderr}"
 
 
 def test_a_run_that_ends_before_auto_chose_a_provider_says_auto_not_local(tmp_path):

@@ -52,7 +52,12 @@ def test_a_feature_whose_required_feature_is_not_declared_is_skipped_saying_why(
     reason = not_testable_reason(catalogue, without_selectors, [hot])
     assert reason is not None
     assert "requires selectors-effects" in reason
+    assert reason.endswith("not tested, so 'hot-updates' is claimed but only partial")
     assert not_testable_reason(catalogue, without_selectors, [core]) is None
+    extended = catalogue.requirements_for_feature("extended")[0].id
+    assert not_testable_reason(catalogue, implementation, [extended]) == (
+        f"eci-reference does not declare feature 'extended' ({extended}): not claimed, not tested"
+    )
     assert not_testable_reason(catalogue, implementation, [hot]) is None
 
 

@@ -66,11 +66,11 @@ class TestAnEditedFileWithItsManifestWrittenAgain:
         extended |= {"result": "success", "supported": True}
         rewrite_signed(bundle, {"conformance-report.yaml": yaml.safe_dump(data, sort_keys=False).encode()})
         problems = verify(bundle).problems
-        assert "features[extended].result is success, but by the rules it is partial" in only(
+        assert "features[extended].result is success, but by the rules it is not-claimed" in only(
             problems, "conformance-report.yaml: features[extended].result"
         )
         line = only(problems, "bundle.tar.gz:conformance-report.md: not what the report renders to")
-        assert "| `extended` | no | — | partial" in line
+        assert "| `extended` | no | — | not claimed" in line
 
     def test_a_comment_added_to_the_report(self, bundle):
         text = member(bundle, "conformance-report.yaml") + "# extended: certified by arrangement\n"
@@ -84,7 +84,7 @@ class TestAnEditedFileWithItsManifestWrittenAgain:
 
     def test_the_markdown(self, bundle):
         text = member(bundle, "conformance-report.md")
-        claimed = text.replace("| `extended` | no | — | partial |", "| `extended` | yes | — | success |")
+        claimed = text.replace("| `extended` | no | — | not claimed |", "| `extended` | yes | — | success |")
         assert claimed != text
         rewrite_signed(bundle, {"conformance-report.md": claimed.encode()})
         problems = verify(bundle).problems
@@ -93,7 +93,27 @@ class TestAnEditedFileWithItsManifestWrittenAgain:
             "bundle.tar.gz:conformance-report.md: not what the report renders to: line "
         )
         assert "is '| `extended` | yes | — | success |" in problems[0]
-        assert "expected '| `extended` | no | — | partial |" in problems[0]
+        assert "expected '| `extended` | no | — | not claimed |" in problems[0]
+
+    def test_a_requirement_verdict_in_the_markdown(self, bundle):
+        text = member(bundle, "conformance-report.md")
+        claimed = text.replace(
+            "| extended | minor | skipped (not claimed) |", "| extended | minor | passed |", 1
+        )
+        assert claimed != text
+        rewrite_signed(bundle, {"conformance-report.md": claimed.encode()})
+        problems = verify(bundle).problems
+        assert len(problems) == 1
+        assert "| extended | minor | skipped (not claimed) |" in only(problems, "conformance-report.md")
+
+    def test_a_node_in_the_markdowns_environment(self, bundle):
+        text = member(bundle, "conformance-report.md")
+        edited = text.replace("| v1.31.4-vk |", "| v1.35.0 |")
+        assert edited != text
+        rewrite_signed(bundle, {"conformance-report.md": edited.encode()})
+        assert "expected '| `virtual-kubelet-cn-hangzhou-i` |" in only(
+            verify(bundle).problems, "conformance-report.md"
+        )
 
     def test_the_junit(self, bundle):
         text = member(bundle, "junit.xml")

@@ -205,7 +205,7 @@ class TestBuildReport:
         assert report.implementation.declared_features == declared
         assert report.implementation.limits.pod_running_seconds == 60
         assert report.implementation.limits.hold_seconds == 10, "the hold window is a published limit"
-        assert report.feature("extended").result == "partial"
+        assert report.feature("extended").result == "not-claimed"
         assert report.totals.skipped == 1
         assert report.tests[-1].reason == "not supported"
 
@@ -259,3 +259,27 @@ class TestProfileLockMode:
             report = phase_report(when="setup")
             record_lock_takeover(SimpleNamespace(funcargs=funcargs), report)  # type: ignore[arg-type]
             assert report.user_properties == expected
+
+
+class TestOrder:
+    def test_two_runs_finishing_in_other_orders_write_the_same_report(self, catalogue):
+        """Tests in catalogue order, then node id, in the YAML and in each requirement's tests."""
+        finished = [
+            ("t::mesh", ["F4-R1"], "passed"),
+            ("t::sched-b", ["F0-R1"], "passed"),
+            ("t::orphan", [], "passed"),
+            ("t::sched-a", ["F0-R1"], "failed"),
+            ("t::storage", ["F3-R1"], "passed"),
+        ]
+        reports = []
+        for order in (finished, list(reversed(finished))):
+            collector = ResultCollector(catalogue)
+            for nodeid, requirements, outcome in order:
+                collector.record(nodeid, requirements, outcome, 1.0)
+            reports.append(collector.build_report(implementation(["core-scheduling"]), run_info()))
+        first, second = reports
+        assert [test.nodeid for test in first.tests] == [
+            "t::sched-a", "t::sched-b", "t::storage", "t::mesh", "t::orphan",
+        ]  # fmt: skip
+        assert first.requirements[0].tests == ["t::sched-a", "t::sched-b"]
+        assert first.to_yaml() == second.to_yaml()

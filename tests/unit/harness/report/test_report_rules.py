@@ -8,6 +8,7 @@ from tests.unit.harness.builders import catalogue_data, recorded
 from vnode_harness.formats.catalogue import FEATURE_IDS, Catalogue
 from vnode_harness.report.model import RecordedTest
 from vnode_harness.report.rules import (
+    in_catalogue_order,
     overall_result,
     summarize_features,
     summarize_requirements,
@@ -100,10 +101,20 @@ class TestFeature:
         assert features["storage"].result == "not-tested"
         assert features["storage"].not_tested_requirements == ["F3-R1", "F3-R2"]
 
-    def test_undeclared_feature_is_partial_at_best(self, catalogue):
+    def test_undeclared_feature_is_not_claimed_even_when_it_passes(self, catalogue):
         features, overall = verdicts(catalogue, passing_run(catalogue), declared=ALL_BUT_EXTENDED)
-        assert (features["extended"].supported, features["extended"].result) == (False, "partial")
+        assert (features["extended"].supported, features["extended"].result) == (False, "not-claimed")
         assert overall == "success"
+
+    def test_undeclared_feature_with_no_test_run_is_not_claimed(self, catalogue):
+        tests = passing_run(catalogue, features=ALL_BUT_EXTENDED)
+        features, _ = verdicts(catalogue, tests, declared=ALL_BUT_EXTENDED)
+        assert features["extended"].result == "not-claimed"
+
+    def test_partial_is_kept_for_a_claimed_feature_not_fully_certified(self, catalogue):
+        tests = replace(passing_run(catalogue), "t::F5-R1", "skipped")
+        features, _ = verdicts(catalogue, tests)
+        assert features["extended"].result == "partial"
 
     def test_undeclared_feature_skipped_does_not_lower_overall(self, catalogue):
         tests = [
@@ -113,7 +124,7 @@ class TestFeature:
             for t in passing_run(catalogue)
         ]
         features, overall = verdicts(catalogue, tests, declared=ALL_BUT_EXTENDED)
-        assert features["extended"].result == "partial"
+        assert features["extended"].result == "not-claimed"
         assert features["extended"].skipped_requirements == ["F5-R1", "F5-R2"]
         assert overall == "success"
 
@@ -147,3 +158,17 @@ class TestOverall:
         tests = [*passing_run(catalogue), recorded("t::orphan", [], "passed")]
         _, overall = verdicts(catalogue, tests)
         assert overall == "success"
+
+
+class TestOrder:
+    def test_tests_follow_the_catalogue_then_their_node_ids_not_completion(self, catalogue):
+        completed = [
+            recorded("t::z-orphan", [], "passed"),
+            recorded("t::b", ["F3-R1"], "passed"),
+            recorded("t::a", ["F3-R1"], "passed"),
+            recorded("t::late", ["F5-R1", "F0-R2"], "passed"),
+            recorded("t::first", ["F0-R1"], "failed"),
+        ]
+        ordered = [test.nodeid for test in in_catalogue_order(catalogue, completed)]
+        assert ordered == ["t::first", "t::late", "t::a", "t::b", "t::z-orphan"]
+        assert in_catalogue_order(catalogue, reversed(completed)) == in_catalogue_order(catalogue, completed)

@@ -51,19 +51,48 @@ class TestMarkdown:
     def test_heading_and_summary(self, report):
         page = render_markdown(report)
         assert page.startswith("# Conformance report: acme-vnode 1.2.3\n")
-        assert "**Overall result: FAILURE** (full run)" in page
+        assert (
+            "**Overall result: FAILURE** (full run): 1 requirement failed, 1 broken by the environment\n"
+        ) in page
         assert "- Cluster: kind, Kubernetes v1.35.0" in page
         assert "- Date: 2026-11-22T08:00:00Z" in page
         assert "- Tests: 7 passed, 1 failed, 1 broken, 2 skipped" in page
 
-    def test_feature_table(self, report):
+    def test_feature_table_counts_requirements_with_tests_beside(self, report):
         page = render_markdown(report)
-        assert "| Feature | Declared | Requires | Result | Passed | Failed | Broken | Skipped |" in page
-        assert "| `core-scheduling` | yes | — | success | 2 | 0 | 0 | 0 |" in page
-        assert "| `selectors-effects` | yes | — | partial | 1 | 0 | 0 | 0 |" in page
-        assert "| `storage` | yes | — | failure | 1 | 1 | 0 | 0 |" in page
-        assert "| `mesh` | yes | — | failure | 1 | 0 | 1 | 0 |" in page
-        assert "| `extended` | no | — | partial | 0 | 0 | 0 | 2 |" in page
+        assert (
+            "| Feature | Declared | Requires | Result | Requirements | Passed | Failed | Broken | Skipped "
+            "| Not tested | Tests |"
+        ) in page
+        assert "| `core-scheduling` | yes | — | success | 2 | 2 | 0 | 0 | 0 | 0 | 2 |" in page
+        assert "| `selectors-effects` | yes | — | partial | 2 | 1 | 0 | 0 | 0 | 1 | 1 |" in page
+        assert "| `storage` | yes | — | failure | 2 | 1 | 1 | 0 | 0 | 0 | 2 |" in page
+        assert "| `mesh` | yes | — | failure | 2 | 1 | 0 | 1 | 0 | 0 | 2 |" in page
+        assert "| `extended` | no | — | not claimed | 2 | 0 | 0 | 0 | 2 | 0 | 2 |" in page
+
+    def test_many_tests_of_one_requirement_count_once(self, catalogue):
+        collector = ResultCollector(catalogue)
+        for requirement in catalogue.requirements:
+            for case in range(4):
+                collector.record(f"t::{requirement.id}[{case}]", [requirement.id], "passed", 1.0)
+        page = render_markdown(collector.build_report(implementation(catalogue_features(catalogue)), RUN))
+        assert "| `core-scheduling` | yes | — | success | 2 | 2 | 0 | 0 | 0 | 0 | 8 |" in page
+
+    def test_every_requirement_with_its_verdict_and_tests_in_catalogue_order(self, report, catalogue):
+        page = render_markdown(report)
+        section = page.split("## Requirements\n\n", 1)[1].split("\n## ", 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| `F")]
+        assert [row.split("`")[1] for row in rows] == catalogue.requirement_ids
+        assert (
+            "| `F0-R1` | core-scheduling | normal | passed "
+            "| `conformance/test_core-scheduling.py::test_F0-R1` |"
+        ) in page
+        assert "| `F1-R2` | selectors-effects | normal | not tested | — |" in page
+        assert "| `F4-R1` | mesh | normal | broken | `conformance/test_mesh.py::test_F4-R1` |" in page
+        assert (
+            "| `F5-R1` | extended | normal | skipped (not claimed) "
+            "| `conformance/test_extended.py::test_F5-R1` |"
+        ) in page
 
     def test_failed_requirements_with_reasons_and_escaped_pipes(self, report):
         page = render_markdown(report)
@@ -134,7 +163,10 @@ class TestMarkdown:
         page = render_markdown(
             collector.build_report(implementation(list(catalogue_features(catalogue))), RUN)
         )
-        assert "**Overall result: SUCCESS** (full run)" in page
+        assert (
+            "**Overall result: SUCCESS** (full run): all 12 requirements of 6 declared features passed"
+            in page
+        )
         assert "## Failed requirements\n\nNone." in page
         assert "## Skipped requirements\n\nA skipped requirement is not certified.\n\nNone." in page
         assert "not tested in this run" not in page
@@ -229,4 +261,6 @@ class TestSchema:
             "partial",
             "failure",
             "not-tested",
+            "not-claimed",
         ]
+        assert schema["properties"]["result"]["enum"] == ["success", "partial", "failure", "not-tested"]

@@ -61,6 +61,17 @@ class TestAValidSubmission:
         assert main(["report", "verify", str(bundle)]) == 0
         assert "valid — eci-reference 0.1.0, result success (full run" in capsys.readouterr().out
 
+    def test_a_report_of_an_older_suite_calling_an_undeclared_feature_partial_still_verifies(self, tmp_path):
+        data = report_data(build_report())
+        extended = next(f for f in data["features"] if f["feature"] == "extended")
+        assert extended["result"] == "not-claimed"
+        extended["result"] = "partial"
+        assert verify(write_report(tmp_path, data)).problems == []
+        extended["result"] = "success"
+        assert "features[extended].result is success, but by the rules it is not-claimed" in only(
+            verify(write_report(tmp_path, data)).problems, "features[extended]"
+        )
+
     def test_a_report_with_failures_is_still_a_valid_report(self, tmp_path):
         failing = build_report({"SCHED-POD-LABEL": "failed", "SEL-OBJECT": "broken"})
         assert failing.result == "failure"

@@ -22,6 +22,7 @@ from rich.console import Console
 from vnode_harness.formats import versions
 from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.plumbing.cache_dir import cache_root
+from vnode_harness.plumbing.console import make_console
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.images import debian, dockerfiles, node
 from vnode_harness.providers.kind.images.engine import (
@@ -335,7 +336,7 @@ def plan(console: Console, *, upstream: bool = False) -> list[Step]:
 def build_image_set(console: Console | None = None, *, upstream: bool = False) -> BuiltImageSet:
     """Build (or find cached) every image of the locally built set; with `upstream`, only those the
     pinned upstream images do not replace (BuiltImageSet then names the upstream ones)."""
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     console.print("[bold]kind images[/bold] from package registries only (cached; `vnode kind images`)")
     steps = plan(console, upstream=upstream)
     ids = run_steps(steps, console, log=cache_root() / "logs" / "kind-images.log", required_gib=REQUIRED_GIB)
