@@ -53,9 +53,11 @@ class ClusterCost:
     """Memory the rule reserves for one cluster with the implementation: local above the 893 MiB one
     local cluster measured without it (`bench/run.py warm-start`); kind an estimate (README)."""
     cores: float
-    """Cores one cluster needs while the suite runs (measured: README, Figures). A local cluster's tests
-    mostly wait (hold windows, propagation): half a core. A kind cluster runs real kubelets, etcd and
-    containerd in Docker: two kind clusters on 2 cores ran the suite slower than one."""
+    """The share of a core one cluster takes while the suite runs (measured: README, Figures). A local
+    cluster's tests mostly wait (hold windows, propagation), and its start is bound by CPU: on 2 cores
+    the whole local run took 114.6 s with 4 clusters, 103.3 s with 5 and 121.3 s with 6, so 0.4 core. A
+    kind cluster runs real kubelets, etcd and containerd in Docker: two kind clusters on 2 cores ran the
+    suite slower than one."""
 
 
 CLUSTER_COST: dict[ProviderName, ClusterCost] = {

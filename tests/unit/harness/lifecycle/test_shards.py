@@ -13,14 +13,17 @@ from vnode_harness.run_context import ClusterHandle, RunContext, RunOptions
 
 REFERENCE = REPO_ROOT / "implementations" / "reference.yaml"
 LOCAL = CLUSTER_COST["local"].memory_mib
-PER_CORE = int(1 / CLUSTER_COST["local"].cores)
+
+
+def carried(cores: int) -> int:
+    """Local clusters `cores` carry by the rule's own per-cluster share."""
+    return int(cores / CLUSTER_COST["local"].cores)
 
 
 def test_auto_is_one_cluster_per_worker_bounded_by_cores_and_memory():
     assert plan_shards("auto", workers=2, provider="local", cores=2, memory_mib=20 * LOCAL).count == 2
-    assert (
-        plan_shards("auto", workers=64, provider="local", cores=4, memory_mib=99 * LOCAL).count
-        == 4 * PER_CORE
+    assert plan_shards("auto", workers=64, provider="local", cores=4, memory_mib=99 * LOCAL).count == carried(
+        4
     )
     assert plan_shards("auto", workers=8, provider="local", cores=16, memory_mib=3 * LOCAL).count == 3
     assert plan_shards("auto", workers=2, provider="local", cores=2, memory_mib=LOCAL // 2).count == 1
@@ -41,7 +44,7 @@ def test_asking_for_more_than_the_machine_holds_fails_before_anything_starts_wit
     with pytest.raises(ShardPlanError) as raised:
         plan_shards("9", workers=9, provider="local", cores=2, memory_mib=2 * LOCAL)
     message = str(raised.value)
-    assert f"2 cores for 9 clusters (they carry {2 * PER_CORE} local cluster(s))" in message
+    assert f"2 cores for 9 clusters (they carry {carried(2)} local cluster(s))" in message
     assert f"{2 * LOCAL} MiB available for 9 clusters of {LOCAL} MiB" in message
 
 
@@ -108,7 +111,7 @@ def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(
 
     monkeypatch.setattr(shards, "available_memory_mib", lambda: 20 * LOCAL)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert shards.auto_workers("auto", "local") == 2 * PER_CORE
+    assert shards.auto_workers("auto", "local") == carried(2)
     assert shards.auto_workers("auto", "kind") is None  # 2 cores carry one kind cluster: xdist's default
     assert shards.auto_workers("3", "local") == 3
     assert shards.auto_workers("1", "local") is None  # xdist's default: one worker per core, one cluster
