@@ -116,7 +116,7 @@ def leaks_after_settling(
         return (True if not in_flight else None), f"{len(in_flight)} deletion(s) in flight"
 
     with contextlib.suppress(WaitTimeout):  # what is still there then is the finding the caller lists
-        wait_for("the run's namespaces and volumes to be deleted", settled, timeout=timeout, interval=1.0)
+        wait_for("the run's namespaces and volumes to be deleted", settled, timeout=timeout, interval=0.25)
     return last[0]
 
 
