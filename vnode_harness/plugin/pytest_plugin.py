@@ -127,6 +127,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     given = kubeconfigs(config)
     pids = implementation_pids(config, len(given))  # a usage error before the run directory exists
+    if getattr(config.option, "maxschedchunk", 0) is None:
+        # xdist refills a worker with up to pending/workers/2 tests at once, in collection order: the
+        # generated parts (adjacent in the longest-first order) then all landed on one shard. One at
+        # a time keeps the longest-first order across the workers (plugin.ordering).
+        config.option.maxschedchunk = 1
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(config.getoption("reports_dir")).resolve() / "runs" / f"{stamp}-{os.getpid()}"
     run_dir.mkdir(parents=True, exist_ok=True)
