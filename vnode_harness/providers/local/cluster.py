@@ -54,6 +54,12 @@ from vnode_harness.toolchain import Toolchain, resolve_toolchain
 STATE_FILE = "state.json"
 
 
+IMPLEMENTATION_PIDS = "implementation-pids"
+"""Where, in a cluster's directory, the provider records the implementation it started beside it: apart
+from the cluster's components (a dead implementation is the implementation's fault, not the
+environment's), yet stopped with the cluster, also when an orphaned cluster is reaped."""
+
+
 def clusters_root() -> Path:
     return Path(tempfile.gettempdir()) / f"vnode-clusters-{os.getuid()}"
 
@@ -313,6 +319,7 @@ class LocalCluster:
         ports: list[int] = []
         with contextlib.suppress(OSError, ValueError):
             ports = list(json.loads((self.directory / STATE_FILE).read_text()).get("ports", []))
+        stop_recorded(self.directory / IMPLEMENTATION_PIDS)
         stop_recorded(self.pid_dir)
         control_plane = self._control_plane(toolchain)
         if control_plane.cluster_dir.exists():

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.providers.base import HostProcessIdentity
-from vnode_harness.providers.local.cluster import LocalCluster
+from vnode_harness.providers.local.cluster import IMPLEMENTATION_PIDS, LocalCluster
 from vnode_harness.providers.local.implementation import LocalImplementation, start_local_implementation
 from vnode_harness.run_context import ClusterHandle, RunOptions
 
@@ -41,7 +41,12 @@ class LocalProvider:
     def install_implementation(self, cluster: ClusterHandle) -> HostProcessIdentity:
         """Start `install.local` as a host process and wait until it answers."""
         self._workdir = Path(tempfile.mkdtemp(prefix="vnode-impl-"))
-        self._started = start_local_implementation(self.implementation, cluster, self._workdir)
+        # Recorded in the cluster's directory (apart from the cluster's own components, which the
+        # health check watches), so that reaping an orphaned cluster stops it too.
+        pid_dir = cluster.process_dir.parent / IMPLEMENTATION_PIDS if cluster.process_dir else None
+        self._started = start_local_implementation(
+            self.implementation, cluster, self._workdir, pid_dir=pid_dir
+        )
         process = self._started.process
         cluster.component_logs[process.name] = str(process.log)
         return {"pid": str(process.pid), "start_time": process.start_time, "name": process.name,
