@@ -572,6 +572,10 @@ def main() -> int:
         from faults import main as faults_main
 
         return faults_main(sys.argv[2:], repo=REPO, results=RESULTS)
+    if len(sys.argv) > 1 and sys.argv[1] == "default-soak":  # its own options: bench/default_soak.py
+        from default_soak import main as default_soak_main
+
+        return default_soak_main(sys.argv[2:], repo=REPO, results=RESULTS)
     if len(sys.argv) > 1 and sys.argv[1] == "fuzz":  # its own options: bench/fuzz.py
         from fuzz import main as fuzz_main
 

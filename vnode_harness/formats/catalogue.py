@@ -152,10 +152,21 @@ class Scope(_CatalogueModel):
     unspecified: list[OpenCase] = Field(default_factory=list)
 
 
+class Certification(_CatalogueModel):
+    """What a certifying run needs beyond passing tests: the shortest window its "stays so" claims may
+    be watched for. A vendor may declare a longer one (`limits.holdSeconds`), never a shorter: a wrong
+    implementation that changes a pod 3 s after the change would pass a 1 s window. The declared waits
+    (`profilePropagationSeconds`, …) need no minimum: a shorter one only makes a wait stricter, and the
+    hold after an invalid profile is the propagation limit plus the hold window, so the minimum bounds it."""
+
+    minimum_hold_seconds: Annotated[int, Field(gt=0)]
+
+
 class Catalogue(_CatalogueModel):
     """The whole catalogue, validated for internal consistency (unique ids, known features)."""
 
     schema_version: Literal[1]
+    certification: Certification
     features: list[Feature]
     requirements: list[Requirement]
     scope: Scope = Field(default_factory=Scope)

@@ -21,6 +21,7 @@ from typing import Any, cast, get_args
 import pytest
 
 from vnode_harness.formats.catalogue import Catalogue
+from vnode_harness.formats.certification import weakened_limits
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.report.model import (
@@ -235,6 +236,7 @@ class ResultCollector:
         requirements = summarize_requirements(self._catalogue, tests)
         features = summarize_features(self._catalogue, implementation.features, tests, requirements)
         metadata = implementation.metadata
+        weakened = weakened_limits(self._catalogue, hold_seconds=implementation.limits.hold_seconds)
         return ConformanceReport(
             suite_version=run.suite_version,
             catalogue_digest=run.catalogue_digest,
@@ -252,7 +254,8 @@ class ResultCollector:
                 limits=DeclaredLimits.model_validate(implementation.limits.model_dump()),
                 file_sha256=run.implementation_sha256,
             ),
-            result=overall_result(self._catalogue, features, tests, run.mode),
+            result=overall_result(self._catalogue, features, tests, run.mode, weakened=weakened),
+            weakened_limits=weakened,
             aborted=run.aborted,
             totals=count_outcomes(tests),
             features=features,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from vnode_harness import __version__
 from vnode_harness.formats.catalogue import MANDATORY_FEATURES, Catalogue, catalogue_digest, load_catalogue
+from vnode_harness.formats.certification import weakened_limits
 from vnode_harness.report.model import (
     ConformanceReport,
     FeatureSummary,
@@ -159,7 +160,10 @@ def _rule_problems(report: ConformanceReport, catalogue: Catalogue) -> list[str]
     derived_features = {summary.feature: summary for summary in features}
     for summary in report.features:
         problems += _feature_problems(summary, derived_features[summary.feature])
-    derived_overall = overall_result(catalogue, features, report.tests, report.mode)
+    weakened = weakened_limits(catalogue, hold_seconds=report.implementation.limits.hold_seconds)
+    if report.weakened_limits != weakened:
+        problems.append(f"weakenedLimits is {report.weakened_limits}, but by the catalogue it is {weakened}")
+    derived_overall = overall_result(catalogue, features, report.tests, report.mode, weakened=weakened)
     if report.result != derived_overall:
         problems.append(
             f"result is {report.result}, but by the rules it is {derived_overall}: "

@@ -71,6 +71,7 @@ def _heading(report: ConformanceReport) -> str:
             "",
             *_aborted(report),
             *_interrupted(report),
+            *(f"> **Does not certify:** {weakened}\n" for weakened in report.weakened_limits),
             f"- Implementation: {implementation.organization} {implementation.project} "
             f"{implementation.version}",
             f"- Suite version: {report.suite_version}",

@@ -287,6 +287,12 @@ class ConformanceReport(_ReportModel):
     kubernetes_version: str
     implementation: ReportedImplementation
     result: OverallResult = Field(description="The overall verdict; see docs/conformance-report.md.")
+    weakened_limits: list[str] = Field(
+        default_factory=list,
+        description="Declared limits below the catalogue's certification minimums (e.g. a hold window "
+        "shorter than `certification.minimumHoldSeconds`): when not empty the run does not certify (its "
+        "result is at best partial) and `vnode report verify` refuses it as a submission.",
+    )
     aborted: str | None = Field(
         default=None,
         description="Why the run ended before any test ran (e.g. the cluster was not ready); null when the "

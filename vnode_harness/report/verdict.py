@@ -36,6 +36,7 @@ def verdict_reason(report: ConformanceReport) -> str:
         return ", ".join(part for part in parts if part)
     parts = [
         "a focused run never certifies" if report.mode == "focused" else "",
+        "its declared limits are below the catalogue's minimums" if report.weakened_limits else "",
         "interrupted" if report.interrupted else "",
         f"{_count(results.count('skipped'), 'requirement')} skipped" if "skipped" in results else "",
         f"{_count(results.count('not-tested'), 'requirement')} not tested" if "not-tested" in results else "",

@@ -82,6 +82,9 @@ def verify(path: Path, *, junit: Path | None = None, suite: Suite | None = None)
     if submission.bundle is not None:
         verification.problems.extend(bundle_problems(report, submission.bundle, suite.catalogue))
         verification.reproduce = shlex.join(reproduce_arguments(report.command))
+    verification.problems.extend(
+        f"{origin}: does not certify: {weakened}" for weakened in report.weakened_limits
+    )
     if report.mode == "focused":
         verification.notes.append("a focused run (a -k/-m/path selection) never certifies: submit a full run")
     if report.aborted:
