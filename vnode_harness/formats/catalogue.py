@@ -159,14 +159,14 @@ class Certification(_CatalogueModel):
     (`profilePropagationSeconds`, …) need no minimum: a shorter one only makes a wait stricter, and the
     hold after an invalid profile is the propagation limit plus the hold window, so the minimum bounds it."""
 
-    minimum_hold_seconds: Annotated[int, Field(gt=0)]
+    minimum_hold_seconds: Annotated[int, Field(gt=0)] = 10
 
 
 class Catalogue(_CatalogueModel):
     """The whole catalogue, validated for internal consistency (unique ids, known features)."""
 
     schema_version: Literal[1]
-    certification: Certification
+    certification: Certification = Field(default_factory=Certification)
     features: list[Feature]
     requirements: list[Requirement]
     scope: Scope = Field(default_factory=Scope)
