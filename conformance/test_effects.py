@@ -50,7 +50,9 @@ def test_effect_labels_are_injected(core, namespace_factory, implementation, eci
 
 
 @pytest.mark.requirement("EFF-NO-OVERWRITE")
-def test_effects_never_overwrite_what_the_pod_has(core, namespace_factory, implementation, eci_profile):
+@pytest.mark.parametrize("own", ["mine", ""], ids=["own-value", "empty-value"])
+def test_effects_never_overwrite_what_the_pod_has(core, namespace_factory, implementation, eci_profile, own):
+    """An empty string is a value the pod has: "" must not be filled in either."""
     eci_profile.apply(profile_fixture("example-2-gpu"))
     namespace = namespace_factory({"gpu": "true"})
     pod = run_pod(
@@ -58,11 +60,33 @@ def test_effects_never_overwrite_what_the_pod_has(core, namespace_factory, imple
         namespace.name,
         "nginx",
         implementation,
-        labels={"gpu": "mine"},
-        annotations={USE_SPECS: "ecs.mine"},
+        labels={"gpu": own},
+        annotations={USE_SPECS: own},
     )
     assert_on_virtual_node(core, pod, implementation)
-    assert_metadata(pod, labels={"gpu": "mine"}, annotations={USE_SPECS: "ecs.mine"})
+    assert_metadata(pod, labels={"gpu": own}, annotations={USE_SPECS: own})
+
+
+@pytest.mark.requirement("EFF-ANNOTATIONS")
+def test_effect_annotation_values_arrive_intact(core, namespace, implementation, eci_profile):
+    """Annotation values may be anything a label value may not be: spaces, commas, JSON, more than 63
+    characters. The effect must inject them as the profile states them."""
+    values = {
+        "conformance.vnode.dev/spaces": "a value with spaces, commas; and: colons",
+        "conformance.vnode.dev/json": json.dumps({"cpu": "2", "zones": ["i", "j"]}),
+        "conformance.vnode.dev/long": "x" * 70 + "-end",
+    }
+    selectors = [
+        {
+            "name": "intact",
+            "objectSelector": {"matchLabels": {"intact": "yes"}},
+            "effect": {"annotations": values},
+        }
+    ]
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={"intact": "yes"})
+    assert_on_virtual_node(core, pod, implementation)
+    assert_metadata(pod, annotations=values)
 
 
 @pytest.mark.requirement("EFF-ORDER")

@@ -103,6 +103,14 @@ MUTANTS: dict[str, Mutant] = _registry(
            "an effect replaces a label or annotation the pod already has (breaks: injected annotations and "
            "labels do not overwrite existing ones)",
            effects.effects_overwrite_pod_values, ("EFF-ANNOTATIONS", "EFF-LABELS")),
+    Mutant("empty-pod-values-overwritten", "EFF-NO-OVERWRITE",
+           "a label or annotation the pod carries with an empty value counts as missing and is filled in by "
+           "an effect (breaks: injected annotations and labels do not overwrite existing ones; \"\" exists)",
+           effects.empty_pod_values_overwritten, ("EFF-ANNOTATIONS", "EFF-LABELS")),
+    Mutant("effect-annotation-values-sanitized", "EFF-ANNOTATIONS",
+           "effect annotation values are made valid label values (characters outside [A-Za-z0-9._-] "
+           "replaced, cut to 63) (breaks: the annotations to inject arrive as the profile states them)",
+           effects.effect_annotation_values_sanitized, ("EFF-LABELS", "EFF-NO-OVERWRITE")),
     Mutant("last-effect-wins", "EFF-ORDER",
            "a later selector's value replaces an earlier one's on a shared key (breaks: effect of the first "
            "matching selector > effect of the second)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,35 @@ def effect_labels_ignored() -> None:
     def plan(*args: Any) -> Metadata:
         applied, _, annotations = original(*args)
         return applied, {}, annotations
+
+    replace(mutation, "_plan_metadata", plan)
+
+
+def empty_pod_values_overwritten() -> None:
+    """``mutation._add_missing``: a label or annotation the pod carries with an empty value counts as
+    missing, so an effect (or a parameter default) fills it in."""
+
+    def add_missing(
+        additions: dict[str, str], current: dict[str, str], candidates: Mapping[str, str]
+    ) -> None:
+        for key, value in candidates.items():
+            if not current.get(key):
+                additions[key] = value
+                current[key] = value
+
+    replace(mutation, "_add_missing", add_missing)
+
+
+def effect_annotation_values_sanitized() -> None:
+    """``mutation._plan_metadata``: effect annotation values are made valid label values on the way
+    (characters outside [A-Za-z0-9._-] replaced, cut to 63 characters), as an implementation that keeps
+    them in labels or label selectors somewhere would."""
+    original = mutation._plan_metadata
+
+    def plan(*args: Any) -> Metadata:
+        applied, labels, annotations = original(*args)
+        sanitized = {key: re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63] for key, value in annotations.items()}
+        return applied, labels, sanitized
 
     replace(mutation, "_plan_metadata", plan)
 
