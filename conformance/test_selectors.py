@@ -10,7 +10,12 @@ from kubernetes import client
 
 from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.plumbing.waits import wait_for
-from vnode_harness.testapi.checks import assert_on_regular_node, assert_on_virtual_node, run_pod
+from vnode_harness.testapi.checks import (
+    assert_metadata,
+    assert_on_regular_node,
+    assert_on_virtual_node,
+    run_pod,
+)
 from vnode_harness.testapi.fixtures import profile_fixture, selectors_of
 
 
@@ -174,7 +179,10 @@ def assert_selectors_not_active(api, core, namespace, implementation, eci_profil
     # vk-webhook may still show an earlier test's profile for up to webhookConfigurationSeconds (an
     # implementation whose webhook sees every pod rewrites it later): wait until it shows none of these
     # selectors under the last valid profile, so that what the hold sees is the invalid text's doing.
-    eci_profile.apply({})
+    # The whole profile stays as it was, not only its selectors: where parameters can be observed, the
+    # invalid profile also changes one, which must not take effect either.
+    observe_parameters = implementation.supports("hot-updates")
+    eci_profile.apply({"securityGroupId": LAST_VALID_GROUP} if observe_parameters else {})
     wait_for(
         f"MutatingWebhookConfiguration {implementation.observation.webhook_configuration_name} to show none "
         "of the selectors under the last valid profile",
@@ -183,7 +191,7 @@ def assert_selectors_not_active(api, core, namespace, implementation, eci_profil
         hint=kubectl_webhook(implementation),
     )
     eci_profile.apply_invalid(
-        {"selectors": text},
+        {"selectors": text, **({"securityGroupId": INVALID_PART_GROUP} if observe_parameters else {})},
         also_holding={
             f"the invalid selectors out of MutatingWebhookConfiguration "
             f"{implementation.observation.webhook_configuration_name}": none_shown
@@ -196,7 +204,13 @@ def assert_selectors_not_active(api, core, namespace, implementation, eci_profil
         assert_on_regular_node(core, pod, implementation)
     labelled = run_pod(core, namespace.name, "labelled", implementation, labels={ECI_LABEL: "true"})
     assert_on_virtual_node(core, labelled, implementation)
+    if observe_parameters:
+        group = implementation.observation.security_group_annotation
+        assert_metadata(labelled, annotations={group: LAST_VALID_GROUP})
 
+
+LAST_VALID_GROUP = "sg-conformance-last-valid"
+INVALID_PART_GROUP = "sg-conformance-invalid-profile"
 
 BROKEN = [{"name": "broken", "objectSelector": {"matchLabels": {"broken-selector": "true"}}}]
 

@@ -90,6 +90,10 @@ MUTANTS: dict[str, Mutant] = _registry(
            "selectors are kept in a map by name, so of two with the same name the last one is active "
            "(breaks: a selector's name is unique)",
            selectors.duplicate_selector_names_last_wins, ("SEL-OBJECT", "SEL-INVALID-JSON")),
+    Mutant("valid-parts-of-invalid-profile-applied", "SEL-INVALID-JSON",
+           "a profile with invalid selectors keeps the last valid selectors but its cluster-level parameters "
+           "take effect (breaks: an invalid profile leaves the last valid profile in force — all of it)",
+           selectors.valid_parts_of_invalid_profile_applied, ("SEL-OBJECT", "EFF-ANNOTATIONS")),
     # --- selectors-effects: ECI Effect -----------------------------------------------------------------
     Mutant("aliyun-effect-annotations-dropped", "EFF-ANNOTATIONS",
            "effect annotations under k8s.aliyun.com/ other than eci-vswitch and eci-security-group are "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import eci_reference.controller as controller
 import eci_reference.matching as matching
 import eci_reference.mutation as mutation
 import eci_reference.selectors_schema as selectors_schema
@@ -12,7 +14,14 @@ import eci_reference.webhook_config as webhook_config
 from eci_reference.constants import NAMESPACE_LABEL_ENTRY, POD_LABEL_ENTRY, REASON_SELECTOR_PREFIX
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile, Selector
-from tests.mutation.seams import CATCH_ALL_ENTRY, replace, send_every_pod, transform_pod_patch, with_ops
+from tests.mutation.seams import (
+    CATCH_ALL_ENTRY,
+    bound,
+    replace,
+    send_every_pod,
+    transform_pod_patch,
+    with_ops,
+)
 
 SelectorMatcher = Callable[[Selector, Mapping[str, str], Mapping[str, str]], bool]
 
@@ -143,3 +152,23 @@ def duplicate_selector_names_last_wins() -> None:
         return list(by_name.values())
 
     _rewrite_selectors_text(rewrite)
+
+
+def valid_parts_of_invalid_profile_applied() -> None:
+    """``controller.evaluate_profile``: an invalid profile keeps the last valid selectors, but its
+    cluster-level parameters (securityGroupId, vSwitchIds) take effect."""
+    original = bound(controller, "evaluate_profile")
+
+    def evaluate(data: Mapping[str, str], active: Profile | None, default_data: Mapping[str, str]) -> Any:
+        evaluation = original(data, active, default_data)
+        if evaluation.valid or active is None:
+            return evaluation
+        kept = evaluation.profile
+        profile = dataclasses.replace(
+            kept,
+            security_group_id=data.get("securityGroupId", kept.security_group_id),
+            vswitch_ids=data.get("vSwitchIds", kept.vswitch_ids),
+        )
+        return dataclasses.replace(evaluation, profile=profile)
+
+    replace(controller, "evaluate_profile", evaluate)
