@@ -190,3 +190,21 @@ def test_labelling_a_pod_afterwards_brings_no_effect(core, namespace, implementa
         "its label imc=auto (added with kubectl label)",
         absent_annotations=(AUTO_IMC,),
     )
+
+
+@pytest.mark.requirement("EFF-AT-CREATION")
+def test_labelling_the_namespace_afterwards_brings_no_effect(core, namespace_factory, implementation, eci_profile):
+    """The third way a running pod could come to match a selector: its namespace gets the label."""
+    eci_profile.apply(profile_fixture("example-2-gpu"))
+    namespace = namespace_factory()
+    pod = run_pod(core, namespace.name, "nginx", implementation)
+    assert_on_regular_node(core, pod, implementation)
+    # kubectl label namespace <namespace> gpu=true
+    core.patch_namespace(namespace.name, {"metadata": {"labels": {"gpu": "true"}}})
+    assert_pod_stays(
+        core,
+        pod,
+        implementation,
+        "its namespace's label gpu=true (added with kubectl label)",
+        absent_annotations=(USE_SPECS,),
+    )
