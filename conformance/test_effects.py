@@ -193,7 +193,9 @@ def test_labelling_a_pod_afterwards_brings_no_effect(core, namespace, implementa
 
 
 @pytest.mark.requirement("EFF-AT-CREATION")
-def test_labelling_the_namespace_afterwards_brings_no_effect(core, namespace_factory, implementation, eci_profile):
+def test_labelling_the_namespace_afterwards_brings_no_effect(
+    core, namespace_factory, implementation, eci_profile
+):
     """The third way a running pod could come to match a selector: its namespace gets the label."""
     eci_profile.apply(profile_fixture("example-2-gpu"))
     namespace = namespace_factory()
