@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM at seeded random points of a run, and a run killed outright (SIGKILL).
+"""SIGINT and SIGTERM at seeded random points of a run (on one cluster, and on shards the run started
+itself), and a run killed outright (SIGKILL).
 
 Interrupted (SIGINT, SIGTERM), the run restores the eci-profile, releases the lock Lease, deletes its
 namespaces, and writes its reports marked interrupted (partial). Killed, it can do none of that: the
@@ -19,12 +20,17 @@ from tests.faults.scenario import (
     REFERENCE,
     assert_nothing_left,
     outcomes_named,
+    processes_mentioning,
     profile_now,
+    shard_kubeconfig,
+    start_sharded_suite,
     start_suite,
     when_a_test_holds_the_lock,
     when_tests_started,
 )
 from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.plumbing.kube import api_client
+from vnode_harness.providers.local.cluster import clusters_root
 from vnode_harness.testapi.profile import ProfileEditor
 from vnode_harness.testapi.workloads import RUN_LABEL
 
@@ -90,3 +96,34 @@ def test_a_killed_runs_lock_is_taken_over_and_reported(api, shared_cluster, refe
         for namespace in core.list_namespace(label_selector=f"{RUN_LABEL}={killed.run_id}").items:
             core.delete_namespace(namespace.metadata.name)
     assert_nothing_left(api, implementation, after, before)
+
+
+SHARDS = 2
+
+
+@pytest.mark.parametrize(("signum", "delay"), interruption_points(SEED + 1, POINTS), ids=str)
+def test_an_interrupted_sharded_run_restores_and_tears_down_every_shard(tmp_path, signum, delay):
+    """The same on a run that started its own shards: every shard's profile restored and its cluster,
+    implementation and directory gone, one report marked interrupted."""
+    name = f"vnode-int-{os.getpid()}-{int(delay * 10)}"
+    run = start_sharded_suite(tmp_path / "reports", cluster_name=name, select=PROFILE_TESTS, clusters=SHARDS)
+    try:
+        kubeconfigs = [shard_kubeconfig(run, name, f"shard-{index + 1}") for index in range(SHARDS)]
+        when_tests_started(api_client(kubeconfigs[-1], "fault-scenario"), run)
+        time.sleep(delay)  # the seeded point itself: "this long into the tests"
+        run.signal(signum)
+        exit_code = run.wait()
+    finally:
+        if run.process.poll() is None:
+            os.killpg(run.process.pid, signal.SIGKILL)
+    report = run.report()
+    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
+    assert report["interrupted"].startswith(signal.Signals(signum).name), report["interrupted"]
+    assert [shard["name"] for shard in report["shards"]] == [f"shard-{i + 1}" for i in range(SHARDS)]
+    assert report["cleanup"]["profileRestored"] is True, report["cleanup"]
+    assert report["cleanup"]["leftBehind"] == [], report["cleanup"]
+    assert run.run_dir is not None
+    assert (run.run_dir / "bundle.tar.gz").is_file()
+    assert not outcomes_named(run.outcomes(), "failed"), run.outcomes()
+    assert processes_mentioning(name) == [], "a shard's processes outlived the interrupted run"
+    assert not [path for path in clusters_root().glob(f"{name}-*")], "a shard's cluster directory is left"
