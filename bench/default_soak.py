@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,13 +30,47 @@ def _cluster_processes() -> list[str]:
     return [line for line in found.stdout.splitlines() if "pgrep" not in line]
 
 
+def _clusters_rss_mib() -> float:
+    """Resident memory of every local cluster's processes and the implementations beside them."""
+    total_kib = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes()
+            if b"vnode-clusters-" not in argv and b"eci_reference" not in argv:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kib / 1024
+
+
+class PeakMemory(threading.Thread):
+    """Samples the clusters' resident memory every second while a run goes on; `peak_mib` the most."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mib = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            self.peak_mib = max(self.peak_mib, _clusters_rss_mib())
+
+
 def _one_run(repo: Path, reports: Path) -> dict[str, Any]:
     started = time.monotonic()
+    memory = PeakMemory()
+    memory.start()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "-n", "auto",
          "--cluster", "local", "--reports-dir", str(reports)],
         cwd=repo, capture_output=True, text=True, check=False,
     )  # fmt: skip
+    memory.done.set()
     seconds = round(time.monotonic() - started, 1)
     report_files = sorted(reports.glob("runs/*/conformance-report.yaml"))
     report = yaml.safe_load(report_files[-1].read_text()) if report_files else {}
@@ -51,6 +86,7 @@ def _one_run(repo: Path, reports: Path) -> dict[str, Any]:
         "left_behind": len(cleanup.get("leftBehind") or []),
         "outcomes": {test["nodeid"]: test["outcome"] for test in report.get("tests") or []},
         "phases": phases[-1] if phases else "",
+        "clusters_peak_rss_mib": round(memory.peak_mib),
         "processes_left": _cluster_processes(),
     }
 
@@ -67,7 +103,8 @@ def main(arguments: Sequence[str], *, repo: Path, results: Path) -> int:
         print(
             f"run {index + 1}/{options.runs}: {run['seconds']} s, exit {run['exit']}, {run['result']}, "
             f"{run['totals']}, {run['shards']} shards, profile restored {run['profile_restored']}, "
-            f"{run['left_behind']} left, {len(run['processes_left'])} cluster processes left; "
+            f"{run['left_behind']} left, {len(run['processes_left'])} cluster processes left, "
+            f"clusters' peak RSS {run['clusters_peak_rss_mib']} MiB; "
             f"{run['phases']}",
             flush=True,
         )
@@ -85,6 +122,7 @@ def main(arguments: Sequence[str], *, repo: Path, results: Path) -> int:
         "profile_restored_every_run": all(run["profile_restored"] is True for run in runs),
         "objects_left": sum(run["left_behind"] for run in runs),
         "cluster_processes_left": sum(len(run["processes_left"]) for run in runs),
+        "clusters_peak_rss_mib_max": max(run["clusters_peak_rss_mib"] for run in runs),
     }
     results.mkdir(parents=True, exist_ok=True)
     each = [{key: value for key, value in run.items() if key != "outcomes"} for run in runs]
