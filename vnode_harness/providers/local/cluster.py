@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,6 +77,19 @@ def _owner_alive(state: dict[str, Any]) -> bool:
     return pid_alive(pid)
 
 
+STATELESS_GRACE_SECONDS = 60.0
+"""A cluster directory without its state file is taken for an orphan only after this long: a cluster
+being created writes its state right after making the directory (shards start in parallel, and each
+start reaps orphans first)."""
+
+
+def _just_made(directory: Path) -> bool:
+    try:
+        return time.time() - directory.stat().st_mtime < STATELESS_GRACE_SECONDS
+    except OSError:
+        return False
+
+
 def list_clusters() -> list[dict[str, Any]]:
     """State of every local cluster of this user on this machine, with `owner_alive` filled in."""
     states: list[dict[str, Any]] = []
@@ -88,6 +102,8 @@ def list_clusters() -> list[dict[str, Any]]:
             state = json.loads(state_path.read_text())
         except (OSError, ValueError):
             state = {"name": directory.name, "owner_pid": 0}
+            if _just_made(directory):  # another shard of this machine is creating it right now
+                state["owner_pid"] = os.getpid()
         state["owner_alive"] = _owner_alive(state)
         states.append(state)
     return states
@@ -345,7 +361,11 @@ class LocalCluster:
             "logs_dir": str(self.logs_dir),
             **extra,
         }
-        (self.directory / STATE_FILE).write_text(json.dumps(state, indent=2))
+        # Atomically: a run starting its shards in parallel reaps orphans meanwhile, and must never read
+        # a half-written state (it would take the cluster for an orphan and remove it).
+        partial = self.directory / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}"
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(self.directory / STATE_FILE)
 
 
 def _control_plane_names() -> tuple[str, ...]:
