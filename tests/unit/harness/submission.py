@@ -14,7 +14,7 @@ import yaml
 
 from tests.unit.harness.builders import run_info
 from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
-from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.formats.implementation import Implementation, load_implementation
 from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.report.bundle import render_manifest, sha256_hex
 from vnode_harness.report.collector import ResultCollector
@@ -45,11 +45,13 @@ def nodeid_for(requirement_id: str) -> str:
     return f"conformance/test_{module}.py::test_{requirement_id.lower()}"
 
 
-def build_report(outcomes: dict[str, str] | None = None) -> ConformanceReport:
+def build_report(
+    outcomes: dict[str, str] | None = None, *, implementation: Implementation | None = None
+) -> ConformanceReport:
     """Every requirement's test passed (skipped when its feature is not declared) unless `outcomes`
-    says otherwise (requirement id → outcome)."""
+    says otherwise (requirement id → outcome); `implementation`: the reference unless given."""
     catalogue = load_catalogue()
-    implementation = load_implementation(REFERENCE)
+    implementation = implementation or load_implementation(REFERENCE)
     collector = ResultCollector(catalogue)
     for requirement in catalogue.requirements:
         default = "passed" if implementation.supports(requirement.feature) else "skipped"

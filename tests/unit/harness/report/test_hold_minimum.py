@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.harness.builders import run_info
-from tests.unit.harness.submission import FINGERPRINT, REFERENCE, dump, nodeid_for, report_data
-from vnode_harness.formats.catalogue import catalogue_digest, load_catalogue
+from tests.unit.harness.submission import REFERENCE, build_report, dump, report_data
+from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.certification import weakened_limits
 from vnode_harness.formats.implementation import Implementation, load_implementation
-from vnode_harness.report.bundle import sha256_hex
-from vnode_harness.report.collector import ResultCollector
 from vnode_harness.report.model import ConformanceReport
 from vnode_harness.report.verify import verify
 
 
 def _report(hold_seconds: int) -> ConformanceReport:
-    catalogue = load_catalogue()
     reference = load_implementation(REFERENCE)
     implementation = Implementation.model_validate(
         {
@@ -25,16 +21,7 @@ def _report(hold_seconds: int) -> ConformanceReport:
             "limits": {**reference.limits.model_dump(by_alias=True), "holdSeconds": hold_seconds},
         }
     )
-    collector = ResultCollector(catalogue)
-    for requirement in catalogue.requirements:
-        outcome = "passed" if implementation.supports(requirement.feature) else "skipped"
-        collector.record(nodeid_for(requirement.id), [requirement.id], outcome, 1.0, None)
-    run = run_info(
-        catalogue_digest=catalogue_digest(),
-        implementation_sha256=sha256_hex(REFERENCE.read_bytes()),
-        fingerprint=FINGERPRINT,
-    )
-    return collector.build_report(implementation, run)
+    return build_report(implementation=implementation)
 
 
 def test_the_catalogue_sets_the_minimum_and_only_a_shorter_window_weakens_a_claim() -> None:
