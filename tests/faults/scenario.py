@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client, watch
 
 from vnode_harness.formats.implementation import Implementation, load_implementation
 from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.lifecycle.leaks import leaks_after_settling
+from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import wait_for
 from vnode_harness.providers.local.implementation import LocalImplementation, start_local_implementation
 from vnode_harness.run_context import ClusterHandle
@@ -168,12 +170,25 @@ def shard_kubeconfig(run: SuiteRun, cluster_name: str, shard: str) -> Path:
     name = f"{cluster_name}-{shard}"
     kubeconfig = clusters_root() / name / "kwok" / "clusters" / name / "kubeconfig.yaml"
 
-    def written() -> tuple[Path | None, str]:
+    def answering() -> tuple[Path | None, str]:
         if run.process.poll() is not None:
             raise AssertionError(f"the run ended before {shard} started: {run.output()}")
-        return (kubeconfig if kubeconfig.is_file() else None), f"no {kubeconfig} yet"
+        if not kubeconfig.is_file():
+            return None, f"no {kubeconfig} yet"
+        return (kubeconfig, "") if api_server_ready(kubeconfig) else (None, "its kube-apiserver is not ready")
 
-    return wait_for(f"{shard}'s control plane", written, timeout=RUN_TIMEOUT_SECONDS)
+    return wait_for(f"{shard}'s control plane", answering, timeout=RUN_TIMEOUT_SECONDS)
+
+
+def api_server_ready(kubeconfig: Path) -> bool:
+    """Whether the kube-apiserver of `kubeconfig` answers /readyz with 200 (kwokctl writes the
+    kubeconfig before the server listens, so the file alone does not say it is up)."""
+    try:
+        with api_client(kubeconfig, "fault-scenario") as api:
+            api.call_api("/readyz", "GET", _request_timeout=2, _preload_content=False)
+    except (OSError, urllib3.exceptions.HTTPError, client.ApiException, yaml.YAMLError):
+        return False
+    return True
 
 
 def processes_mentioning(text: str) -> list[str]:
