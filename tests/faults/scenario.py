@@ -185,10 +185,11 @@ def api_server_ready(kubeconfig: Path) -> bool:
     kubeconfig before the server listens, so the file alone does not say it is up)."""
     try:
         with api_client(kubeconfig, "fault-scenario") as api:
-            api.call_api("/readyz", "GET", _request_timeout=2, _preload_content=False)
+            response = api.call_api("GET", f"{api.configuration.host}/readyz", _request_timeout=2)
+            response.read()
     except (OSError, urllib3.exceptions.HTTPError, client.ApiException, yaml.YAMLError):
         return False
-    return True
+    return bool(response.status == 200)
 
 
 def processes_mentioning(text: str) -> list[str]:
