@@ -173,17 +173,15 @@ def _kind_images(_: argparse.Namespace) -> int:
 
 
 def _report_render(args: argparse.Namespace) -> int:
-    import yaml
-    from pydantic import ValidationError
-
     from vnode_harness.formats.catalogue import load_catalogue
     from vnode_harness.report.markdown import render_markdown
-    from vnode_harness.report.model import ConformanceReport
+    from vnode_harness.report.verify import read_report
 
-    try:
-        report = ConformanceReport.model_validate(yaml.safe_load(Path(args.report).read_text()))
-    except (OSError, yaml.YAMLError, ValidationError) as error:
-        console.print(f"[red]{args.report} is not a conformance report: {error}")
+    report, problems = read_report(Path(args.report))
+    if report is None:
+        for problem in problems or [f"{args.report}: no conformance report in it"]:
+            print(problem)
+        console.print(f"[red]{args.report}: nothing to render", highlight=False)
         return 2
     markdown = render_markdown(report, load_catalogue())
     if args.output:
@@ -343,8 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_catalogue, feature=None)
 
     report = _helps(commands.add_parser("report", help="conformance reports")).add_subparsers(dest="action")
-    render = report.add_parser("render", help="render a conformance-report.yaml as Markdown")
-    render.add_argument("report", help="path of a conformance-report.yaml")
+    render = report.add_parser("render", help="render a report, a bundle or a run directory as Markdown")
+    render.add_argument("report", help="a conformance-report.yaml, a bundle.tar.gz, or a run directory")
     render.add_argument("--output", "-o", help="write here instead of standard output")
     render.set_defaults(handler=_report_render)
     check = report.add_parser(

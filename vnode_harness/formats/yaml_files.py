@@ -77,10 +77,11 @@ def parse_yaml_mapping(text: str, origin: str, what: str) -> dict[str, Any]:
         raise ModelFileError(f"{origin}: the {what} is not valid YAML: {_yaml_problem(error)}") from None
     except RecursionError:  # PyYAML composes and constructs recursively: thousands of `[` exhaust it
         raise ModelFileError(f"{origin}: the {what} is nested too deeply to be read") from None
+    if data is None:
+        raise ModelFileError(f"{origin}: the {what} is empty (no YAML document in it)")
     if not isinstance(data, dict):
-        raise ModelFileError(
-            f"{origin}: the {what} must be a YAML mapping at the top level, got {type(data).__name__}"
-        )
+        got = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise ModelFileError(f"{origin}: the {what} must be a YAML mapping at the top level, not {got}")
     return data
 
 

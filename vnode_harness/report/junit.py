@@ -81,10 +81,12 @@ def junit_key(nodeid: str) -> JunitKey:
 
 def compare_junit(report: ConformanceReport, xml: bytes, origin: str) -> list[str]:
     """Every disagreement between `report` and the JUnit XML `xml` (read from `origin`)."""
+    if not xml.strip():
+        return [f"{origin}: the JUnit file is empty"]
     try:
         root = ElementTree.fromstring(xml)  # noqa: S314 -- expat expands no external entities
     except ElementTree.ParseError as error:
-        return [f"{origin}: not well-formed XML ({error}); truncated or not a JUnit file"]
+        return [f"{origin}: not well-formed XML ({error}): not a JUnit file, or one cut short"]
     if root.tag == "testsuites":
         suites = root.findall("testsuite")
     elif root.tag == "testsuite":

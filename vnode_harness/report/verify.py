@@ -92,6 +92,17 @@ def verify(path: Path, *, junit: Path | None = None, suite: Suite | None = None)
     return verification
 
 
+def read_report(path: Path) -> tuple[ConformanceReport | None, list[str]]:
+    """The report of a report file, a bundle or a run directory (what `verify` accepts), or the
+    problems that say why there is none: `vnode report render` reads its input as `verify` does."""
+    verification = Verification(str(path))
+    submission = _read_submission(path, None, verification)
+    if submission is None or submission.report_text is None:
+        return None, verification.problems
+    report = _parse_report(submission.report_text, submission.report_origin, verification.problems)
+    return report, verification.problems
+
+
 def _read_submission(path: Path, junit: Path | None, verification: Verification) -> _Submission | None:
     if path.is_dir():
         candidate = path / bundle_files.BUNDLE_NAME

@@ -224,7 +224,7 @@ class TestErrors:
     def test_not_a_mapping(self, tmp_path):
         path = tmp_path / "impl.yaml"
         path.write_text("- core-scheduling\n", encoding="utf-8")
-        with pytest.raises(ModelFileError, match="must be a YAML mapping at the top level, got list"):
+        with pytest.raises(ModelFileError, match="must be a YAML mapping at the top level, not a list"):
             load_implementation(path)
 
     def test_yaml_syntax_error_names_the_file(self, tmp_path):

@@ -218,8 +218,8 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("content", "expected"),
         [
-            ("", "must be a YAML mapping at the top level, got NoneType"),
-            ("- a\n- b\n", "must be a YAML mapping at the top level, got list"),
+            ("", "is empty (no YAML document in it)"),
+            ("- a\n- b\n", "must be a YAML mapping at the top level, not a list"),
             ("a: [1, 2\n", "is not valid YAML"),
             (
                 "kind: Implementation\napiVersion: conformance.vnode.dev/v1alpha1\n",
