@@ -58,7 +58,10 @@ class ComponentLogs:
             start_process(f"logs-{component}", command, log=paths[component], pid_dir=self.pid_dir)
 
     def collect(self) -> None:
-        """Stop following, then write each component's whole log (best effort: a missing pod has none)."""
+        """Stop following, then write each component's whole log where the cluster still has one.
+
+        A component whose pods are gone (the implementation scaled to zero at `stop_implementation`)
+        has no log left in the cluster: its followed file is kept, never overwritten with nothing."""
         stop_recorded(self.pid_dir)
         if self.kubectl is None or not self.kubeconfig.is_file():
             return
@@ -66,7 +69,9 @@ class ComponentLogs:
         for component, arguments in self._targets().items():
             command = self._kubectl_logs(arguments, follow=False)
             with contextlib.suppress(ClusterError):
-                paths[component].write_text(commands.run(command, what=f"kubectl logs of {component}"))
+                whole = commands.run(command, what=f"kubectl logs of {component}")
+                if whole.strip():
+                    paths[component].write_text(whole)
 
     def _implementation_pods(self) -> tuple[str, ImplementationPods] | None:
         """(project, where its pods are) when the implementation declares pods in the cluster."""
