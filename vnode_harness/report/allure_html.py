@@ -67,7 +67,10 @@ def allure_command(console: Console) -> Path:
 
 def allure_config(report_name: str, group_by: Sequence[str]) -> dict[str, Any]:
     """The generator's configuration: the awesome report, its tree grouped by `group_by` labels."""
-    return {"name": report_name, "plugins": {"awesome": {"options": {"groupBy": list(group_by)}}}}
+    return {
+        "name": report_name,
+        "plugins": {"awesome": {"options": {"groupBy": list(group_by), "singleFile": True}}},
+    }
 
 
 def generate_html(
