@@ -1,6 +1,7 @@
-"""Dockerfiles of the locally built images, generated per image: each needs a base, one binary and at
-most a few Debian packages, and the classic builder (Debian's Docker 20.10) cannot take an
-ENTRYPOINT from a build argument. Every FROM is the local debootstrap image or scratch."""
+"""Dockerfiles of the locally built images, generated per image: most need a base, one binary and at
+most a few Debian packages (proxyv2: two binaries and a template), and the classic builder (Debian's
+Docker 20.10) cannot take an ENTRYPOINT from a build argument. Every FROM is the local debootstrap
+image or scratch."""
 
 from __future__ import annotations
 
