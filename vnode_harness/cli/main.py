@@ -154,6 +154,7 @@ def _cluster_kubeconfig(args: argparse.Namespace) -> int:
 def _kind_images(_: argparse.Namespace) -> int:
     from vnode_harness.providers.kind.docker import docker_available
     from vnode_harness.providers.kind.images import ImageBuildError, build_image_set
+    from vnode_harness.providers.kind.images.plan import summary
 
     usable, reason = docker_available()
     if not usable:
@@ -165,10 +166,13 @@ def _kind_images(_: argparse.Namespace) -> int:
     except ImageBuildError as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
+    out = make_console()
     table = Table("image", "id")
     for name, image_id in images.image_ids.items():
         table.add_row(name, image_id.removeprefix("sha256:")[:12])
-    make_console().print(table)
+    out.print(table)
+    for line in summary(images):
+        out.print(line, markup=False, highlight=False)
     return 0
 
 

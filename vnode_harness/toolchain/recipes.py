@@ -195,27 +195,60 @@ def _virtual_kubelet() -> Recipe:
     )
 
 
-def _istio() -> Recipe:
-    label = versions.ISTIO_LABEL
+def _istio_recipe(
+    component: str, label: str, binaries: tuple[Binary, ...], build_env: tuple[tuple[str, str], ...] = ()
+) -> Recipe:
+    """An Istio component: the pinned snapshot, its version stamp and dependency overrides."""
     stamp = f"-X istio.io/istio/pkg/version.buildVersion={versions.ISTIO_MODULE}"
-    probe = VersionProbe(("version", "--remote=false", "--short"), versions.ISTIO_MODULE)
     return Recipe(
-        component="istio",
+        component=component,
         version=versions.ISTIO_MODULE,
-        label=f"Istio {label}",
+        label=label,
         module="istio.io/istio",
         module_version=versions.ISTIO_MODULE,
         go_directive="1.26.0",
-        binaries=(
+        binaries=binaries,
+        ldflags=("-s", "-w", stamp),
+        replaces=tuple(sorted(versions.ISTIO_DEPENDENCY_OVERRIDES.items())),
+        build_env=build_env,
+    )
+
+
+def _istio() -> Recipe:
+    return _istio_recipe(
+        "istio",
+        f"Istio {versions.ISTIO_LABEL}",
+        (
             Binary(
                 "pilot-discovery",
                 "istio.io/istio/pilot/cmd/pilot-discovery",
                 VersionProbe(("version", "--short"), versions.ISTIO_MODULE),
             ),
-            Binary("istioctl", "istio.io/istio/istioctl/cmd/istioctl", probe),
+            Binary(
+                "istioctl",
+                "istio.io/istio/istioctl/cmd/istioctl",
+                VersionProbe(("version", "--remote=false", "--short"), versions.ISTIO_MODULE),
+            ),
         ),
-        ldflags=("-s", "-w", stamp),
-        replaces=tuple(sorted(versions.ISTIO_DEPENDENCY_OVERRIDES.items())),
+    )
+
+
+def _istio_agent() -> Recipe:
+    """pilot-agent, the sidecar's own process (it bootstraps and supervises Envoy), for the kind image
+    set's proxyv2 image. A component of its own rather than a third binary of `istio`: the local
+    provider never runs it, and adding it there would change that recipe's digest and rebuild
+    pilot-discovery and istioctl for everyone. Static, as upstream builds it (CGO_ENABLED=0)."""
+    return _istio_recipe(
+        "istio-agent",
+        f"Istio {versions.ISTIO_LABEL} pilot-agent",
+        (
+            Binary(
+                "pilot-agent",
+                "istio.io/istio/pilot/cmd/pilot-agent",
+                VersionProbe(("version", "--short"), versions.ISTIO_MODULE),
+            ),
+        ),
+        build_env=(("CGO_ENABLED", "0"),),
     )
 
 
@@ -302,7 +335,8 @@ def _kind() -> Recipe:
 
 
 KIND_RECIPES: dict[str, Recipe] = {
-    recipe.component: recipe for recipe in (_kind(), _kubernetes_node(), _coredns(), _flannel())
+    recipe.component: recipe
+    for recipe in (_kind(), _kubernetes_node(), _coredns(), _flannel(), _istio_agent())
 }
 """What the kind provider's locally built images need on top of RECIPES (`vnode kind images`)."""
 

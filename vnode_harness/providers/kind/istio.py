@@ -5,7 +5,8 @@ the istiod image, so the stock in-cluster install is used. The settings are the 
 the shared IstioOperator overlay (vnode_harness.providers.topology: classic sidecars and the
 virtual-kubelet downward-API template, explained in providers/istio-operator.yaml),
 `ENABLE_NATIVE_SIDECARS=false`, and the pinned proxy hub/tag — istioctl built from Go modules has no
-version stamp of its own to derive them from.
+version stamp of its own to derive them from. With the built image set, whose sidecar runs upstream
+Envoy, also UPSTREAM_ENVOY_SETTINGS.
 """
 
 from __future__ import annotations
@@ -31,10 +32,25 @@ from vnode_harness.run_context import ClusterError
 ISTIOD = "istiod"
 READINESS_TIMEOUT_SECONDS = 300
 
+UPSTREAM_ENVOY_SETTINGS: tuple[str, ...] = (
+    "values.telemetry.enabled=false",
+    "values.pilot.env.PILOT_ENABLE_METADATA_EXCHANGE=false",
+    "values.pilot.env.PILOT_ENABLE_ALPN_FILTER=false",
+)
+"""What istiod must not send a sidecar running upstream Envoy (the built image set's proxyv2): filters
+only Istio's own Envoy build (istio/proxy) has, which upstream Envoy rejects with the whole listener or
+cluster. In order: the `istio.stats` HTTP filter of the default Prometheus telemetry (so no Istio
+request metrics), `istio.metadata_exchange` and the `peer_metadata` filters (no peer workload metadata),
+and `istio.alpn` (outbound mTLS offers plain ALPN, not istio-http/1.1). docs/kind.md lists them."""
 
-def profile_arguments(hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG) -> list[str]:
+
+def profile_arguments(
+    hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG, settings: tuple[str, ...] = ()
+) -> list[str]:
     """The profile and settings, shared by `istioctl install` and `istioctl manifest generate`; `hub` and
-    `tag` name the pilot and proxyv2 images (the pinned upstream ones, or the locally built set's)."""
+    `tag` name the pilot and proxyv2 images (the pinned upstream ones, or the locally built set's), and
+    `settings` are what those images need on top (UPSTREAM_ENVOY_SETTINGS)."""
+    extra = [argument for setting in settings for argument in ("--set", setting)]
     return [
         "-f",
         str(ISTIO_OPERATOR_OVERLAY),
@@ -46,11 +62,16 @@ def profile_arguments(hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.I
         f"hub={hub}",
         "--set",
         f"tag={tag}",
+        *extra,
     ]
 
 
 def install_command(
-    istioctl: Path, kubeconfig: Path, hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG
+    istioctl: Path,
+    kubeconfig: Path,
+    hub: str = versions.ISTIO_PROXY_HUB,
+    tag: str = versions.ISTIO_PROXY_TAG,
+    settings: tuple[str, ...] = (),
 ) -> list[str]:
     return [
         str(istioctl),
@@ -58,17 +79,19 @@ def install_command(
         "-y",
         "--kubeconfig",
         str(kubeconfig),
-        *profile_arguments(hub, tag),
+        *profile_arguments(hub, tag, settings),
         "--readiness-timeout",
         f"{READINESS_TIMEOUT_SECONDS}s",
     ]
 
 
-def install_digest(hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG) -> str:
+def install_digest(
+    hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG, settings: tuple[str, ...] = ()
+) -> str:
     """What decides whether an installed Istio is current: istioctl's version, the settings, the overlay."""
     payload = {
         "istio": versions.ISTIO_MODULE,
-        "arguments": profile_arguments(hub, tag)[2:],
+        "arguments": profile_arguments(hub, tag, settings)[2:],
         "overlay": hashlib.sha256(ISTIO_OPERATOR_OVERLAY.read_bytes()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -90,13 +113,14 @@ def install(
     *,
     hub: str = versions.ISTIO_PROXY_HUB,
     tag: str = versions.ISTIO_PROXY_TAG,
+    settings: tuple[str, ...] = (),
 ) -> None:
     """Install (or upgrade in place) and return once istioctl saw every component ready."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         try:
             result = subprocess.run(
-                install_command(istioctl, kubeconfig, hub, tag),
+                install_command(istioctl, kubeconfig, hub, tag, settings),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 timeout=READINESS_TIMEOUT_SECONDS + 120,

@@ -86,16 +86,20 @@ def install_istio(
     kubeconfig: Path,
     hub: str,
     tag: str,
+    settings: tuple[str, ...] = (),
     logs_dir: Path,
     applied: str | None,
     console: Console,
 ) -> None:
-    """Istio's minimal profile with `hub`/`tag` images, until istiod injects sidecars."""
-    digest = istio.install_digest(hub, tag)
+    """Istio's minimal profile with `hub`/`tag` images (and the `settings` they need), until istiod
+    injects sidecars."""
+    digest = istio.install_digest(hub, tag, settings)
     available, _ = istio.istiod_available(client.AppsV1Api(api))
     if digest != applied or not available:
         istioctl = resolve_toolchain(["istio"], console=console)["istioctl"]
         console.print(f"installing Istio ({versions.ISTIO_LABEL}, minimal profile) with istioctl")
-        istio.install(istioctl, kubeconfig, logs_dir / "istioctl-install.log", hub=hub, tag=tag)
+        istio.install(
+            istioctl, kubeconfig, logs_dir / "istioctl-install.log", hub=hub, tag=tag, settings=settings
+        )
     istio.wait_ready(api)
     record_applied(client.CoreV1Api(api), "istio", digest)

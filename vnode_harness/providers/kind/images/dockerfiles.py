@@ -1,6 +1,7 @@
-"""Dockerfiles of the locally built images, generated per image: each needs a base, one binary and at
-most a few Debian packages, and the classic builder (Debian's Docker 20.10) cannot take an
-ENTRYPOINT from a build argument. Every FROM is the local debootstrap image or scratch."""
+"""Dockerfiles of the locally built images, generated per image: most need a base, one binary and at
+most a few Debian packages (proxyv2: two binaries and a template), and the classic builder (Debian's
+Docker 20.10) cannot take an ENTRYPOINT from a build argument. Every FROM is the local debootstrap
+image or scratch."""
 
 from __future__ import annotations
 
@@ -42,13 +43,44 @@ def static_image(binary: str, *, user: str | None = None) -> str:
 def packages_image(
     base: str, packages: Sequence[str], entrypoint: Sequence[str], *, copies: Sequence[str] = ()
 ) -> str:
-    """Debian packages on the base (nginx for test pods, python3 for the sidecar stand-in)."""
+    """Debian packages on the base (nginx for test pods)."""
     lines = [
         f"FROM {base}",
         "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
         f"--no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*",
         *(f"COPY {name} /usr/local/bin/{name}" for name in copies),
         f"ENTRYPOINT {json.dumps(list(entrypoint))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PROXY_PACKAGES = ("ca-certificates", "iptables")
+"""What upstream's distroless proxyv2 base holds besides glibc: `pilot-agent istio-iptables` (the
+istio-init container) shells out to iptables; istiod's and external CAs are checked against the CAs."""
+BOOTSTRAP_TEMPLATE = "/var/lib/istio/envoy/envoy_bootstrap_tmpl.json"
+"""Where pilot-agent looks for Istio's Envoy bootstrap template (upstream Dockerfile.proxyv2)."""
+PROXY_UID = 1337
+"""istio-proxy, the user the sidecar runs as and whose traffic istio-iptables exempts."""
+
+
+def proxyv2_image(base: str, *, proxy_sha: str) -> str:
+    """Istio's proxyv2 as upstream's Dockerfile.proxyv2 assembles it, on the Debian base: pilot-agent,
+    Envoy, the bootstrap template, iptables set to nft as upstream's base does, user istio-proxy.
+    `envoy --version` runs at build time, so an Envoy that cannot run on this base fails the build."""
+    lines = [
+        f"FROM {base}",
+        "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        f"--no-install-recommends {' '.join(PROXY_PACKAGES)} && rm -rf /var/lib/apt/lists/* "
+        "&& update-alternatives --set iptables /usr/sbin/iptables-nft "
+        "&& update-alternatives --set ip6tables /usr/sbin/ip6tables-nft",
+        f"RUN useradd -m --uid {PROXY_UID} istio-proxy",
+        f"COPY envoy_bootstrap.json {BOOTSTRAP_TEMPLATE}",
+        "COPY envoy /usr/local/bin/envoy",
+        'RUN ["/usr/local/bin/envoy", "--version"]',
+        f"ENV ISTIO_META_ISTIO_PROXY_SHA={proxy_sha}",
+        "COPY pilot-agent /usr/local/bin/pilot-agent",
+        f"USER {PROXY_UID}:{PROXY_UID}",
+        'ENTRYPOINT ["/usr/local/bin/pilot-agent"]',
     ]
     return "\n".join(lines) + "\n"
 

