@@ -132,6 +132,14 @@ MUTANTS: dict[str, Mutant] = _registry(
            "a pod that matches only a selector's objectSelector stays on a regular node but gets its effect "
            "(breaks: ECI Effect injects into the pods routed to ECI)",
            effects.partial_match_effects_on_regular_pods, ("EFF-ANNOTATIONS", "EFF-GLOBAL")),
+    Mutant("global-effect-on-regular-pods", "EFF-ECI-ONLY",
+           "a pod left on a regular node gets every global effect (breaks: the effect applies to all pods "
+           "scheduled to ECI, and effects are not injected into pods on regular nodes)",
+           effects.global_effect_on_regular_pods, ("EFF-GLOBAL", "EFF-ANNOTATIONS")),
+    Mutant("global-effects-applied-last", "EFF-ORDER",
+           "global effects lose every shared key to routing selectors' effects, wherever they stand in the "
+           "profile (breaks: effect of the first matching selector > effect of the second)",
+           effects.global_effects_applied_last, ("EFF-GLOBAL", "EFF-ANNOTATIONS")),
     Mutant("effects-reapplied-to-running-pods", "EFF-AT-CREATION",
            "after a profile change, running pods that now match a selector get its effect patched on "
            "(breaks: ECI Effect injects annotations and labels at creation time)",
