@@ -198,6 +198,10 @@ MUTANTS: dict[str, Mutant] = _registry(
            "with WaitForFirstConsumer the disk waits for the pod's node, then goes to the StorageClass's "
            "zone (breaks: the zone of the scheduled node, not the StorageClass's, is used)",
            storage.volume_in_storage_class_zone, ("WFFC-STORAGECLASS-MODE", "WFFC-OFF-IMMEDIATE")),
+    Mutant("volume-region-of-the-cluster", "WFFC-ON-ZONE",
+           "with WaitForFirstConsumer the disk goes to the node's zone but carries the cluster's region "
+           "(breaks: the zone and region of the scheduled node are used)",
+           storage.volume_region_of_the_cluster, ("WFFC-STORAGECLASS-MODE", "WFFC-OFF-IMMEDIATE")),
     Mutant("immediate-binding-deferred", "WFFC-OFF-IMMEDIATE",
            "every claim waits for a consumer's node, also in Immediate mode, where none is ever selected "
            "(breaks: WaitForFirstConsumer=false binds at once)",
