@@ -144,8 +144,8 @@ def test_selector_without_selectors_applies_its_effect_to_every_eci_pod(
     for pod in (by_pod_label, by_namespace, by_selector):
         assert_on_virtual_node(core, pod, implementation)
         assert_metadata(pod, annotations={"example.com/global": "yes"}, labels={"global": "yes"})
-    assert_on_regular_node(core, not_eci, implementation)  # a global effect routes nothing by itself
-    assert_metadata(not_eci, absent_annotations=("example.com/global",), absent_labels=("global",))
+    # a global effect routes nothing by itself (whether it is injected there is EFF-ECI-ONLY's rule)
+    assert_on_regular_node(core, not_eci, implementation)
 
 
 @pytest.mark.requirement("EFF-ECI-ONLY")
@@ -155,6 +155,46 @@ def test_effects_are_not_injected_into_pods_on_regular_nodes(core, namespace, im
     pod = run_pod(core, namespace.name, "nginx", implementation, labels={"eci": "true"})
     assert_on_regular_node(core, pod, implementation)
     assert_metadata(pod, absent_annotations=(USE_SPECS,), absent_labels=("created-by-eci",))
+
+
+@pytest.mark.requirement("EFF-ECI-ONLY")
+def test_a_global_effect_is_not_injected_into_pods_on_regular_nodes(
+    core, namespace, implementation, eci_profile
+):
+    """The statement's other half: an effect for "all pods scheduled to ECI" reaches no other pod."""
+    selectors = [{"name": "everywhere", "effect": {"annotations": {"example.com/global": "yes"},
+                                                    "labels": {"global": "yes"}}}]  # fmt: skip
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    routed = run_pod(core, namespace.name, "routed", implementation, labels={ECI_LABEL: "true"})
+    assert_metadata(routed, annotations={"example.com/global": "yes"}, labels={"global": "yes"})
+    regular = run_pod(core, namespace.name, "regular", implementation)
+    assert_on_regular_node(core, regular, implementation)
+    assert_metadata(regular, absent_annotations=("example.com/global",), absent_labels=("global",))
+
+
+@pytest.mark.requirement("EFF-ORDER")
+@pytest.mark.parametrize("global_first", [True, False], ids=["global-effect-first", "global-effect-second"])
+def test_a_global_effect_takes_its_place_in_the_order(
+    core, namespace, implementation, eci_profile, global_first
+):
+    """A global effect is a matching selector like any other: its position in the profile decides a key
+    it shares with a routing selector's effect, before or after it."""
+
+    def shared(value):
+        return {"annotations": {"example.com/shared": value}, "labels": {"shared": value}}
+
+    everywhere = {"name": "everywhere", "effect": shared("global")}
+    routing = {
+        "name": "routing",
+        "objectSelector": {"matchLabels": {"order": "global"}},
+        "effect": shared("routing"),
+    }
+    selectors = [everywhere, routing] if global_first else [routing, everywhere]
+    eci_profile.apply({"selectors": json.dumps(selectors)})
+    pod = run_pod(core, namespace.name, "nginx", implementation, labels={"order": "global"})
+    assert_on_virtual_node(core, pod, implementation)
+    winner = "global" if global_first else "routing"
+    assert_metadata(pod, annotations={"example.com/shared": winner}, labels={"shared": winner})
 
 
 @pytest.mark.requirement("EFF-AT-CREATION")

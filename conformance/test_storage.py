@@ -148,32 +148,42 @@ def test_volume_is_created_in_the_zone_of_the_pods_node(api, core, namespace, im
             f"every virtual node is in the StorageClass's zone {class_zone}: the rule cannot be observed "
             "(not conformant: the cluster needs virtual nodes in a second zone)"
         )
-    target = other_zones[0]
-    create_claim(core, namespace.name, "data", implementation)
-    pod = run_pod(
-        core,
-        namespace.name,
-        "consumer",
-        implementation,
-        labels={ECI_LABEL: "true"},
-        volumes=claim_volume("data"),
-        node_selector={zone_label: target},
-    )
-    assert_on_virtual_node(core, pod, implementation)
-    node = core.read_node(pod.spec.node_name)
-    volume = wait_bound(core, namespace.name, "data", implementation)
+    # Every zone the cluster offers besides the class's, not one: a placement rule that holds in one zone
+    # and not another (a zone table, a region taken from the cluster) is caught where it breaks.
+    for index, target in enumerate(other_zones):
+        claim = f"data-{index}"
+        create_claim(core, namespace.name, claim, implementation)
+        pod = run_pod(
+            core,
+            namespace.name,
+            f"consumer-{index}",
+            implementation,
+            labels={ECI_LABEL: "true"},
+            volumes=claim_volume(claim),
+            node_selector={zone_label: target},
+        )
+        assert_on_virtual_node(core, pod, implementation)
+        node = core.read_node(pod.spec.node_name)
+        assert_volume_in_the_nodes_place(
+            wait_bound(core, namespace.name, claim, implementation), node, implementation, class_zone
+        )
+
+
+def assert_volume_in_the_nodes_place(volume, node, implementation, class_zone):
+    """The PV's zone (node affinity) is its node's, and so is its region label where the node has one."""
+    zone_label, region_label = implementation.observation.zone_label, implementation.observation.region_label
     node_zone = node.metadata.labels[zone_label]
     assert pv_zone(volume, implementation) == {node_zone}, (
         f"PV {volume.metadata.name} is pinned to zones {pv_zone(volume, implementation)}; "
-        f"expected the pod's node zone {node_zone} (the StorageClass names {class_zone})\n"
-        f"  see: kubectl get pv {volume.metadata.name} -o yaml"
+        f"expected the pod's node zone {node_zone} (node {node.metadata.name}; the StorageClass names "
+        f"{class_zone})\n  see: kubectl get pv {volume.metadata.name} -o yaml"
     )
-    region_label = implementation.observation.region_label
     node_region = node.metadata.labels.get(region_label)
     if node_region:
-        assert (volume.metadata.labels or {}).get(region_label) == node_region, (
-            f"PV {volume.metadata.name} region label {(volume.metadata.labels or {}).get(region_label)!r}; "
-            f"expected the node's region {node_region}"
+        volume_region = (volume.metadata.labels or {}).get(region_label)
+        assert volume_region == node_region, (
+            f"PV {volume.metadata.name} has region label {volume_region!r}; expected the region of its "
+            f"node {node.metadata.name}, {node_region}\n  see: kubectl get pv {volume.metadata.name} -o yaml"
         )
 
 

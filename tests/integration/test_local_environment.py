@@ -22,7 +22,12 @@ from vnode_harness.toolchain import resolve_toolchain
 
 pytestmark = pytest.mark.integration
 
-VIRTUAL = ["virtual-kubelet-cn-hangzhou-i", "virtual-kubelet-cn-hangzhou-j"]
+VIRTUAL_REGIONS = {
+    "cn-hangzhou-i": "cn-hangzhou",
+    "cn-hangzhou-j": "cn-hangzhou",
+    "cn-shanghai-b": "cn-shanghai",
+}
+VIRTUAL = [f"virtual-kubelet-{zone}" for zone in VIRTUAL_REGIONS]
 TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -52,17 +57,18 @@ def scratch_namespace(core, request):
 def test_nodes_labels_and_taints(core):
     nodes = {node.metadata.name: node for node in core.list_node().items}
     assert sorted(nodes) == sorted([*VIRTUAL, "kwok-worker-1", "kwok-worker-2"])
-    for name, zone in zip(VIRTUAL, ["cn-hangzhou-i", "cn-hangzhou-j"], strict=True):
+    for name, (zone, region) in zip(VIRTUAL, VIRTUAL_REGIONS.items(), strict=True):
         labels = nodes[name].metadata.labels
         assert labels["type"] == "virtual-kubelet"
         assert labels["topology.kubernetes.io/zone"] == zone
-        assert labels["topology.kubernetes.io/region"] == "cn-hangzhou"
+        assert labels["topology.kubernetes.io/region"] == region
         taints = [(t.key, t.value, t.effect) for t in nodes[name].spec.taints]
         assert taints == [("virtual-kubelet.io/provider", "alibabacloud", "NoSchedule")]
         assert any(c.type == "Ready" and c.status == "True" for c in nodes[name].status.conditions)
     for worker in ("kwok-worker-1", "kwok-worker-2"):
         assert not nodes[worker].spec.taints
         assert nodes[worker].metadata.labels["type"] == "kwok"
+        assert nodes[worker].metadata.labels["topology.kubernetes.io/region"] == "cn-hangzhou"
 
 
 def _running(core, namespace, name):

@@ -132,6 +132,14 @@ MUTANTS: dict[str, Mutant] = _registry(
            "a pod that matches only a selector's objectSelector stays on a regular node but gets its effect "
            "(breaks: ECI Effect injects into the pods routed to ECI)",
            effects.partial_match_effects_on_regular_pods, ("EFF-ANNOTATIONS", "EFF-GLOBAL")),
+    Mutant("global-effect-on-regular-pods", "EFF-ECI-ONLY",
+           "a pod left on a regular node gets every global effect (breaks: the effect applies to all pods "
+           "scheduled to ECI, and effects are not injected into pods on regular nodes)",
+           effects.global_effect_on_regular_pods, ("EFF-GLOBAL", "EFF-ANNOTATIONS")),
+    Mutant("global-effects-applied-last", "EFF-ORDER",
+           "global effects lose every shared key to routing selectors' effects, wherever they stand in the "
+           "profile (breaks: effect of the first matching selector > effect of the second)",
+           effects.global_effects_applied_last, ("EFF-GLOBAL", "EFF-ANNOTATIONS")),
     Mutant("effects-reapplied-to-running-pods", "EFF-AT-CREATION",
            "after a profile change, running pods that now match a selector get its effect patched on "
            "(breaks: ECI Effect injects annotations and labels at creation time)",
@@ -190,6 +198,10 @@ MUTANTS: dict[str, Mutant] = _registry(
            "with WaitForFirstConsumer the disk waits for the pod's node, then goes to the StorageClass's "
            "zone (breaks: the zone of the scheduled node, not the StorageClass's, is used)",
            storage.volume_in_storage_class_zone, ("WFFC-STORAGECLASS-MODE", "WFFC-OFF-IMMEDIATE")),
+    Mutant("volume-region-of-the-cluster", "WFFC-ON-ZONE",
+           "with WaitForFirstConsumer the disk goes to the node's zone but carries the cluster's region "
+           "(breaks: the zone and region of the scheduled node are used)",
+           storage.volume_region_of_the_cluster, ("WFFC-STORAGECLASS-MODE", "WFFC-OFF-IMMEDIATE")),
     Mutant("immediate-binding-deferred", "WFFC-OFF-IMMEDIATE",
            "every claim waits for a consumer's node, also in Immediate mode, where none is ever selected "
            "(breaks: WaitForFirstConsumer=false binds at once)",

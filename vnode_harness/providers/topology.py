@@ -3,7 +3,8 @@
 The local and kind providers build the same topology by different means (host processes; pods and
 `istioctl install`), so what they must agree on lives here once: the ACK-like virtual nodes (one per
 zone, named virtual-kubelet-<region>-<zone letter>, labelled type=virtual-kubelet plus zone and
-region, tainted virtual-kubelet.io/provider=alibabacloud:NoSchedule, mock capacity) and the Istio
+region, two zones of the cluster's region and one of a second region, tainted
+virtual-kubelet.io/provider=alibabacloud:NoSchedule, mock capacity) and the Istio
 namespace and IstioOperator overlay (classic sidecars and the virtual-kubelet downward-API template,
 explained in istio-operator.yaml).
 """
@@ -16,7 +17,16 @@ from typing import Any
 from kubernetes import client
 
 REGION = "cn-hangzhou"
-ZONES = ("cn-hangzhou-i", "cn-hangzhou-j")
+"""The cluster's region: its regular workers', vSwitches' and StorageClass's (eci_reference/cloud.yaml)."""
+OTHER_REGION_ZONE = "cn-shanghai-b"
+"""A virtual node in a second region. An ACK cluster lives in one region, so this is not a real shape: it
+is there so that WFFC-ON-ZONE ("the zone *and region* of the scheduled node") can tell a disk placed in
+its node's region from one placed in the cluster's or the StorageClass's; with one region the region
+half of the rule could not fail."""
+ZONE_REGIONS = {"cn-hangzhou-i": REGION, "cn-hangzhou-j": REGION, OTHER_REGION_ZONE: "cn-shanghai"}
+ZONES = tuple(ZONE_REGIONS)
+REGULAR_ZONES = tuple(zone for zone, region in ZONE_REGIONS.items() if region == REGION)
+"""Where regular workers are (the local provider's kwok workers, one per zone): the cluster's region."""
 ZONE_LABEL = "topology.kubernetes.io/zone"
 REGION_LABEL = "topology.kubernetes.io/region"
 NODE_TYPE_LABEL = "type"
@@ -44,7 +54,7 @@ def node_names() -> list[str]:
 
 def node_labels(zone: str) -> dict[str, str]:
     """What the provider patches onto a registered virtual node (virtual-kubelet cannot set labels)."""
-    return {ZONE_LABEL: zone, REGION_LABEL: REGION}
+    return {ZONE_LABEL: zone, REGION_LABEL: ZONE_REGIONS[zone]}
 
 
 def label_virtual_node(core: client.CoreV1Api, zone: str) -> None:

@@ -241,6 +241,49 @@ def label_and_annotation_keys_shared() -> None:
     replace(mutation, "_plan_metadata", plan)
 
 
+def global_effect_on_regular_pods() -> None:
+    """``admission.plan_pod_patch``: a pod left on regular nodes still gets every global effect (a
+    selector with only an effect read as "every pod", not "every pod scheduled to ECI")."""
+    send_every_pod()
+
+    def transform(
+        pod: Mapping[str, Any], namespace_labels: Mapping[str, str], profile: Profile, patch: PodPatch
+    ) -> PodPatch:
+        if patch.routing.is_eci:
+            return patch
+        metadata = pod.get("metadata") or {}
+        own_labels, own_annotations = metadata.get("labels"), metadata.get("annotations")
+        current_labels, current_annotations = dict(own_labels or {}), dict(own_annotations or {})
+        labels: dict[str, str] = {}
+        annotations: dict[str, str] = {}
+        for selector in profile.selectors:
+            if selector.is_global_effect:
+                mutation._add_missing(labels, current_labels, selector.effect.labels)
+                mutation._add_missing(annotations, current_annotations, selector.effect.annotations)
+        ops = list(patch.ops)
+        mutation._add_map_entries(ops, "/metadata/labels", own_labels, labels)
+        mutation._add_map_entries(ops, "/metadata/annotations", own_annotations, annotations)
+        return with_ops(patch, ops)
+
+    transform_pod_patch(transform)
+
+
+def global_effects_applied_last() -> None:
+    """``mutation.decide_routing``: global effects are applied after every routing selector's, wherever
+    they stand in the profile (a design that merges "defaults" last)."""
+    original: Decide = bound(mutation, "decide_routing")
+
+    def decide(
+        pod_labels: Mapping[str, str], namespace_labels: Mapping[str, str], profile: Profile
+    ) -> RoutingDecision:
+        decision = original(pod_labels, namespace_labels, profile)
+        routing = tuple(s for s in decision.effect_selectors if not s.is_global_effect)
+        everywhere = tuple(s for s in decision.effect_selectors if s.is_global_effect)
+        return dataclasses.replace(decision, effect_selectors=routing + everywhere)
+
+    replace(mutation, "decide_routing", decide)
+
+
 def global_effect_routes_every_pod() -> None:
     """``mutation.decide_routing``: a selector with only an effect routes every pod it sees to ECI (what
     a real third-party implementation does). Its profile state leaks: while a test's profile with such a

@@ -76,6 +76,24 @@ def volume_in_storage_class_zone() -> None:
     replace(storage, "placement_for", placement_for)
 
 
+def volume_region_of_the_cluster() -> None:
+    """``storage.placement_for``: in WaitForFirstConsumer mode the disk goes to the node's zone but is
+    labelled with the cluster's region (the cloud config's), not the node's: right wherever the node is
+    in the cluster's region, which is why the topology has a virtual node in a second region."""
+    original = disks.placement_for
+
+    def placement_for(
+        claim: Mapping[str, Any],
+        storage_class: Mapping[str, Any],
+        node: Mapping[str, Any] | None,
+        cloud: CloudConfig,
+    ) -> Placement:
+        placement = original(claim, storage_class, node, cloud)
+        return dataclasses.replace(placement, region=cloud.region)
+
+    replace(storage, "placement_for", placement_for)
+
+
 def immediate_binding_deferred() -> None:
     """``storage.DiskProvisioner.provision``: every claim waits for a selected node, also in Immediate
     mode (where the scheduler never selects one, so the claim stays Pending)."""

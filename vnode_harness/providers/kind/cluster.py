@@ -1,7 +1,7 @@
 """The `kind` provider: a kind cluster (Kubernetes in Docker) with the local provider's topology.
 
 Topology (vnode_harness.providers.topology, shared with the local provider): one kind control plane
-and one kind worker in zone cn-hangzhou-i (kind-config/cluster.yaml, config.py); two virtual-kubelet
+and one kind worker in zone cn-hangzhou-i (kind-config/cluster.yaml, config.py); three virtual-kubelet
 mock nodes, one per zone, as Deployments on the worker (virtual_nodes.py); Istio's minimal profile with
 istiod in the cluster (istio.py); then, when given, the implementation under test from its
 implementation file (implementation.py). Component logs: logs.py.

@@ -1,7 +1,8 @@
 """The `local` provider: a real cluster of upstream binaries as host processes — no Docker, no registry.
 
 Topology (like an ACK cluster with virtual nodes): a kwokctl control plane; two regular worker nodes
-simulated by kwok (one per zone); two virtual-kubelet mock nodes, one per zone; istiod on the host.
+simulated by kwok (one per zone of the cluster's region); three virtual-kubelet mock nodes, one per zone
+(providers/topology.py); istiod on the host.
 Every cluster lives in its own directory under the system temp dir (state, certificates, etcd data)
 and writes its component logs under the run's reports directory. A state file records the owner's pid,
 so a cluster whose owner died (a crashed or killed test run) is torn down by the next `up` or by
@@ -48,7 +49,7 @@ from vnode_harness.providers.local.virtual_nodes import (
     regular_node_manifest,
     start_virtual_node,
 )
-from vnode_harness.providers.topology import ISTIO_NAMESPACE, ZONES, label_virtual_node
+from vnode_harness.providers.topology import ISTIO_NAMESPACE, REGULAR_ZONES, ZONES, label_virtual_node
 from vnode_harness.run_context import ClusterError, ClusterHandle
 from vnode_harness.toolchain import Toolchain, resolve_toolchain
 
@@ -218,7 +219,7 @@ class LocalCluster:
         api = api_client(kubeconfig, "local-provider")
         core = client.CoreV1Api(api)
         progress("regular worker nodes (kwok)")
-        for index, zone in enumerate(ZONES):
+        for index, zone in enumerate(REGULAR_ZONES):
             manifest = regular_node_manifest(f"kwok-worker-{index + 1}", zone)
             core.create_node(manifest)
         progress("waiting for every node to be Ready")
@@ -286,7 +287,7 @@ class LocalCluster:
     def _wait_nodes_ready(
         self, core: client.CoreV1Api, virtual: list[str], processes: list[RecordedProcess]
     ) -> None:
-        expected = {*virtual, *(f"kwok-worker-{index + 1}" for index in range(len(ZONES)))}
+        expected = {*virtual, *(f"kwok-worker-{index + 1}" for index in range(len(REGULAR_ZONES)))}
 
         def probe() -> tuple[bool | None, str]:
             for process in processes:

@@ -20,9 +20,9 @@ import trustme
 from vnode_harness.plumbing.processes import RecordedProcess, start_process
 from vnode_harness.providers.topology import (
     MOCK_CAPACITY,
-    REGION,
     REGION_LABEL,
     ZONE_LABEL,
+    ZONE_REGIONS,
     taint_environment,
     virtual_node_name,
 )
@@ -106,7 +106,7 @@ def regular_node_manifest(name: str, zone: str) -> dict[str, object]:
                 "kubernetes.io/arch": "amd64",
                 "node-role.kubernetes.io/worker": "",
                 ZONE_LABEL: zone,
-                REGION_LABEL: REGION,
+                REGION_LABEL: ZONE_REGIONS[zone],
             },
         },
         "status": {

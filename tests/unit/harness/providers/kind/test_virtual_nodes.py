@@ -14,7 +14,8 @@ from vnode_harness.formats import versions
 from vnode_harness.providers import topology
 from vnode_harness.providers.kind import virtual_nodes as vn
 
-NODES = ["virtual-kubelet-cn-hangzhou-i", "virtual-kubelet-cn-hangzhou-j"]
+ZONES = ["cn-hangzhou-i", "cn-hangzhou-j", "cn-shanghai-b"]
+NODES = [f"virtual-kubelet-{zone}" for zone in ZONES]
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,7 @@ def test_apply_order_namespace_first_deployments_last(documents):
         "RoleBinding",
         "Secret",
         "ConfigMap",
-        "Deployment",
-        "Deployment",
+        *["Deployment"] * len(ZONES),
     ]
 
 
@@ -70,7 +70,7 @@ def test_one_deployment_per_zone_named_like_ack_nodes(documents):
     deployments = by_kind(documents, "Deployment")
     assert [d["metadata"]["name"] for d in deployments] == NODES
     assert {d["metadata"]["namespace"] for d in deployments} == {"vnode-system"}
-    for deployment, zone in zip(deployments, ["cn-hangzhou-i", "cn-hangzhou-j"], strict=True):
+    for deployment, zone in zip(deployments, ZONES, strict=True):
         assert deployment["metadata"]["labels"]["topology.kubernetes.io/zone"] == zone
         assert deployment["spec"]["replicas"] == 1
         assert deployment["spec"]["strategy"] == {"type": "Recreate"}
@@ -230,6 +230,7 @@ def test_zone_and_region_labels_and_daemonset_exclusion():
         "topology.kubernetes.io/zone": "cn-hangzhou-j",
         "topology.kubernetes.io/region": "cn-hangzhou",
     }
+    assert topology.node_labels("cn-shanghai-b")["topology.kubernetes.io/region"] == "cn-shanghai"
     affinity = vn.daemonset_patch()["spec"]["template"]["spec"]["affinity"]
     assert affinity == vn.NOT_ON_VIRTUAL_NODES
 
@@ -243,6 +244,6 @@ def test_label_virtual_nodes_patches_each_node():
 
     vn.label_virtual_nodes(Core())
     assert calls == [
-        (NODES[0], {"metadata": {"labels": topology.node_labels("cn-hangzhou-i")}}),
-        (NODES[1], {"metadata": {"labels": topology.node_labels("cn-hangzhou-j")}}),
+        (node, {"metadata": {"labels": topology.node_labels(zone)}})
+        for node, zone in zip(NODES, ZONES, strict=True)
     ]
