@@ -73,8 +73,8 @@ def allure_command(console: Console) -> Path:
 
 
 ALLURE_HISTORY_LIMIT = 100
-"""Reports a history file keeps (the oldest dropped first): about three months of nights, and a file
-that stays in the low megabytes (one line holds every test's status, duration and error)."""
+"""Reports a history file keeps (the oldest dropped first): about three months of nights. A line holds
+every test's status, duration, labels and error: ≈ 90 KB for a whole run of this suite, so ≤ 10 MB."""
 
 
 def allure_config(report_name: str, group_by: Sequence[str], history: Path | None = None) -> dict[str, Any]:
