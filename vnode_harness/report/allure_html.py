@@ -160,9 +160,16 @@ def _replace_history(updated: Path, history: Path, console: Console) -> None:
     file does not: this report's. The HTML report stands either way; only the history is left as it was."""
     last = _last_line(updated)
     if last is None or last == _last_line(history):
-        console.print(f"[yellow]Allure history: the generator did not add this report; {history} unchanged")
+        console.print(
+            f"[yellow]Allure history: the generator did not add this report; {history} unchanged",
+            soft_wrap=True,
+        )
         return
     history.parent.mkdir(parents=True, exist_ok=True)
     partial = history.with_name(f".{history.name}.{os.getpid()}.partial")
     shutil.copyfile(updated, partial)
     os.replace(partial, history)
+    reports = len(updated.read_text().splitlines())
+    console.print(
+        f"Allure history: {history} ({reports} report(s) in the trend)", highlight=False, soft_wrap=True
+    )

@@ -70,6 +70,9 @@ def test_two_generations_with_one_history_file_show_a_trend_of_two(tmp_path):
     assert second[-1]["id"] == "current"
     lines = history.read_text().splitlines()
     assert len(lines) == 2
+    said = console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"Allure history: {history} (1 report(s) in the trend)" in said
+    assert f"Allure history: {history} (2 report(s) in the trend)" in said
     statuses = [[item["status"] for item in json.loads(line)["testResults"].values()] for line in lines]
     assert statuses == [["failed"], ["passed"]]
     # the previous night is also in the second report's data, for the test's own history
