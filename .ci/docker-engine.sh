@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Docker Engine for the kind provider, started by the project (CI and sandboxed hosts have no systemd).
 #
-# Idempotent: installs Debian's Docker Engine where `dockerd` is missing, starts it in the background
+# Idempotent: installs Debian's Docker Engine where `dockerd` is missing (and debootstrap, its keyring and
+# jq, which the kind images need, wherever they are missing), starts it in the background
 # when `docker info` does not answer (log and pid file in the user cache), and registers a runc wrapper
 # as the default runtime only where this host's capability bounding set lacks CAP_SYS_RESOURCE — there
 # every privileged container (every kind node) fails with "unable to apply caps: operation not
@@ -16,25 +17,26 @@ pidfile="$cache/dockerd.pid"
 
 fail() { echo "docker-engine: $*" >&2; exit 1; }
 
+# What `vnode kind images` needs beside Docker, also where Docker already runs (a GitHub runner):
+# debootstrap and the Debian archive keyring it checks the base image against, and jq.
+packages=()
+command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || packages+=(debootstrap)
+command -v jq >/dev/null 2>&1 || packages+=(jq)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || packages+=(debian-archive-keyring)
+if [ "${#packages[@]}" -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || fail "${packages[*]} missing and installing them needs root (sudo $0)"
+  echo "docker-engine: installing ${packages[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >"$cache/apt.log" 2>&1 || fail "apt-get update failed; see $cache/apt.log"
+  apt-get install -y -qq "${packages[@]}" >>"$cache/apt.log" 2>&1 \
+    || fail "apt-get install ${packages[*]} failed; see $cache/apt.log"
+fi
+
 if docker info >/dev/null 2>&1; then
   echo "docker-engine: Docker Engine answers already ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
   exit 0
 fi
-
-if ! command -v dockerd >/dev/null 2>&1; then
-  [ "$(id -u)" = 0 ] || fail "dockerd is missing and installing Debian's docker.io needs root (sudo $0)"
-  echo "docker-engine: installing Debian's Docker Engine (docker.io, debootstrap, jq)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >"$cache/apt.log" 2>&1 || fail "apt-get update failed; see $cache/apt.log"
-  apt-get install -y -qq docker.io debootstrap jq >>"$cache/apt.log" 2>&1 \
-    || fail "apt-get install docker.io failed; see $cache/apt.log"
-fi
-for tool in debootstrap jq; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    [ "$(id -u)" = 0 ] || fail "$tool is missing (apt-get install $tool)"
-    apt-get install -y -qq "$tool" >>"$cache/apt.log" 2>&1 || fail "apt-get install $tool failed; see $cache/apt.log"
-  }
-done
 
 # CAP_SYS_RESOURCE is bit 24 of the bounding set.
 bounding=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)

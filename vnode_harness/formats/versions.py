@@ -91,3 +91,7 @@ TEST_POD_IMAGE: Final = "nginx:1.27"
 
 ALLURE_NPM: Final = "3.18.0"
 """npm package `allure` (Allure 3, no Java): renders the HTML report from the run's Allure results."""
+
+ACTIONLINT: Final = "v1.7.12"
+"""github.com/rhysd/actionlint: `tox -e lint` checks .github/workflows with it (built from Go modules on
+first use, like the components above; the newest version the Go module proxy served on 2026-12-06)."""

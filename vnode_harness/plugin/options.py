@@ -95,6 +95,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="stop at the first failed or broken test (as pytest -x); the report lists what was not run",
     )
+    group.addoption(
+        "--allure-history",
+        default=os.environ.get("VNODE_ALLURE_HISTORY") or None,
+        metavar="FILE",
+        help="an Allure 3 history file (JSON Lines, created when missing; or VNODE_ALLURE_HISTORY): the "
+        "HTML report's trend charts and test histories show the runs in it, and this run is added to it — "
+        "keep it between nightly runs for a trend across nights",
+    )
     # --kubeconfig, --cluster-name, --keep-cluster, --kind-bin, --kind-kubectl-bin and --kind-image are
     # pytest-kind's own options, shared with it. --kubeconfig may be repeated: `kubeconfigs` reads them.
 
@@ -126,6 +134,21 @@ def implementation_pids(config: pytest.Config, clusters: int) -> list[int]:
             "once per --kubeconfig, in the same order (or leave it out)"
         )
     return pids
+
+
+def allure_history(config: pytest.Config) -> Path | None:
+    """The `--allure-history` file, absolute, or None; a directory is a usage error (Allure 3 keeps its
+    history in one file, not in Allure 2's history/ directory)."""
+    given = config.getoption("allure_history")
+    if not given:
+        return None
+    path = (Path(config.invocation_params.dir) / Path(given).expanduser()).resolve()
+    if path.is_dir():
+        raise pytest.UsageError(
+            f"--allure-history {given} is a directory; give a file in it, e.g. "
+            f"{Path(given) / 'history.jsonl'} (Allure 3 keeps the whole history in one JSON Lines file)"
+        )
+    return path
 
 
 def is_conformance_run(config: pytest.Config) -> bool:

@@ -50,6 +50,7 @@ from vnode_harness.plugin.failure_causes import (
     remember_implementation_pods,
 )
 from vnode_harness.plugin.options import (
+    allure_history,
     implementation_pids,
     is_conformance_run,
     kubeconfigs,
@@ -127,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     given = kubeconfigs(config)
     pids = implementation_pids(config, len(given))  # a usage error before the run directory exists
+    allure_history(config)  # the same
     if getattr(config.option, "maxschedchunk", 0) is None:
         # xdist refills a worker with up to pending/workers/2 tests at once, in collection order: the
         # generated parts (adjacent in the longest-first order) then all landed on one shard. One at

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from vnode_harness.formats.implementation import is_cluster_choice
 from vnode_harness.lifecycle.shards import ShardedRun
-from vnode_harness.plugin.options import is_full_run
+from vnode_harness.plugin.options import allure_history, is_full_run
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.report.bundle import REPORT_MARKDOWN
 from vnode_harness.report.collector import ResultCollector
@@ -129,6 +129,7 @@ def write_finished_run(
         observations=observations,
         command=_command(config),
         console=console,
+        allure_history=allure_history(config),
         generated_cases=generated_cases(config, collector),
         cleanup=cleanup,
         shards=[

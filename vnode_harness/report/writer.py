@@ -67,6 +67,7 @@ def write_run_reports(
     full: bool,
     command: str,
     console: Console,
+    allure_history: Path | None = None,
     generated_cases: GeneratedCases | None = None,
     cleanup: Cleanup | None = None,
     interrupted: str | None = None,
@@ -100,7 +101,11 @@ def write_run_reports(
     write_allure_environment(results_dir, implementation, run, executor_from_environment(os.environ))
     try:
         html = generate_html(
-            results_dir, run_dir / "allure-report", f"{implementation.metadata.project} conformance", console
+            results_dir,
+            run_dir / "allure-report",
+            f"{implementation.metadata.project} conformance",
+            console,
+            history=allure_history,
         )
         console.print(f"Allure HTML report: {html}")
     except AllureUnavailable as error:

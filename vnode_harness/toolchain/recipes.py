@@ -340,4 +340,28 @@ KIND_RECIPES: dict[str, Recipe] = {
 }
 """What the kind provider's locally built images need on top of RECIPES (`vnode kind images`)."""
 
-ALL_RECIPES: dict[str, Recipe] = {**RECIPES, **KIND_RECIPES}
+
+def _actionlint() -> Recipe:
+    """actionlint, the GitHub Actions workflow linter of `tox -e lint`. Its version is stamped the way its
+    release builds stamp it: built through the wrapper module, the binary would otherwise say "(devel)"."""
+    v = versions.ACTIONLINT
+    return Recipe(
+        component="actionlint",
+        version=v,
+        label=f"actionlint {v}",
+        module="github.com/rhysd/actionlint",
+        module_version=v,
+        binaries=(
+            Binary(
+                "actionlint", "github.com/rhysd/actionlint/cmd/actionlint", VersionProbe(("-version",), v)
+            ),
+        ),
+        ldflags=("-s", "-w", f"-X github.com/rhysd/actionlint.version={v}"),
+        build_env=(("CGO_ENABLED", "0"),),
+    )
+
+
+DEV_RECIPES: dict[str, Recipe] = {recipe.component: recipe for recipe in (_actionlint(),)}
+"""The project's own development tools (`tox -e lint`), built like the components they sit beside."""
+
+ALL_RECIPES: dict[str, Recipe] = {**RECIPES, **KIND_RECIPES, **DEV_RECIPES}

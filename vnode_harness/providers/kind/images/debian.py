@@ -22,16 +22,22 @@ _SOURCE_FILES = (Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.l
 
 
 def host_mirror() -> str | None:
-    """The Debian archive this host's apt uses (deb822 `URIs:` or one-line `deb URI suite`), or None."""
+    """The archive this host's apt uses for the pinned Debian suite (deb822 `URIs:` with `Suites:`, or
+    one-line `deb URI suite`), or None: debootstrap then uses its default Debian mirror. An archive
+    listed for other suites is not one: an Ubuntu host's (a GitHub runner) serves no Debian release."""
     for path in _SOURCE_FILES:
         try:
             text = path.read_text()
         except OSError:
             continue
-        for match in re.finditer(r"^(?:URIs:\s*(\S+)|deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+))", text, re.M):
-            uri = match[1] or match[2]
-            if uri and not uri.rstrip("/").endswith("-security"):
-                return uri
+        for stanza in re.split(r"\n\s*\n", text):
+            uris = re.search(r"^URIs:\s*(.+)$", stanza, re.M)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            if uris and suites and versions.DEBIAN_SUITE in suites[1].split():
+                return uris[1].split()[0]
+        for match in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", text, re.M):
+            if match[2] == versions.DEBIAN_SUITE:
+                return match[1]
     return None
 
 

@@ -148,7 +148,16 @@ def test_the_key_holds_the_inputs_and_the_parents_image_ids():
             "http://mirror.invalid/debian",
         ),
         ("URIs: http://mirror.invalid/debian-security\n", None),
+        ("Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n", None),
         ("# nothing\n", None),
+        # an Ubuntu host (a GitHub runner): its archive serves no Debian release
+        ("Types: deb\nURIs: http://archive.invalid/ubuntu/\nSuites: noble noble-updates\n", None),
+        ("deb http://archive.invalid/ubuntu/ noble main\n", None),
+        (
+            "Types: deb\nURIs: http://archive.invalid/ubuntu/\nSuites: noble\n\n"
+            "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n",
+            "http://mirror.invalid/debian",
+        ),
     ],
 )
 def test_the_debian_mirror_is_the_hosts_own(tmp_path, monkeypatch, text, mirror):
