@@ -1,0 +1,228 @@
+"""The variants' own decisions, without a cluster: a variant that is wrong by itself would make its green
+(or red) matrix run say nothing about the suite.
+
+``binds-by-node-name`` must pick only nodes the scheduler could have picked; ``unspecified-other-way``
+must differ from the reference exactly in the catalogue's open cases and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+import eci_reference.mutation as mutation
+from eci_reference.constants import ECI_LABEL
+from eci_reference.profile import parse_profile
+from tests.mutation import node_binding as nb
+from tests.mutation import variants
+
+ZONE = "topology.kubernetes.io/zone"
+TAINT = {"key": "virtual-kubelet.io/provider", "value": "alibabacloud", "effect": "NoSchedule"}
+TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def node(
+    name: str, zone: str, *, ready: bool = True, taints: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {"type": "virtual-kubelet", ZONE: zone}},
+        "spec": {"taints": [TAINT] if taints is None else taints},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+NODES = [node("vk-i", "zone-i"), node("vk-j", "zone-j"), node("vk-down", "zone-i", ready=False)]
+
+
+# --- node_binding ------------------------------------------------------------------------------------
+
+
+def test_only_ready_nodes_whose_taints_are_tolerated_are_eligible() -> None:
+    assert nb.eligible_nodes({}, NODES, [TOLERATION]) == ["vk-i", "vk-j"]
+    assert nb.eligible_nodes({}, NODES, []) == []
+    cordoned = {**node("vk-c", "zone-i"), "spec": {"unschedulable": True}}
+    assert nb.eligible_nodes({}, [cordoned], [TOLERATION]) == []
+
+
+def test_the_pods_node_selector_and_required_affinity_are_honoured() -> None:
+    assert nb.eligible_nodes({"nodeSelector": {ZONE: "zone-j"}}, NODES, [TOLERATION]) == ["vk-j"]
+    assert nb.eligible_nodes({"nodeSelector": {"type": "other"}}, NODES, [TOLERATION]) == []
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": ZONE, "operator": "NotIn", "values": ["zone-i"]}]}
+                ]
+            }
+        }
+    }
+    assert nb.eligible_nodes({"affinity": affinity}, NODES, [TOLERATION]) == ["vk-j"]
+
+
+def test_a_bound_volume_keeps_the_pod_in_its_zone() -> None:
+    volume = {"spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": nb.zone_terms(ZONE, "zone-i")}}}}
+    terms = nb.volume_node_terms(volume)
+    assert terms is not None
+    assert nb.eligible_nodes({}, NODES, [TOLERATION], [terms]) == ["vk-i"]
+    assert nb.volume_node_terms({"spec": {}}) is None
+
+
+@pytest.mark.parametrize(
+    ("requirement", "labels", "expected"),
+    [
+        ({"key": "a", "operator": "In", "values": ["1"]}, {"a": "1"}, True),
+        ({"key": "a", "operator": "In", "values": ["1"]}, {}, False),
+        ({"key": "a", "operator": "NotIn", "values": ["1"]}, {}, True),
+        ({"key": "a", "operator": "Exists"}, {"a": ""}, True),
+        ({"key": "a", "operator": "DoesNotExist"}, {"a": ""}, False),
+        ({"key": "a", "operator": "Gt", "values": ["2"]}, {"a": "3"}, True),
+        ({"key": "a", "operator": "Lt", "values": ["2"]}, {"a": "x"}, False),
+        ({"key": "a", "operator": "Bogus", "values": ["1"]}, {"a": "1"}, False),
+    ],
+)
+def test_requirements_read_as_the_scheduler_reads_them(
+    requirement: dict[str, Any], labels: dict[str, str], expected: bool
+) -> None:
+    assert nb.requirement_matches(requirement, labels) is expected
+
+
+def test_an_empty_term_matches_no_node_and_match_fields_see_the_name() -> None:
+    assert not nb.term_matches({}, NODES[0])
+    by_name = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["vk-j"]}]}
+    assert [nb.node_name(n) for n in NODES if nb.term_matches(by_name, n)] == ["vk-j"]
+
+
+def test_tolerations_follow_kubernetes() -> None:
+    assert nb.tolerates(TAINT, [{"operator": "Exists"}])
+    assert nb.tolerates(TAINT, [{"key": TAINT["key"], "operator": "Equal", "value": "alibabacloud"}])
+    assert not nb.tolerates(TAINT, [{"key": TAINT["key"], "operator": "Equal", "value": "other"}])
+    assert not nb.tolerates(TAINT, [{"key": TAINT["key"], "operator": "Exists", "effect": "NoExecute"}])
+    soft = node("soft", "zone-i", taints=[{**TAINT, "effect": "PreferNoSchedule"}])
+    assert nb.tolerates_node(soft, [])
+
+
+def test_round_robin_takes_turns() -> None:
+    turns = nb.RoundRobin()
+    assert [turns.pick(["a", "b"]) for _ in range(3)] == ["a", "b", "a"]
+    assert turns.pick([]) is None
+
+
+def test_only_a_live_bound_pod_that_mounts_claims_is_a_consumer() -> None:
+    pod: dict[str, Any] = {
+        "metadata": {"namespace": "ns"},
+        "spec": {
+            "nodeName": "vk-j",
+            "volumes": [{"persistentVolumeClaim": {"claimName": "data"}}, {"name": "x"}],
+        },
+        "status": {"phase": "Running"},
+    }
+    assert nb.bound_consumer(pod) == ("ns", "vk-j", ["data"])
+    assert nb.bound_consumer({**pod, "status": {"phase": "Succeeded"}}) is None
+    assert nb.bound_consumer({**pod, "spec": {**pod["spec"], "nodeName": None}}) is None
+
+
+# --- binds-by-node-name: planning --------------------------------------------------------------------
+
+
+class FakeBinder(variants.VirtualNodeBinder):
+    def __init__(self, nodes: list[dict[str, Any]]) -> None:  # no API client: choose() only
+        self._nodes = {nb.node_name(n): n for n in nodes}
+        self._round_robin = nb.RoundRobin()
+
+
+@pytest.fixture
+def binder() -> Iterator[FakeBinder]:
+    fake = FakeBinder(NODES)
+    previous, variants._BinderHolder.binder = variants._BinderHolder.binder, fake
+    yield fake
+    variants._BinderHolder.binder = previous
+
+
+def plan(pod: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    ops: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    variants.plan_scheduling_by_node_name(pod, ops, warnings)
+    return ops, warnings
+
+
+def test_an_eci_pod_is_bound_to_an_eligible_virtual_node_with_the_toleration(binder: FakeBinder) -> None:
+    ops, warnings = plan({"spec": {"nodeSelector": {ZONE: "zone-j"}}})
+    assert ops == [
+        {"op": "add", "path": "/spec/nodeName", "value": "vk-j"},
+        {"op": "add", "path": "/spec/tolerations", "value": [mutation.virtual_node_toleration()]},
+    ]
+    assert warnings == []
+
+
+def test_planning_again_on_the_bound_pod_adds_nothing(binder: FakeBinder) -> None:
+    assert plan({"spec": {"nodeName": "vk-i", "tolerations": [TOLERATION]}}) == ([], [])
+
+
+def test_without_an_eligible_node_the_pod_is_left_to_the_scheduler(binder: FakeBinder) -> None:
+    ops, warnings = plan({"spec": {"nodeSelector": {ZONE: "zone-x"}}})
+    assert {"op": "add", "path": "/spec/nodeSelector/type", "value": "virtual-kubelet"} in ops
+    assert not any(op["path"] == "/spec/nodeName" for op in ops)
+    assert len(warnings) == 1
+    assert "scheduler" in warnings[0]
+
+
+def test_a_pod_bound_to_a_regular_node_by_its_author_keeps_it(binder: FakeBinder) -> None:
+    ops, warnings = plan({"spec": {"nodeName": "worker-1"}})
+    assert not any(op["path"] == "/spec/nodeName" for op in ops)
+    assert "spec.nodeName" in warnings[0]
+
+
+def test_unknown_volumes_leave_the_pod_to_the_scheduler(binder: FakeBinder) -> None:
+    token = variants._VOLUME_TERMS.set(None)
+    try:
+        ops, _ = plan({"spec": {}})
+    finally:
+        variants._VOLUME_TERMS.reset(token)
+    assert not any(op["path"] == "/spec/nodeName" for op in ops)
+
+
+# --- unspecified-other-way ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", True),
+        ("yes", True),
+        ("1", True),
+        ("off", False),
+        (" false ", False),
+        ("True", None),
+        ("TRUE", None),
+    ],
+)
+def test_booleans_are_lower_case_with_synonyms(text: str, expected: bool | None) -> None:
+    assert variants.parse_bool_lower_case(text) is expected
+
+
+def test_eci_false_opts_a_pod_out_of_its_namespace_label_only() -> None:
+    decide = variants.decide_routing_false_opts_out
+    eci_namespace = {ECI_LABEL: "true", "team": "a"}
+    assert not decide({ECI_LABEL: "false"}, eci_namespace, parse_profile({})).is_eci
+    assert decide({}, eci_namespace, parse_profile({})).is_eci
+    assert decide({ECI_LABEL: "no"}, eci_namespace, parse_profile({})).is_eci  # only "false" opts out
+    selector = [{"name": "team", "namespaceSelector": {"matchLabels": {"team": "a"}}}]
+    routed = decide({ECI_LABEL: "false"}, eci_namespace, parse_profile({"selectors": json.dumps(selector)}))
+    assert routed.is_eci
+    assert routed.reasons == ("selector:team",)
+
+
+def test_routed_pods_are_marked_once() -> None:
+    profile = parse_profile({})
+    patch = variants.plan_with_marker({"metadata": {"labels": {ECI_LABEL: "true"}}, "spec": {}}, {}, profile)
+    marker = [op for op in patch.ops if variants.ROUTED_ANNOTATION in json.dumps(op)]
+    assert len(marker) == 1
+    marked = {
+        "metadata": {"labels": {ECI_LABEL: "true"}, "annotations": {variants.ROUTED_ANNOTATION: "true"}}
+    }
+    again = variants.plan_with_marker({**marked, "spec": {}}, {}, profile)
+    assert not [op for op in again.ops if variants.ROUTED_ANNOTATION in json.dumps(op)]
+    assert not variants.plan_with_marker({"metadata": {}, "spec": {}}, {}, profile).ops
