@@ -617,6 +617,7 @@ def plan_scheduling_by_node_name(
         warnings.append("no virtual node is eligible now; the scheduler places the pod when one is")
         reference_plan(pod, ops, warnings)
         return
+    logger.info("binding the pod to virtual node %s by spec.nodeName", chosen)  # the matrix counts these
     ops.append({"op": "add", "path": "/spec/nodeName", "value": chosen})
     ops.extend(toleration_ops)
 
