@@ -8,7 +8,10 @@ must differ from the reference exactly in the catalogue's open cases and nowhere
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from eci_reference.profile import parse_profile
 from tests.mutation import node_binding as nb
 from tests.mutation import variants
 
+REPO = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
 TAINT = {"key": "virtual-kubelet.io/provider", "value": "alibabacloud", "effect": "NoSchedule"}
 TOLERATION = {"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}
@@ -226,3 +230,65 @@ def test_routed_pods_are_marked_once() -> None:
     again = variants.plan_with_marker({**marked, "spec": {}}, {}, profile)
     assert not [op for op in again.ops if variants.ROUTED_ANNOTATION in json.dumps(op)]
     assert not variants.plan_with_marker({"metadata": {}, "spec": {}}, {}, profile).ops
+
+
+# The profile-format cases patch the reference's parser for the whole process, so they are checked in a
+# child process (like test_registry's patch check): the other unit tests keep the reference's parser.
+_OPEN_PROFILES = {
+    "SELECTOR-NAME-ONLY": {"selectors": '[{"name": "only"}]'},
+    "SELECTOR-OTHER-LABEL-SELECTOR-FIELDS": {
+        "selectors": '[{"name": "x", "objectSelector": '
+        '{"matchExpressions": [{"key": "a", "operator": "Exists"}]}}]'
+    },
+    "SELECTOR-OTHER-LABEL-SELECTOR-FIELDS (empty)": {
+        "selectors": '[{"name": "x", "objectSelector": {"matchLabels": {}}}]'
+    },
+    "SELECTOR-DUPLICATE-JSON-KEYS": {
+        "selectors": '[{"name": "x", "objectSelector": {"matchLabels": {"a": "1"}}, '
+        '"objectSelector": {"matchLabels": {"b": "2"}}}]'
+    },
+    "PROFILE-BOOLEAN-SPELLINGS (True)": {"enableClusterIp": "True"},
+    "PROFILE-BOOLEAN-SPELLINGS (yes)": {"enableClusterIp": "yes", "featureGates": "WaitForFirstConsumer=1"},
+}
+_CHECK = """
+import json, sys
+from tests.mutation.variants import VARIANTS
+if sys.argv[1] != "reference":
+    VARIANTS[sys.argv[1]].patch()
+from eci_reference.profile import ProfileError, parse_profile
+from eci_reference.matching import is_eci_pod
+accepted = {}
+for case, data in json.loads(sys.argv[2]).items():
+    try:
+        profile = parse_profile(data)
+    except ProfileError:
+        accepted[case] = None
+        continue
+    accepted[case] = is_eci_pod({"a": "1", "b": "2"}, {}, profile)
+print(json.dumps(accepted))
+"""
+
+
+def _accepted(implementation: str) -> dict[str, bool | None]:
+    result = subprocess.run(
+        [sys.executable, "-c", _CHECK, implementation, json.dumps(_OPEN_PROFILES)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    decided: dict[str, bool | None] = json.loads(result.stdout)
+    return decided
+
+
+def test_the_open_profile_cases_are_decided_unlike_the_reference() -> None:
+    """None: rejected; otherwise accepted, and whether the pod labelled a=1,b=2 is routed."""
+    assert _accepted("reference") == {
+        **dict.fromkeys(_OPEN_PROFILES),
+        "PROFILE-BOOLEAN-SPELLINGS (True)": False,  # any letter case, as Go's strconv.ParseBool
+    }
+    assert _accepted("unspecified-other-way") == {
+        "SELECTOR-NAME-ONLY": False,
+        "SELECTOR-OTHER-LABEL-SELECTOR-FIELDS": False,  # accepted, routes nothing
+        "SELECTOR-OTHER-LABEL-SELECTOR-FIELDS (empty)": False,
+        "SELECTOR-DUPLICATE-JSON-KEYS": True,  # the last objectSelector (b=2) is in force
+        "PROFILE-BOOLEAN-SPELLINGS (True)": None,
+        "PROFILE-BOOLEAN-SPELLINGS (yes)": False,
+    }
