@@ -7,6 +7,7 @@ must differ from the reference exactly in the catalogue's open cases and nowhere
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes_asyncio import client, config
 
 import eci_reference.mutation as mutation
+from eci_reference.cloud import load_cloud_config
 from eci_reference.constants import ECI_LABEL
 from eci_reference.profile import parse_profile
 from tests.mutation import node_binding as nb
 from tests.mutation import variants
+from tests.unit.reference_service.fake_apiserver import FakeApiServer, seed
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
@@ -292,3 +296,101 @@ def test_the_open_profile_cases_are_decided_unlike_the_reference() -> None:
         "PROFILE-BOOLEAN-SPELLINGS (True)": None,
         "PROFILE-BOOLEAN-SPELLINGS (yes)": False,
     }
+
+
+# --- the variants' provisioners, against the in-memory API server ------------------------------------
+
+
+class _NoEvents:
+    async def post(self, reference: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
+        return None
+
+
+def _storage_class(mode: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "eci-disk"},
+        "provisioner": "disk.eci-reference.io",
+        "parameters": {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-i"},
+        "volumeBindingMode": mode,
+    }
+
+
+def _claim() -> dict[str, Any]:
+    return {
+        "metadata": {"name": "data", "namespace": "ns", "uid": "claim-uid"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "eci-disk",
+                 "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"phase": "Pending"},
+    }  # fmt: skip
+
+
+def _consumer(node_name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "consumer", "namespace": "ns", "uid": "pod-uid"},
+        "spec": {
+            "nodeName": node_name,
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+        "status": {"phase": "Running"},
+    }
+
+
+def _zone_of_volume(api: FakeApiServer) -> str | None:
+    volume = api.get("persistentvolumes", "pvc-claim-uid")
+    return None if volume is None else volume["metadata"]["labels"][ZONE]
+
+
+def _with_provisioner(tmp_path: Path, kind: type[variants.BoundPodProvisioner], scenario: Any) -> None:
+    async def main() -> None:
+        api = FakeApiServer()
+        node_j = {
+            "metadata": {
+                "name": "vk-j",
+                "labels": {ZONE: "cn-hangzhou-j", "topology.kubernetes.io/region": "cn-hangzhou"},
+            }
+        }
+        seed(api, [("nodes", node_j), ("storageclasses", _storage_class("WaitForFirstConsumer"))])
+        await api.start()
+        try:
+            kubeconfig = tmp_path / "kubeconfig"
+            kubeconfig.write_text(api.kubeconfig())
+            configuration = client.Configuration()
+            await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+            async with client.ApiClient(configuration) as api_client:
+                await scenario(api, kind(api_client, load_cloud_config(), _NoEvents()))
+        finally:
+            await api.stop()
+
+    asyncio.run(asyncio.wait_for(main(), timeout=60))
+
+
+def test_a_wait_for_first_consumer_disk_follows_the_node_its_pod_is_bound_to(tmp_path: Path) -> None:
+    async def scenario(api: FakeApiServer, provisioner: variants.BoundPodProvisioner) -> None:
+        assert not await provisioner.provision(_claim())  # no consumer: deferred
+        provisioner._pod_seen(_consumer("vk-j"))  # bound by spec.nodeName: no selected-node annotation
+        assert await provisioner.provision(_claim())
+        assert _zone_of_volume(api) == "cn-hangzhou-j"  # the node's zone, not the class's cn-hangzhou-i
+
+    _with_provisioner(tmp_path, variants.BoundPodProvisioner, scenario)
+
+
+def test_a_claim_keeps_the_binding_mode_it_was_first_seen_under(tmp_path: Path) -> None:
+    async def scenario(api: FakeApiServer, provisioner: variants.BoundPodProvisioner) -> None:
+        assert not await provisioner.provision(_claim())  # first seen under WaitForFirstConsumer
+        api.put("storageclasses", _storage_class("Immediate"))  # featureGates switched back
+        assert not await provisioner.provision(_claim())  # still waits for a consumer
+        provisioner._pod_seen(_consumer("vk-j"))
+        assert await provisioner.provision(_claim())
+        assert _zone_of_volume(api) == "cn-hangzhou-j"
+
+    _with_provisioner(tmp_path, variants.ModeAtCreationProvisioner, scenario)
+
+
+def test_a_claim_first_seen_under_immediate_is_provisioned_at_once_after_the_switch(tmp_path: Path) -> None:
+    async def scenario(api: FakeApiServer, provisioner: variants.BoundPodProvisioner) -> None:
+        assert isinstance(provisioner, variants.ModeAtCreationProvisioner)
+        provisioner._modes["claim-uid"] = "Immediate"  # seen before the switch to WaitForFirstConsumer
+        assert await provisioner.provision(_claim())
+        assert _zone_of_volume(api) == "cn-hangzhou-i"  # the class's zone, without a consumer
+
+    _with_provisioner(tmp_path, variants.ModeAtCreationProvisioner, scenario)
