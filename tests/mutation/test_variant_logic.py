@@ -183,6 +183,11 @@ def test_a_pod_bound_to_a_regular_node_by_its_author_keeps_it(binder: FakeBinder
     assert "spec.nodeName" in warnings[0]
 
 
+def test_a_malformed_affinity_is_a_malformed_pod_not_a_crash(binder: FakeBinder) -> None:
+    with pytest.raises(mutation.MalformedPodError):
+        plan({"spec": {"affinity": {"nodeAffinity": "no"}}})
+
+
 def test_unknown_volumes_leave_the_pod_to_the_scheduler(binder: FakeBinder) -> None:
     token = variants._VOLUME_TERMS.set(None)
     try:

@@ -609,9 +609,13 @@ def plan_scheduling_by_node_name(
             reference_plan(pod, ops, warnings)  # its warning: bound elsewhere by spec.nodeName
         return
     mutation._string_map(spec, "nodeSelector", where="spec.nodeSelector")  # malformed: MalformedPodError
-    will_tolerate = [*(tolerations or []), *([] if tolerated else [mutation.virtual_node_toleration()])]
+    own = [t for t in tolerations or [] if isinstance(t, Mapping)]
+    will_tolerate = [*own, *([] if tolerated else [mutation.virtual_node_toleration()])]
     volumes = _VOLUME_TERMS.get()
-    chosen = None if volumes is None else binder.choose(spec, will_tolerate, volumes)
+    try:
+        chosen = None if volumes is None else binder.choose(spec, will_tolerate, volumes)
+    except (AttributeError, TypeError) as error:  # not yet validated by the API server: say what is wrong
+        raise mutation.MalformedPodError(f"spec.affinity or spec.tolerations is malformed: {error}") from None
     if chosen is None:
         logger.warning("no virtual node is eligible for this pod now; leaving it to the scheduler")
         warnings.append("no virtual node is eligible now; the scheduler places the pod when one is")
