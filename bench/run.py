@@ -271,12 +271,15 @@ def _create_and_wait(core: Any, namespace: str, count: int, mode: str) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
     from vnode_harness.formats.names import ECI_LABEL
+    from vnode_harness.providers.topology import node_names
+
+    virtual_nodes = node_names()
 
     def manifest(i: int) -> dict[str, Any]:
         spec: dict[str, Any] = {"containers": [{"name": "c", "image": "nginx"}]}
         labels = {}
         if mode == "pinned":
-            spec["nodeName"] = "virtual-kubelet-cn-hangzhou-i" if i % 2 else "virtual-kubelet-cn-hangzhou-j"
+            spec["nodeName"] = virtual_nodes[i % len(virtual_nodes)]
             spec["tolerations"] = [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]
         else:
             labels = {ECI_LABEL: "true"}

@@ -200,12 +200,14 @@ def allowed(api: client.ApiClient, verb: str, resource: str, name: str, namespac
     return bool(client.AuthorizationV1Api(api).create_subject_access_review(review).status.allowed)
 
 
-NODE_I, NODE_J = vn.node_names()
+NODES = vn.node_names()
+NODE_I, NODE_J = NODES[0], NODES[1]
 LEASES = "leases.coordination.k8s.io"
 
 ALLOWED = [
     ("create", "nodes", "", ""),
-    ("get", "nodes", NODE_I, ""),
+    *(("get", "nodes", node, "") for node in NODES),
+    *(("update", LEASES, node, "kube-node-lease") for node in NODES),
     ("patch", "nodes/status", NODE_J, ""),
     ("list", "pods", "", ""),
     ("watch", "pods", "", ""),
