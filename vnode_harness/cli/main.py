@@ -8,6 +8,8 @@
     vnode cluster status                 list local clusters of this user
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
     vnode kind images                    build every kind image from package registries (cached)
+    vnode run --in-cluster --kubeconfig K [-- PYTEST ARGS]
+                                         the suite as a Job inside the cluster under test
     vnode catalogue [--implementation F] the requirements with their tests (and what F's run certifies)
     vnode catalogue show ID              one requirement (quote, source section, tests, fixtures), or
                                          a scope entry a report lists as not certified
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from vnode_harness.cli import run as run_cli
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
@@ -162,7 +165,7 @@ def _kind_images(_: argparse.Namespace) -> int:
                       "(sandboxed hosts: `bash .ci/docker-engine.sh` installs and starts one)")  # fmt: skip
         return 2
     try:
-        images = build_image_set(console)
+        images = build_image_set(console, suite=True)
     except ImageBuildError as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
@@ -325,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_parser(
         "images", help="build every image of the kind provider from package registries only (cached)"
     ).set_defaults(handler=_kind_images)
+
+    run_cli.add_parser(commands)
 
     preview = argparse.ArgumentParser(add_help=False)
     preview.add_argument(

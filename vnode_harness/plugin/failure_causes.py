@@ -108,6 +108,15 @@ def environment_fault(item: pytest.Item, context: RunContext | None = None) -> s
     return fault or virtual_nodes_not_ready(item)
 
 
+def forbidden_fault(call: pytest.CallInfo[object]) -> str:
+    """The permission the suite's credentials lack, when the test stopped at an RBAC refusal (a run
+    inside the cluster with a rule missing): the test is broken, and the rule is named."""
+    from vnode_harness.plumbing.forbidden import missing_permission
+
+    missing = missing_permission(call.excinfo.value) if call.excinfo is not None else None
+    return missing.sentence() if missing is not None else ""
+
+
 class ControlPlaneDown(RuntimeError):
     """The test's cluster answers no request any more (its API server or etcd died): the test is broken
     at once, not left to wait for its time-outs (not an AssertionError: nothing is known of the

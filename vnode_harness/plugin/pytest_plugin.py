@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from vnode_harness.formats.applicability import not_testable_reason, requirement_ids
 from vnode_harness.formats.catalogue import load_catalogue
@@ -41,6 +42,7 @@ from vnode_harness.formats.implementation import Implementation, load_implementa
 from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError, auto_workers
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
+    forbidden_fault,
     give_up_waiting_once_control_plane_down,
     implementation_webhook_fault,
     led_by_cause,
@@ -65,6 +67,7 @@ from vnode_harness.plugin.run_reports import (
     write_unstarted_run,
 )
 from vnode_harness.plumbing.console import make_console
+from vnode_harness.plumbing.forbidden import missing_permission
 from vnode_harness.plumbing.processes import ProcessStartError
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.select import choose_provider
@@ -183,9 +186,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except ShardPlanError as error:  # nothing was started: a usage error, not an unready cluster
         run.stop()
         pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
-    except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout) as error:
+    except (ClusterError, ToolchainError, ProcessStartError, WaitTimeout, ApiException) as error:
         run.stop()
-        cause = f"the cluster is not ready, no test was run: {error}"
+        missing = missing_permission(error)  # an RBAC refusal (a run inside the cluster): name the rule
+        if isinstance(error, ApiException) and missing is None:
+            raise  # any other answer of the API server here is the suite's bug: its traceback
+        cause = f"the cluster is not ready, no test was run: {missing.sentence() if missing else error}"
         _remember(config, write_unstarted_run(config, run, cause))
         pytest.exit(cause, returncode=EXIT_NOT_READY)
     except KeyboardInterrupt:  # SIGINT or SIGTERM while the cluster was being set up
@@ -292,7 +298,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.user_properties.append((SHARD_PROPERTY, context.shard))
     fault = ""
     if report.failed and is_conformance_run(item.config):
-        fault = environment_fault(item, context)
+        fault = environment_fault(item, context) or forbidden_fault(call)
         if fault:
             report.sections.append(("environment", fault))
             report.longrepr = led_by_cause(fault, report.longrepr)

@@ -2,7 +2,9 @@
 
 Nothing is installed or removed; `up` only checks that the API server answers, so an unreachable
 cluster or a bad kubeconfig fails the run at once with the server URL and the error, instead of at
-the first test.
+the first test. Without `--kubeconfig` and without `~/.kube/config`, inside a pod (the suite run as a
+Job in the cluster under test, `vnode run --in-cluster`), the pod's service account is the cluster's
+config, as client-go's in-cluster fallback does.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from vnode_harness.formats.implementation import ProviderName
-from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.kube import api_client, in_cluster, in_cluster_kubeconfig
 from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.run_context import ClusterError, ClusterHandle, RunOptions
+
+IN_CLUSTER_KUBECONFIG = "in-cluster.kubeconfig"
+"""The kubeconfig written for the pod's service account, in the cluster's logs directory."""
 
 
 class ExistingCluster:
@@ -24,7 +29,12 @@ class ExistingCluster:
     keeps_cluster = True
 
     def __init__(self, kubeconfig: Path | None, logs_dir: Path, context: str | None = None) -> None:
-        self.kubeconfig = (kubeconfig or Path(config.KUBE_CONFIG_DEFAULT_LOCATION)).expanduser()
+        default = Path(config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser()
+        self.in_cluster = kubeconfig is None and not default.is_file() and in_cluster()
+        """No kubeconfig given or found, inside a pod: the pod's service account is the config."""
+        self.kubeconfig = (
+            logs_dir / IN_CLUSTER_KUBECONFIG if self.in_cluster else (kubeconfig or default).expanduser()
+        )
         self.logs_dir = logs_dir
         self.context = context
 
@@ -33,6 +43,8 @@ class ExistingCluster:
         return cls(options.kubeconfig, options.cluster_logs_dir)
 
     def up(self) -> ClusterHandle:
+        if self.in_cluster:
+            in_cluster_kubeconfig(self.kubeconfig)
         if not self.kubeconfig.is_file():
             raise ClusterError(
                 f"--cluster existing: kubeconfig {self.kubeconfig} does not exist (pass --kubeconfig)"

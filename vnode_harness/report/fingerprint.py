@@ -30,13 +30,17 @@ _NODE_LABELS = (
 
 def measure_fingerprint(kubeconfig: Path | None) -> Fingerprint:
     """The fingerprint, recorded in the report; `kubeconfig` None when no cluster is reachable."""
+    from vnode_harness.plumbing.kube import runs_in_cluster
+
     nodes = cluster_nodes(kubeconfig) if kubeconfig is not None else "no cluster (the run ended early)"
+    in_cluster = kubeconfig is not None and runs_in_cluster(kubeconfig)
     return Fingerprint(
         nodes=nodes if isinstance(nodes, list) else [],
         nodes_unread=nodes if isinstance(nodes, str) else None,
         cgroup_version=cgroup_version(),
         host=host_facts(),
         checkout=checkout_revision(),
+        runner="in-cluster" if in_cluster else "host",
     )
 
 
@@ -62,6 +66,7 @@ def render_environment(report: ConformanceReport) -> str:
             "nodes": fingerprint.nodes_unread
             or [node.model_dump(mode="json", by_alias=True) for node in fingerprint.nodes],
             "cgroupVersion": fingerprint.cgroup_version,
+            "runner": fingerprint.runner,
             "host": fingerprint.host.model_dump(mode="json", by_alias=True),
         }
     return json.dumps(environment, indent=2, sort_keys=True) + "\n"
@@ -111,8 +116,17 @@ def cluster_nodes(kubeconfig: Path) -> list[NodeFacts] | str:
     ]
 
 
+CHECKOUT_VARIABLE = "VNODE_SUITE_CHECKOUT"
+"""The checkout the suite image was built from (no git inside it): set by `vnode run --in-cluster`,
+which builds the image from its own checkout before the run."""
+
+
 def checkout_revision() -> str:
-    """The suite checkout's git commit, `+dirty` when it has local changes; `unknown` outside git."""
+    """The suite checkout's git commit, `+dirty` when it has local changes; `unknown` outside git (in the
+    suite image: the checkout it was built from, VNODE_SUITE_CHECKOUT)."""
+    given = os.environ.get(CHECKOUT_VARIABLE)
+    if given and not (REPO_ROOT / ".git").exists():
+        return given
     try:
         commit = _git("rev-parse", "HEAD")
         dirty = _git("status", "--porcelain", "--untracked-files=no")

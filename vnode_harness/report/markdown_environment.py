@@ -35,6 +35,7 @@ def _fingerprint_facts(fingerprint: Fingerprint) -> list[list[str]]:
     memory = f"{host.memory_bytes / (1 << 30):.1f} GiB" if host.memory_bytes is not None else "unknown"
     return [
         ["Suite checkout", f"`{fingerprint.checkout}`"],
+        ["Runner", "a pod in the cluster under test" if fingerprint.runner == "in-cluster" else "host"],
         ["Host", f"{host.distribution}, {host.os} {host.kernel}, {host.architecture}"],
         ["Host size", f"{host.cpus if host.cpus is not None else 'unknown'} CPUs, {memory}"],
         ["Python", host.python],

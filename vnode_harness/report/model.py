@@ -46,6 +46,8 @@ ProfileLockMode = Literal["exclusive", "shared"]
 shared (it assumed the profile as found; only other shared holders ran beside it)."""
 RunMode = Literal["full", "focused"]
 """full: the whole suite was selected; focused: a -k/-m/path selection ran only part of it."""
+RunnerPlace = Literal["host", "in-cluster"]
+"""Where the suite ran: on a host with a kubeconfig, or as a pod inside the cluster under test."""
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -209,6 +211,12 @@ class Fingerprint(_ReportModel):
     host: HostFacts
     checkout: str = Field(
         description="The suite checkout's git commit (`+dirty`: local changes), or unknown."
+    )
+    runner: RunnerPlace = Field(
+        default="host",
+        description="Where the suite ran: `host` — a machine beside the cluster, with a kubeconfig; "
+        "`in-cluster` — a pod of the cluster under test with its service account (`vnode run "
+        "--in-cluster`; `host` then describes the pod's container). Reports of older suites: `host`.",
     )
 
 

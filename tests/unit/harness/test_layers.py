@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"run_context", "toolchain", "faults"},  # the run as data; upstream builds; fault injectors
     {"testapi", "report"},  # what a conformance test imports; the report
     {"providers"},  # clusters and the implementation in them
-    {"lifecycle"},  # one run from start to end
+    {"lifecycle", "incluster"},  # one run from start to end; the suite run as a Job in the cluster
     {"plugin", "cli"},  # the two faces: pytest and `vnode`
 ]
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}

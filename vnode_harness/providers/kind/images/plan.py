@@ -35,6 +35,7 @@ from vnode_harness.providers.kind.images.engine import (
     run_steps,
     stamp_dir,
 )
+from vnode_harness.providers.kind.images.suite import suite_step
 from vnode_harness.toolchain import ToolchainError, resolve_toolchain
 from vnode_harness.toolchain.build import download_module, go_binary
 
@@ -293,10 +294,28 @@ def _virtual_kubelet_step(binary: Path) -> Step:
     return _binary_step("virtual-kubelet", vn.IMAGE, binary, debian.IMAGE, user=f"{vn.RUN_AS}:{vn.RUN_AS}")
 
 
-def plan(console: Console, *, upstream: bool = False) -> list[Step]:
+def plan(console: Console, *, upstream: bool = False, suite: bool = False) -> list[Step]:
     """Every step, after resolving (building when missing) the toolchain components they copy. With
     `upstream`, only the images that have no pinned upstream image: the Debian base, the virtual
-    nodes' image and the reference implementation's wheelhouse."""
+    nodes' image and the reference implementation's wheelhouse. With `suite`, the conformance suite's
+    own image last (`vnode run --in-cluster`; a kind run does not need it)."""
+    steps = _set_plan(console, upstream=upstream)
+    return [*steps, suite_step()] if suite else steps
+
+
+def suite_plan() -> list[Step]:
+    """What the suite's image is built from and the image: the Debian base, the wheelhouse, the suite."""
+    return [Step("debian", debian.IMAGE, debian.inputs, debian.build), _wheels_step(), suite_step()]
+
+
+def build_suite_image(console: Console | None = None) -> str:
+    """Build (or find cached) `vnode/conformance:<version>`; return its Docker image ID."""
+    console = console or make_console(stderr=True)
+    ids = run_steps(suite_plan(), console, log=cache_root() / "logs" / "suite-image.log", required_gib=2.0)
+    return ids["conformance"]
+
+
+def _set_plan(console: Console, *, upstream: bool) -> list[Step]:
     if upstream:
         try:
             vk = resolve_toolchain(["virtual-kubelet"], console=console)["virtual-kubelet"]
@@ -362,12 +381,15 @@ def plan(console: Console, *, upstream: bool = False) -> list[Step]:
     ]
 
 
-def build_image_set(console: Console | None = None, *, upstream: bool = False) -> BuiltImageSet:
+def build_image_set(
+    console: Console | None = None, *, upstream: bool = False, suite: bool = False
+) -> BuiltImageSet:
     """Build (or find cached) every image of the locally built set; with `upstream`, only those the
-    pinned upstream images do not replace (BuiltImageSet then names the upstream ones)."""
+    pinned upstream images do not replace (BuiltImageSet then names the upstream ones); with `suite`,
+    the suite's own image too (SUITE_IMAGE, not loaded by a kind run)."""
     console = console or make_console(stderr=True)
     console.print("[bold]kind images[/bold] from package registries only (cached; `vnode kind images`)")
-    steps = plan(console, upstream=upstream)
+    steps = plan(console, upstream=upstream, suite=suite)
     ids = run_steps(steps, console, log=cache_root() / "logs" / "kind-images.log", required_gib=REQUIRED_GIB)
     image_ids = {step.image: ids[step.name] for step in steps}
     if upstream:

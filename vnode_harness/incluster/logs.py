@@ -1,0 +1,82 @@
+"""The suite pod's log, followed on the runner's terminal, and the pod's marker line caught in it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+from kubernetes import client
+
+from vnode_harness.incluster.manifests import CONTAINER
+from vnode_harness.incluster.pod import parse_marker
+
+
+class LogFollower:
+    """Follows the container's log in a thread, printing every line; `marker` holds the pod's marker
+    data once printed. A follow the API server cut while the pod runs is resumed (the last seconds may
+    print twice); it ends when the container ends."""
+
+    def __init__(self, core: client.CoreV1Api, pod: str, namespace: str, out: TextIO = sys.stdout) -> None:
+        self.core, self.pod, self.namespace, self.out = core, pod, namespace, out
+        self.marker: dict[str, Any] | None = None
+        self.ended = threading.Event()
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="suite-pod-log", daemon=True)
+
+    def start(self) -> LogFollower:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _run(self) -> None:
+        since: int | None = None
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self._follow(since)
+                except Exception as error:  # the API server cut the stream: say so, resume
+                    if self.stopping.is_set():
+                        return
+                    self.out.write(f"(log stream interrupted: {type(error).__name__}; resuming)\n")
+                if self._container_ended():
+                    return
+                since = 5
+        finally:
+            self.ended.set()
+
+    def _follow(self, since: int | None) -> None:
+        extra = {"since_seconds": since} if since else {}
+        response = self.core.read_namespaced_pod_log(
+            self.pod, self.namespace, container=CONTAINER, follow=True, _preload_content=False, **extra
+        )
+        pending = b""
+        try:
+            for chunk in response.stream(4096):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._line(line.decode(errors="replace"))
+                if self.stopping.is_set():
+                    return
+            if pending:
+                self._line(pending.decode(errors="replace"))
+        finally:
+            response.release_conn()
+
+    def _line(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+        data = parse_marker(text)
+        if data is not None:
+            self.marker = data
+
+    def _container_ended(self) -> bool:
+        try:
+            pod = self.core.read_namespaced_pod(self.pod, self.namespace)
+        except client.ApiException:
+            return True
+        statuses = pod.status.container_statuses or []
+        return any(s.name == CONTAINER and s.state and s.state.terminated for s in statuses)
