@@ -31,7 +31,8 @@ FETCH_TIMEOUT_SECONDS = float(os.environ.get("VNODE_FETCH_TIMEOUT", "600"))
 
 
 def pytest_command(arguments: Sequence[str], reports_dir: Path) -> list[str]:
-    """The suite on the cluster the pod runs in: the existing provider, reports into `reports_dir`."""
+    """The suite on the cluster the pod runs in: the existing provider, reports into `reports_dir`, one
+    xdist worker per core as `tox -e conformance` runs it (a later `-n` of `arguments` wins)."""
     return [
         sys.executable,
         "-m",
@@ -39,6 +40,8 @@ def pytest_command(arguments: Sequence[str], reports_dir: Path) -> list[str]:
         "conformance",
         "-p",
         "no:cacheprovider",
+        "-n",
+        "auto",
         "--cluster",
         "existing",
         "--reports-dir",

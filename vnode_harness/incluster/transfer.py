@@ -45,7 +45,10 @@ def exec_in_pod(core: client.CoreV1Api, pod: str, namespace: str, command: list[
             err.write(response.read_stderr() or b"")
         out.write(response.read_stdout() or b"")
         err.write(response.read_stderr() or b"")
-        status = response.returncode
+        try:
+            status = response.returncode
+        except (TypeError, KeyError, ValueError):  # no status on the error channel: the stream was cut
+            status = -1
     finally:
         response.close()
     if status not in (0, None):
