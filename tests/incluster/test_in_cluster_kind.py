@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from kubernetes import client
@@ -44,11 +45,11 @@ def in_cluster(kubeconfig: Path, reports: Path, *extra: object) -> subprocess.Co
     )
 
 
-def verdicts(report: dict) -> dict[str, str]:
+def verdicts(report: dict[str, Any]) -> dict[str, str]:
     return {requirement["id"]: requirement["result"] for requirement in report["requirements"]}
 
 
-def outcomes(report: dict) -> dict[str, str]:
+def outcomes(report: dict[str, Any]) -> dict[str, str]:
     return {test["nodeid"]: test["outcome"] for test in report["tests"]}
 
 

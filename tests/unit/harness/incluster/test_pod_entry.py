@@ -16,8 +16,21 @@ from vnode_harness.incluster.pod import (
 
 def test_the_pod_runs_the_suite_on_its_own_cluster(tmp_path):
     command = pytest_command(["-k", "SCHED"], tmp_path)
-    assert command[1:] == ["-m", "pytest", "conformance", "-p", "no:cacheprovider", "-n", "auto",
-                           "--cluster", "existing", "--reports-dir", str(tmp_path), "-k", "SCHED"]  # fmt: skip
+    assert command[1:] == [
+        "-m",
+        "pytest",
+        "conformance",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "auto",
+        "--cluster",
+        "existing",
+        "--reports-dir",
+        str(tmp_path),
+        "-k",
+        "SCHED",
+    ]
 
 
 def test_the_newest_run_is_packed_and_announced(tmp_path):
