@@ -8,6 +8,8 @@
     vnode cluster status                 list local clusters of this user
     vnode cluster kubeconfig NAME        print the kubeconfig path of a local cluster
     vnode kind images                    build every kind image from package registries (cached)
+    vnode images [--cluster C] [--in-cluster] [--image-mirror M]
+                                         every image a run needs (for a mirror), where it is pulled from
     vnode run --in-cluster --kubeconfig K [-- PYTEST ARGS]
                                          the suite as a Job inside the cluster under test
     vnode catalogue [--implementation F] the requirements with their tests (and what F's run certifies)
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from vnode_harness.cli import images as images_cli
 from vnode_harness.cli import run as run_cli
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.processes import ProcessStartError
@@ -330,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_kind_images)
 
     run_cli.add_parser(commands)
+    images_cli.add_parser(commands)
 
     preview = argparse.ArgumentParser(add_help=False)
     preview.add_argument(

@@ -2,14 +2,15 @@
 
 An air-gapped vendor's nodes pull only from its own registry, so a run can point every image it needs
 at one mirror (`--image-mirror REGISTRY/PREFIX`): the reference loses its registry host and gains the
-mirror's, path and tag kept — `registry.k8s.io/pause:3.10.1` → `mirror.example/ci/pause:3.10.1`,
-`nginx:1.27` → `mirror.example/ci/library/nginx:1.27`, `vnode/conformance:0.1.0` →
-`mirror.example/ci/vnode/conformance:0.1.0`.
+mirror's, path and tag kept — `HOST/pause:3.10.1` → `REGISTRY/ci/pause:3.10.1`,
+`nginx:1.27` → `REGISTRY/ci/library/nginx:1.27`, `vnode/conformance:0.1.0` →
+`REGISTRY/ci/vnode/conformance:0.1.0`.
 """
 
 from __future__ import annotations
 
 DEFAULT_REGISTRY = "docker.io"
+"""Where container runtimes resolve an unqualified name (`nginx`): part of the reference format."""
 
 
 def _split_registry(reference: str) -> tuple[str, str]:

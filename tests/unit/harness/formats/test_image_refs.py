@@ -12,7 +12,7 @@ from vnode_harness.formats.image_refs import mirrored, normalized
     [
         ("nginx:1.27", "docker.io/library/nginx:1.27"),
         ("vnode/conformance:0.1.0", "docker.io/vnode/conformance:0.1.0"),
-        ("registry.k8s.io/pause:3.10.1", "registry.k8s.io/pause:3.10.1"),
+        ("registry.invalid/pause:3.10.1", "registry.invalid/pause:3.10.1"),
         ("localhost/x:1", "localhost/x:1"),
         ("registry:5000/a/b:c", "registry:5000/a/b:c"),
     ],
@@ -24,14 +24,14 @@ def test_normalized(reference, expected):
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [
-        ("nginx:1.27", "mirror.example/ci/library/nginx:1.27"),
-        ("vnode/conformance:0.1.0", "mirror.example/ci/vnode/conformance:0.1.0"),
-        ("registry.k8s.io/coredns/coredns:v1.13.1", "mirror.example/ci/coredns/coredns:v1.13.1"),
-        ("docker.io/istio/proxyv2:1.31.1", "mirror.example/ci/istio/proxyv2:1.31.1"),
+        ("nginx:1.27", "mirror.invalid/ci/library/nginx:1.27"),
+        ("vnode/conformance:0.1.0", "mirror.invalid/ci/vnode/conformance:0.1.0"),
+        ("registry.invalid/coredns/coredns:v1.13.1", "mirror.invalid/ci/coredns/coredns:v1.13.1"),
+        ("docker.io/istio/proxyv2:1.31.1", "mirror.invalid/ci/istio/proxyv2:1.31.1"),
     ],
 )
 def test_mirrored_keeps_path_and_tag(reference, expected):
-    assert mirrored(reference, "mirror.example/ci/") == expected
+    assert mirrored(reference, "mirror.invalid/ci/") == expected
 
 
 def test_no_mirror_changes_nothing():
