@@ -4,6 +4,7 @@ reported broken and cleaned up, a missing suite image is named before anything i
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from kubernetes import client
 from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.incluster.manifests import PART_OF, RULES
 from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.waits import wait_for
 
 TEST_IMAGE = "vnode/nginx:bookworm"  # the kind built set's test pod image, loaded in the worker
 SHORT = "test_pod_label_runs_pod_on_virtual_node or test_namespace_label_runs_every_pod_on_virtual_node"
@@ -129,4 +131,57 @@ def test_a_missing_suite_image_is_named_before_anything_is_created(kept_kubeconf
     assert result.returncode == 2
     assert "vnode/conformance:never-built is on none of the nodes" in " ".join(result.stderr.split())
     assert "namespace" not in result.stderr  # nothing was created
+    assert_nothing_left(kept_kubeconfig)
+
+
+def test_ctrl_c_while_a_test_holds_a_changed_profile_restores_it_and_removes_everything(
+    kept_kubeconfig, tmp_path
+):
+    """SIGINT to the runner once a test has changed the eci-profile: the pod ends gracefully (the test's
+    fixture restores the profile under the still-bound RBAC), the partial run is fetched, nothing is left."""
+    with api_client(kept_kubeconfig, "in-cluster check") as api:
+        core = client.CoreV1Api(api)
+        before = core.read_namespaced_config_map("eci-profile", "kube-system").data
+        command = [
+            sys.executable,
+            "-m",
+            "vnode_harness.cli.main",
+            "run",
+            "--in-cluster",
+            "--kubeconfig",
+            str(kept_kubeconfig),
+            "--test-image",
+            TEST_IMAGE,
+            "--reports-dir",
+            str(tmp_path),
+            "--",
+            "-k",
+            "test_parameters",
+            "-n",
+            "0",
+        ]
+        runner = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            wait_for(
+                "a test to change the eci-profile",
+                lambda: (
+                    True
+                    if core.read_namespaced_config_map("eci-profile", "kube-system").data != before
+                    else None,
+                    "the profile as found",
+                ),
+                timeout=300,
+                interval=0.5,
+            )
+            runner.send_signal(signal.SIGINT)
+            output, _ = runner.communicate(timeout=600)
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+        sys.stdout.write(output[-10000:])
+        assert runner.returncode == 130
+        assert core.read_namespaced_config_map("eci-profile", "kube-system").data == before
+    assert "interrupted" in output
     assert_nothing_left(kept_kubeconfig)

@@ -8,6 +8,7 @@ suite's own exit status, 3 when the pod was lost, 2 when the run could not start
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 import yaml
@@ -78,6 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not options.implementation_file.is_file():
         console.print(f"[red]error:[/red] implementation file {options.implementation_file} does not exist")
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: the pod ends gracefully, everything is removed
     try:
         outcome = run_in_cluster(options, console)
     except InClusterError as error:
@@ -86,6 +88,10 @@ def run_command(args: argparse.Namespace) -> int:
     if outcome.run_dir is not None:
         summarize(outcome.run_dir, console)
     return outcome.exit_code
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def summarize(run_dir: Path, console: Console) -> None:

@@ -17,8 +17,16 @@ class LogFollower:
     data once printed. A follow the API server cut while the pod runs is resumed (the last seconds may
     print twice); it ends when the container ends."""
 
-    def __init__(self, core: client.CoreV1Api, pod: str, namespace: str, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        core: client.CoreV1Api,
+        pod: str,
+        namespace: str,
+        out: TextIO = sys.stdout,
+        since_seconds: int | None = None,
+    ) -> None:
         self.core, self.pod, self.namespace, self.out = core, pod, namespace, out
+        self.since_seconds = since_seconds
         self.marker: dict[str, Any] | None = None
         self.ended = threading.Event()
         self.stopping = threading.Event()
@@ -32,7 +40,7 @@ class LogFollower:
         self.stopping.set()
 
     def _run(self) -> None:
-        since: int | None = None
+        since = self.since_seconds
         try:
             while not self.stopping.is_set():
                 try:

@@ -88,6 +88,7 @@ class InClusterRunner:
             memory_limit=options.memory_limit,
         )
         self.created: list[tuple[str, str]] = []
+        self._follower: LogFollower | None = None
 
     # --- the run ------------------------------------------------------------------------------------
 
@@ -158,30 +159,24 @@ class InClusterRunner:
         started = self._await_start(pod)
         if started.phase == "lost":
             return self._lost(started)
-        follower = LogFollower(self.core, pod, self.run.namespace).start()
-        try:
-            state = self._await_marker_or_end(pod, follower)
-            if follower.marker is None:
-                follower.ended.wait(timeout=10)
-            if follower.marker is None:
-                return self._lost(
-                    state
-                    if state.phase == "lost"
-                    else PodState(
-                        "lost", f"the suite's pod ended ({state.detail}) without packing a run directory"
-                    )
-                )
-            run_dir = self._fetch(pod, follower.marker)
-            ended = wait_for(
-                "the suite's pod to exit once its run directory was fetched",
-                lambda: self._ended_probe(pod),
-                timeout=120,
-                interval=1,
-            )
-            code = int(follower.marker.get("exit", ended.exit_code or 0))
-            return Outcome(code, run_dir=run_dir)
-        finally:
+        # Kept running on Ctrl-C: _stop_gracefully goes on printing the pod's log with it.
+        follower = self._follower = LogFollower(self.core, pod, self.run.namespace).start()
+        state = self._await_marker_or_end(pod, follower)
+        if follower.marker is None:
+            follower.ended.wait(timeout=10)
+        if follower.marker is None:
             follower.stop()
+            unpacked = f"the suite's pod ended ({state.detail}) without packing a run directory"
+            return self._lost(state if state.phase == "lost" else PodState("lost", unpacked))
+        run_dir = self._fetch(pod, follower.marker)
+        ended = wait_for(
+            "the suite's pod to exit once its run directory was fetched",
+            lambda: self._ended_probe(pod),
+            timeout=120,
+            interval=1,
+        )
+        follower.stop()
+        return Outcome(int(follower.marker.get("exit", ended.exit_code or 0)), run_dir=run_dir)
 
     def _ended_probe(self, pod: str) -> tuple[PodState | None, str]:
         state = self._state(pod)
@@ -249,17 +244,29 @@ class InClusterRunner:
         if not pods:
             return Outcome(130)
         pod = pods[0].metadata.name
-        follower = LogFollower(self.core, pod, self.run.namespace).start()
+        previous = self._follower
+        follower = (
+            previous
+            if previous is not None and not previous.ended.is_set()
+            else LogFollower(
+                self.core, pod, self.run.namespace, since_seconds=5 if previous else None
+            ).start()
+        )
+
+        def marker() -> dict[str, Any] | None:
+            return follower.marker or (previous.marker if previous is not None else None)
+
         run_dir = None
         try:
             wait_for(
                 "the suite's pod to restore the eci-profile and end",
-                lambda: (True if follower.marker is not None or self._gone(pod) else None, "still running"),
+                lambda: (True if marker() is not None or self._gone(pod) else None, "still running"),
                 timeout=manifests.GRACE_SECONDS + 30,
                 interval=1,
             )
-            if follower.marker is not None:
-                run_dir = self._fetch(pod, follower.marker)
+            packed = marker()
+            if packed is not None:
+                run_dir = self._fetch(pod, packed)
             wait_for(
                 "the suite's pod to be gone",
                 lambda: (True if self._gone(pod) else None, "terminating"),
