@@ -55,6 +55,8 @@ class InClusterOptions:
     memory_limit: str = "2Gi"
     checkout: str = "unknown"
     environment: dict[str, str] = field(default_factory=dict)
+    image_listing_timeout: float = 90.0
+    """How long a node may take to list a suite image loaded just before (its kubelet's status update)."""
     rules: tuple[manifests.Rule, ...] = manifests.RULES
     """The ClusterRole's rules; tests drop one to show the run names what is missing."""
 
@@ -95,9 +97,7 @@ class InClusterRunner:
     def execute(self) -> Outcome:
         """The whole run; cleanup always, Ctrl-C included (a second Ctrl-C skips waiting for the pod)."""
         if not self.options.image_mirror:
-            problem = missing_image_problem(self.core, self.run.image)
-            if problem:
-                raise InClusterError(problem)
+            self._image_on_a_node()
         try:
             self._create()
             pod = self._pod_name()
@@ -109,6 +109,30 @@ class InClusterRunner:
             return outcome
         finally:
             self._cleanup()
+
+    def _image_on_a_node(self) -> None:
+        """The suite image on a runnable node; a kubelet lists an image loaded a moment ago only at its
+        next status update, so its absence is awaited a little before it is an error."""
+        problem = missing_image_problem(self.core, self.run.image)
+        if problem is None:
+            return
+        timeout = self.options.image_listing_timeout
+        self.console.print(
+            f"{self.run.image} is not listed by a node yet; waiting up to {timeout:g} s for the "
+            "kubelets' next status update"
+        )
+        try:
+            wait_for(
+                f"a node to list {self.run.image}",
+                lambda: (
+                    True if missing_image_problem(self.core, self.run.image) is None else None,
+                    "not listed",
+                ),
+                timeout=timeout,
+                interval=2,
+            )
+        except WaitTimeout as error:
+            raise InClusterError(f"{problem} (waited {timeout:g} s for the nodes to list it)") from error
 
     def _create(self) -> None:
         run = self.run
