@@ -204,7 +204,7 @@ def job(run: InClusterRun) -> dict[str, Any]:
         "args": arguments,
         "env": [{"name": name, "value": value} for name, value in run.environment],
         "resources": {
-            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "requests": {"cpu": "500m", "memory": run.memory_limit},
             "limits": {"memory": run.memory_limit},
         },
         "volumeMounts": [
