@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 import threading
 from typing import Any, TextIO
@@ -60,23 +61,25 @@ class LogFollower:
         response = self.core.read_namespaced_pod_log(
             self.pod, self.namespace, container=CONTAINER, follow=True, _preload_content=False, **extra
         )
-        pending = b""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
         try:
             for chunk in response.stream(4096):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
+                text = decoder.decode(chunk)
+                self.out.write(text)  # as it comes: pytest's progress dots end no line
+                self.out.flush()
+                *lines, pending = (pending + text).split("\n")
                 for line in lines:
-                    self._line(line.decode(errors="replace"))
+                    self._line(line)
                 if self.stopping.is_set():
                     return
             if pending:
-                self._line(pending.decode(errors="replace"))
+                self.out.write("\n")
+                self._line(pending)
         finally:
             response.release_conn()
 
     def _line(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
         data = parse_marker(text)
         if data is not None:
             self.marker = data
