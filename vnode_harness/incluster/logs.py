@@ -14,9 +14,9 @@ from vnode_harness.incluster.pod import parse_marker
 
 
 class LogFollower:
-    """Follows the container's log in a thread, printing every line; `marker` holds the pod's marker
-    data once printed. A follow the API server cut while the pod runs is resumed (the last seconds may
-    print twice); it ends when the container ends."""
+    """Follows the container's log in a thread, printing it as it comes; `marker` holds the pod's marker
+    data once printed. A follow the API server cut while the pod runs is resumed (its last seconds may
+    print twice); it ends when the container ends or once the marker is seen."""
 
     def __init__(
         self,
@@ -50,7 +50,9 @@ class LogFollower:
                     if self.stopping.is_set():
                         return
                     self.out.write(f"(log stream interrupted: {type(error).__name__}; resuming)\n")
-                if self._container_ended():
+                # Once the run is packed nothing after it matters; a follow that ends while the kubelet
+                # has not yet reported the container's end would otherwise replay its last seconds.
+                if self.marker is not None or self._container_ended() or self.stopping.wait(timeout=2):
                     return
                 since = 5
         finally:
