@@ -79,7 +79,10 @@ def run_command(args: argparse.Namespace) -> int:
     if not options.implementation_file.is_file():
         console.print(f"[red]error:[/red] implementation file {options.implementation_file} does not exist")
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: the pod ends gracefully, everything is removed
+    # Both as Ctrl-C: the pod ends gracefully, everything is removed. SIGINT too, because a process
+    # started in the background of a non-interactive shell (CI) inherits it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         outcome = run_in_cluster(options, console)
     except InClusterError as error:
