@@ -48,7 +48,7 @@ def kind_images(implementation: Implementation | None, *, upstream: bool) -> lis
         images = [
             NeededImage(plan.NODE_IMAGE, "kind node", "node image"),
             NeededImage(plan.PILOT_IMAGE, "istiod", "loaded"),
-            NeededImage(plan.PROXY_STANDIN_IMAGE, "Istio sidecar (stand-in)", "loaded"),
+            NeededImage(plan.PROXY_IMAGE, "Istio sidecar (pilot-agent + Envoy)", "loaded"),
             NeededImage(plan.TEST_IMAGE, "test pods on regular nodes", "loaded"),
         ]
     images.append(NeededImage(vn.IMAGE, "virtual-kubelet", "loaded"))
