@@ -135,11 +135,10 @@ def test_a_missing_suite_image_is_named_before_anything_is_created(kept_kubeconf
     assert_nothing_left(kept_kubeconfig)
 
 
-def test_ctrl_c_while_a_test_holds_a_changed_profile_restores_it_and_removes_everything(
-    kept_kubeconfig, tmp_path
-):
-    """SIGINT to the runner once a test has changed the eci-profile: the pod ends gracefully (the test's
-    fixture restores the profile under the still-bound RBAC), the partial run is fetched, nothing is left."""
+def test_ctrl_c_while_the_profile_is_changed_restores_it_and_removes_everything(kept_kubeconfig, tmp_path):
+    """SIGINT to the runner once the suite has changed the eci-profile (the readiness check's propagation
+    probe comes first): the pod ends gracefully, restoring the profile under the still-bound RBAC, the
+    partial run is fetched, nothing is left."""
     with api_client(kept_kubeconfig, "in-cluster check") as api:
         core = client.CoreV1Api(api)
         before = core.read_namespaced_config_map("eci-profile", "kube-system").data
@@ -166,7 +165,7 @@ def test_ctrl_c_while_a_test_holds_a_changed_profile_restores_it_and_removes_eve
         )
         try:
             wait_for(
-                "a test to change the eci-profile",
+                "the suite to change the eci-profile",
                 lambda: (
                     True
                     if core.read_namespaced_config_map("eci-profile", "kube-system").data != before
