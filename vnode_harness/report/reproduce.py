@@ -23,11 +23,16 @@ IMPLEMENTATION_FILE = "implementation.yaml"
 
 _KEPT_WITH_VALUE = frozenset(
     {"-n", "--numprocesses", "--dist", "-k", "-m", "--maxfail", "--cluster", "--clusters", "--kind-images"}
-    | {"--gen-seed", "--gen-cases", "--gen-only"}
+    | {"--gen-seed", "--gen-cases", "--gen-only", "--kind-image"}
 )
 _KEPT_FLAGS = frozenset({"-x", "--exitfirst", "--fail-fast", "-q", "--quiet", "-v", "--verbose", "-vv", "-s"})
-_HOST_SPECIFIC = frozenset({"--kubeconfig", "--implementation-pid", "--reports-dir", "--basetemp"})
-"""Options whose value is a path or process of the submitter's host: meaningless to a reviewer."""
+_HOST_SPECIFIC = frozenset(
+    {"--kubeconfig", "--implementation-pid", "--reports-dir", "--basetemp", "--allure-history"}
+    | {"--cluster-name", "--kind-bin", "--kind-kubectl-bin"}
+)
+"""Options whose value is a path, process or name of the submitter's host: meaningless to a reviewer."""
+_HOST_FLAGS = frozenset({"--keep-cluster"})
+"""Flags about the submitter's host that change no verdict (a kept kind cluster): dropped."""
 _REPLACED = "--implementation"
 _SUITE_DIRECTORY = "conformance"
 
@@ -88,7 +93,7 @@ def _parse(command: str) -> _Parsed:
             _plugin(value, parsed)
         elif name in _KEPT_WITH_VALUE and value is not None:
             parsed.arguments += [name, value]
-        elif name in _HOST_SPECIFIC | {_REPLACED}:
+        elif name in _HOST_SPECIFIC | _HOST_FLAGS | {_REPLACED}:
             continue
         elif _kept_as_is(word):
             parsed.arguments.append(word)

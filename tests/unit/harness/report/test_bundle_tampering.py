@@ -202,6 +202,14 @@ class TestTheRecordedCommand:
             "pytest", "conformance", "--cluster", "existing", "--implementation", "implementation.yaml",
         ]  # fmt: skip
 
+    def test_a_kept_kind_cluster_is_the_submitters_host_too(self):
+        command = "pytest conformance -n auto --cluster kind --keep-cluster --cluster-name vnode-kept"
+        assert command_problems(command) == []
+        assert reproduce_arguments(command) == [
+            "pytest", "conformance", "-n", "auto", "--cluster", "kind",
+            "--implementation", "implementation.yaml",
+        ]  # fmt: skip
+
     @pytest.mark.parametrize(
         ("command", "problem"),
         [
