@@ -72,9 +72,12 @@ def test_virtual_nodes_not_ready_break_the_tests_on_them_naming_the_node(fresh_c
             fresh_cluster, reports, select="test_namespace_label_runs_every_pod_on_virtual_node",
             implementation=started, file=file,
         )  # fmt: skip
+        nodes = [
+            node.metadata.name
+            for node in virtual_nodes(client.CoreV1Api(fresh_api), implementation.observation)
+        ]
         when_tests_started(fresh_api, run)
-        for node in virtual_nodes(client.CoreV1Api(fresh_api), implementation.observation):
-            frozen.inject(node.metadata.name)
+        frozen.inject(*nodes)
         exit_code = run.wait()
     finally:
         frozen.recover()

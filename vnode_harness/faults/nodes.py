@@ -30,14 +30,23 @@ class NodeNotReady:
     """The local cluster's record of its host processes (ClusterHandle.process_dir)."""
     frozen: list[int] = field(default_factory=list)
 
-    def inject(self, node: str) -> None:
-        """Freeze `node`'s virtual-kubelet and mark the node NotReady."""
-        matching = [p for p in recorded_processes(self.process_dir) if p.name == node or node in p.name]
-        if not matching:
-            raise LookupError(f"no recorded host process runs node {node} (under {self.process_dir})")
-        for process in matching:
-            os.kill(process.pid, signal.SIGSTOP)
-            self.frozen.append(process.pid)
+    def inject(self, *nodes: str) -> None:
+        """Freeze every one of `nodes`' virtual-kubelets first, then mark each node NotReady.
+
+        All processes are stopped before any API call: a scenario injects at the moment a test begins,
+        and a node still running while another is being patched could run that test's pod."""
+        processes = recorded_processes(self.process_dir)
+        for node in nodes:
+            matching = [p for p in processes if p.name == node or node in p.name]
+            if not matching:
+                raise LookupError(f"no recorded host process runs node {node} (under {self.process_dir})")
+            for process in matching:
+                os.kill(process.pid, signal.SIGSTOP)
+                self.frozen.append(process.pid)
+        for node in nodes:
+            self._mark_not_ready(node)
+
+    def _mark_not_ready(self, node: str) -> None:
         now = datetime.datetime.now(datetime.UTC)
         current = self.core.read_node_status(node)
         conditions = [c for c in current.status.conditions or [] if c.type != "Ready"]
