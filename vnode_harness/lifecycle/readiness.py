@@ -108,8 +108,8 @@ def label_routing_failure(
     cause attached, and every other requirement still gets its own verdict."""
     core = client.CoreV1Api(api)
     observation = implementation.observation
-    ensure_probe_namespace(core, probe_namespace, labels=probe_labels)
     try:
+        ensure_probe_namespace(core, probe_namespace, labels=probe_labels)
         wait_new_pods_on_virtual_nodes(
             core,
             probe_namespace,
