@@ -144,6 +144,10 @@ MUTANTS: dict[str, Mutant] = _registry(
            "after a profile change, running pods that now match a selector get its effect patched on "
            "(breaks: ECI Effect injects annotations and labels at creation time)",
            effects.effects_reapplied_to_running_pods, ("EFF-ANNOTATIONS", "EFF-LABELS")),
+    Mutant("namespace-relabel-reapplies-effects", "EFF-AT-CREATION",
+           "when a namespace's labels change, its running pods get the effects of the selectors they now "
+           "match (breaks: ECI Effect injects annotations and labels at creation time)",
+           effects.namespace_relabel_reapplies_effects, ("EFF-ANNOTATIONS", "EFF-LABELS")),
     Mutant("label-and-annotation-keys-shared", "GEN-ROUTING-EFFECTS",
            "injected keys share one key space: after an effect injected label K no effect injects annotation "
            "K, and the other way round (breaks: annotations and labels to inject into matched pods)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -14,6 +15,7 @@ import eci_reference.controller as controller
 import eci_reference.matching as matching
 import eci_reference.mutation as mutation
 from eci_reference.constants import EXEMPT_NAMESPACES, SECURITY_GROUP_ANNOTATION, VSWITCH_ANNOTATION
+from eci_reference.kube import labels_of
 from eci_reference.matching import RoutingDecision
 from eci_reference.mutation import PodPatch
 from eci_reference.profile import Profile, Selector
@@ -165,6 +167,57 @@ def effects_reapplied_to_running_pods() -> None:
     """``controller.ProfileController``: after every profile change, the effects of the selectors a
     running pod now matches are patched onto it."""
     add_reconciler(_reapply_effects)
+
+
+def namespace_relabel_reapplies_effects() -> None:
+    """``controller.NamespaceLabelCache.on_event``: when a namespace's labels change, the effects of the
+    selectors its running pods now match are patched onto them (a design that re-evaluates a namespace's
+    pods on every namespace event); profile changes and pod label edits trigger nothing."""
+    original_init = controller.ProfileController.__init__
+    original_event = controller.NamespaceLabelCache.on_event
+    controllers: list[controller.ProfileController] = []
+
+    def init(self: controller.ProfileController, api_client: Any, **kwargs: Any) -> None:
+        original_init(self, api_client, **kwargs)
+        controllers.append(self)
+
+    async def on_event(self: controller.NamespaceLabelCache, event_type: str, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        before = self._labels.get(name)
+        await original_event(self, event_type, obj)
+        after = labels_of(obj)
+        profile = controllers[-1].active_profile() if controllers else None
+        if event_type == "MODIFIED" and before is not None and dict(before) != dict(after) and profile:
+            asyncio.get_running_loop().create_task(_reapply_in_namespace(self._core, name, after, profile))
+
+    replace(controller.ProfileController, "__init__", init)
+    replace(controller.NamespaceLabelCache, "on_event", on_event)
+
+
+async def _reapply_in_namespace(
+    core: Any, namespace: str, labels: Mapping[str, str], profile: Profile
+) -> None:
+    if namespace in EXEMPT_NAMESPACES:
+        return
+    try:
+        for pod in (await core.list_namespaced_pod(namespace)).items:
+            if pod.metadata.deletion_timestamp:
+                continue
+            own_labels = dict(pod.metadata.labels or {})
+            own_annotations = dict(pod.metadata.annotations or {})
+            decision = matching.decide_routing(own_labels, labels, profile)
+            added_labels: dict[str, str] = {}
+            added_annotations: dict[str, str] = {}
+            for selector in decision.effect_selectors:
+                mutation._add_missing(added_labels, own_labels, selector.effect.labels)
+                mutation._add_missing(added_annotations, own_annotations, selector.effect.annotations)
+            if added_labels or added_annotations:
+                body = {"metadata": {"labels": added_labels, "annotations": added_annotations}}
+                await core.patch_namespaced_pod(pod.metadata.name, namespace, body)
+                logger.info("mutant: re-applied effects to %s/%s after its namespace's labels changed",
+                            namespace, pod.metadata.name)  # fmt: skip
+    except Exception as error:
+        logger.warning("mutant: re-applying effects in %s failed: %s", namespace, error)
 
 
 def add_reconciler(make: Any) -> None:
