@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -139,6 +139,18 @@ def global_effects_ignored() -> None:
 def partial_match_effects_on_regular_pods() -> None:
     """``admission.plan_pod_patch``: a pod left on regular nodes still gets the effects of the selectors
     whose objectSelector it matches (their namespaceSelector does not); plus a catch-all entry."""
+    _inject_into_regular_pods(
+        lambda profile, labels: [
+            selector
+            for selector in profile.routing_selectors
+            if selector.object_selector and matching.labels_match(selector.object_selector, labels)
+        ]
+    )
+
+
+def _inject_into_regular_pods(chosen: Callable[[Profile, Mapping[str, str]], list[Selector]]) -> None:
+    """Every pod is sent to the webhook; one left on regular nodes gets the effects of the selectors
+    ``chosen(profile, its labels)`` names, as the reference injects them into an ECI pod."""
     send_every_pod()
 
     def transform(
@@ -151,10 +163,9 @@ def partial_match_effects_on_regular_pods() -> None:
         current_labels, current_annotations = dict(own_labels or {}), dict(own_annotations or {})
         labels: dict[str, str] = {}
         annotations: dict[str, str] = {}
-        for selector in profile.routing_selectors:
-            if selector.object_selector and matching.labels_match(selector.object_selector, current_labels):
-                mutation._add_missing(labels, current_labels, selector.effect.labels)
-                mutation._add_missing(annotations, current_annotations, selector.effect.annotations)
+        for selector in chosen(profile, current_labels):
+            mutation._add_missing(labels, current_labels, selector.effect.labels)
+            mutation._add_missing(annotations, current_annotations, selector.effect.annotations)
         ops = list(patch.ops)
         mutation._add_map_entries(ops, "/metadata/labels", own_labels, labels)
         mutation._add_map_entries(ops, "/metadata/annotations", own_annotations, annotations)
@@ -297,28 +308,7 @@ def label_and_annotation_keys_shared() -> None:
 def global_effect_on_regular_pods() -> None:
     """``admission.plan_pod_patch``: a pod left on regular nodes still gets every global effect (a
     selector with only an effect read as "every pod", not "every pod scheduled to ECI")."""
-    send_every_pod()
-
-    def transform(
-        pod: Mapping[str, Any], namespace_labels: Mapping[str, str], profile: Profile, patch: PodPatch
-    ) -> PodPatch:
-        if patch.routing.is_eci:
-            return patch
-        metadata = pod.get("metadata") or {}
-        own_labels, own_annotations = metadata.get("labels"), metadata.get("annotations")
-        current_labels, current_annotations = dict(own_labels or {}), dict(own_annotations or {})
-        labels: dict[str, str] = {}
-        annotations: dict[str, str] = {}
-        for selector in profile.selectors:
-            if selector.is_global_effect:
-                mutation._add_missing(labels, current_labels, selector.effect.labels)
-                mutation._add_missing(annotations, current_annotations, selector.effect.annotations)
-        ops = list(patch.ops)
-        mutation._add_map_entries(ops, "/metadata/labels", own_labels, labels)
-        mutation._add_map_entries(ops, "/metadata/annotations", own_annotations, annotations)
-        return with_ops(patch, ops)
-
-    transform_pod_patch(transform)
+    _inject_into_regular_pods(lambda profile, _labels: [s for s in profile.selectors if s.is_global_effect])
 
 
 def global_effects_applied_last() -> None:
