@@ -212,23 +212,28 @@ async def _reapply_in_namespace(
         return
     try:
         for pod in (await core.list_namespaced_pod(namespace)).items:
-            if pod.metadata.deletion_timestamp:
-                continue
-            own_labels = dict(pod.metadata.labels or {})
-            own_annotations = dict(pod.metadata.annotations or {})
-            decision = matching.decide_routing(own_labels, labels, profile)
-            added_labels: dict[str, str] = {}
-            added_annotations: dict[str, str] = {}
-            for selector in decision.effect_selectors:
-                mutation._add_missing(added_labels, own_labels, selector.effect.labels)
-                mutation._add_missing(added_annotations, own_annotations, selector.effect.annotations)
-            if added_labels or added_annotations:
-                body = {"metadata": {"labels": added_labels, "annotations": added_annotations}}
-                await core.patch_namespaced_pod(pod.metadata.name, namespace, body)
-                logger.info("mutant: re-applied effects to %s/%s after its namespace's labels changed",
-                            namespace, pod.metadata.name)  # fmt: skip
+            if not pod.metadata.deletion_timestamp:
+                await _patch_effects_onto(core, pod, labels, profile)
     except Exception as error:
         logger.warning("mutant: re-applying effects in %s failed: %s", namespace, error)
+
+
+async def _patch_effects_onto(
+    core: Any, pod: Any, namespace_labels: Mapping[str, str], profile: Profile
+) -> None:
+    """Patch onto a running pod the effects of the selectors it matches now (keys it lacks only)."""
+    own_labels = dict(pod.metadata.labels or {})
+    own_annotations = dict(pod.metadata.annotations or {})
+    decision = matching.decide_routing(own_labels, namespace_labels, profile)
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    for selector in decision.effect_selectors:
+        mutation._add_missing(labels, own_labels, selector.effect.labels)
+        mutation._add_missing(annotations, own_annotations, selector.effect.annotations)
+    if labels or annotations:
+        body = {"metadata": {"labels": labels, "annotations": annotations}}
+        await core.patch_namespaced_pod(pod.metadata.name, pod.metadata.namespace, body)
+        logger.info("mutant: re-applied effects to %s/%s", pod.metadata.namespace, pod.metadata.name)
 
 
 def add_reconciler(make: Any) -> None:
@@ -253,18 +258,7 @@ def _reapply_effects(core: Any) -> Any:
                 namespace = pod.metadata.namespace
                 if namespace in EXEMPT_NAMESPACES or pod.metadata.deletion_timestamp:
                     continue
-                own_labels = dict(pod.metadata.labels or {})
-                own_annotations = dict(pod.metadata.annotations or {})
-                decision = matching.decide_routing(own_labels, namespaces.get(namespace, {}), profile)
-                labels: dict[str, str] = {}
-                annotations: dict[str, str] = {}
-                for selector in decision.effect_selectors:
-                    mutation._add_missing(labels, own_labels, selector.effect.labels)
-                    mutation._add_missing(annotations, own_annotations, selector.effect.annotations)
-                if labels or annotations:
-                    body = {"metadata": {"labels": labels, "annotations": annotations}}
-                    await core.patch_namespaced_pod(pod.metadata.name, namespace, body)
-                    logger.info("mutant: re-applied effects to %s/%s", namespace, pod.metadata.name)
+                await _patch_effects_onto(core, pod, namespaces.get(namespace, {}), profile)
         except Exception as error:
             logger.warning("mutant: re-applying effects failed: %s", error)
 
