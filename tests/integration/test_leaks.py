@@ -80,3 +80,46 @@ def test_a_volume_whose_claim_was_in_a_run_namespace_is_listed_as_the_clusters(a
         assert find_leaks(api, run_id) == [], "a volume of a namespace the run did not create is not its leak"
     finally:
         core.delete_persistent_volume(volume.metadata.name)
+
+
+def test_on_a_cluster_the_run_deletes_only_what_was_never_deleted_is_listed_and_nothing_waits(
+    api, run_id, local_cluster, tmp_path
+):
+    """Settle time 0 (lifecycle.run: the cluster goes with the run): a namespace still terminating is
+    not waited for and not listed; one the suite never deleted still is."""
+    from rich.console import Console
+
+    from vnode_harness.formats.implementation import load_implementation
+    from vnode_harness.formats.paths import REPO_ROOT
+    from vnode_harness.lifecycle.cleanup import RunCleanup
+
+    core = client.CoreV1Api(api)
+    kept = _labelled_namespace(core, run_id)
+    terminating = str(
+        core.create_namespace(
+            {
+                "metadata": {
+                    "generateName": "vnc-leak-",
+                    "labels": {RUN_LABEL: run_id},
+                    "finalizers": ["vnode.test/hold"],
+                }
+            }
+        ).metadata.name
+    )
+    core.delete_namespace(terminating)
+    cleanup = RunCleanup(
+        kubeconfig=local_cluster.kubeconfig,
+        implementation=load_implementation(REPO_ROOT / "implementations" / "reference.yaml"),
+        run_id=run_id,
+        probe_namespace=f"vnc-probe-{run_id}",
+        run_dir=tmp_path,
+        settle_seconds=0,
+    )
+    try:
+        found = cleanup.finish(Console(quiet=True))
+        assert found is not None
+        assert [(left.name, left.owner) for left in found.left_behind] == [(kept, "suite")]
+        assert found.settle_seconds == 0
+    finally:
+        core.patch_namespace(terminating, {"metadata": {"finalizers": None}})
+        core.delete_namespace(kept)

@@ -3,6 +3,10 @@ eci-profile is as the run found it and that nothing of the run is left (vnode_ha
 
 The profile is read before the first test and again after the last one: each test restores it byte for
 byte, and this is the proof over the whole run, recorded in the report (`cleanup.profileRestored`).
+
+On a cluster that outlives the run (existing, or kept) the check waits for deletions in flight to
+finish; on one the run deletes (settle time 0) what is still terminating goes with the cluster, so only
+what the suite never deleted is listed — the finding that says the suite would leave it in a vendor's.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from kubernetes import client
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation
-from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS, leaks_after_settling
+from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS, leaks_after_settling, suite_leaks
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import WaitUnanswered
 from vnode_harness.report.model import Cleanup, LeftObject
@@ -76,6 +80,8 @@ class RunCleanup:
                     namespaces_created=created_namespaces(self.run_dir),
                     timeout=self.settle_seconds,
                 )
+                if not self.settle_seconds:  # the cluster goes with the run: only what was never deleted
+                    leaks = suite_leaks(leaks)
                 after = read_profile_snapshot(self._core(), self.implementation)
         except UNREACHABLE as error:
             console.print(f"[yellow]could not check what the run left in the cluster: {error}")

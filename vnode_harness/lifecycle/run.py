@@ -16,6 +16,7 @@ from rich.console import Console
 from vnode_harness.formats.implementation import Implementation, ProviderName, load_implementation
 from vnode_harness.formats.names import ECI_LABEL
 from vnode_harness.lifecycle.cleanup import UNREACHABLE, RunCleanup
+from vnode_harness.lifecycle.leaks import DEFAULT_SETTLE_SECONDS
 from vnode_harness.lifecycle.readiness import check_cluster_ready, label_routing_failure
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
@@ -104,6 +105,10 @@ class ConformanceRun:
             run_id=run_id,
             probe_namespace=probe_namespace,
             run_dir=self.options.run_dir,
+            # A cluster the run deletes takes what is still terminating with it: no settling there.
+            settle_seconds=DEFAULT_SETTLE_SECONDS
+            if self._provider is None or self._provider.keeps_cluster
+            else 0,
         )
         with self.console.status("checking readiness: virtual nodes, webhook, sidecar injector"):
             check_cluster_ready(

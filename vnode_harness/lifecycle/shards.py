@@ -8,9 +8,11 @@ the same implementation file, and a test runs on exactly one of them.
 
 How many: `--clusters N`, or `auto` = as many as there are workers, at most what the cores carry and
 what the machine's available memory holds at the provider's measured cost per cluster (`CLUSTER_COST`).
-Asking for more than that is an error before anything starts, with the numbers. A shard that fails to
-start stops the run (every shard is torn down; the report says which shard and why): a run on fewer
-clusters than asked would be a different run from the one the user asked for.
+Asking for more than that is an error before anything starts, with the numbers. Clusters the run
+starts itself come up a few at a time while the workers start, and each shard runs tests as soon as it is
+ready (vnode_harness.lifecycle.staggered_start): a shard that does not start leaves its workers to the
+ready shards and the report names it; when none starts, the run ends before the tests. A shard finishes
+early too: once its workers are done, its cleanup runs beside the other shards' last tests.
 
 Existing clusters are given, not started: `--kubeconfig` once per cluster (pytest-kind's option, read
 repeated by vnode_harness.plugin.options.kubeconfigs) makes one shard per kubeconfig, shard K on the
@@ -23,10 +25,11 @@ share its eci-profile, and the report would count one cluster twice.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import IO, TypeVar, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -36,7 +39,8 @@ from rich.console import Console
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
-from vnode_harness.plumbing.console import make_console
+from vnode_harness.lifecycle.staggered_start import StaggeredStart, start_at_once
+from vnode_harness.plumbing.console import HeldStream, make_console
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.registry import GIVEN_CLUSTERS
@@ -45,6 +49,9 @@ from vnode_harness.run_context import ClusterError, ClusterHandle, RunContext, R
 from vnode_harness.testapi.observe import DOWN_OBSERVATION_ID, DOWN_QUESTION
 
 T = TypeVar("T")
+FIRST_READY = "first shard ready"
+"""Phases of a staggered start, both timed from its beginning: the first shard ready (the tests begin),
+then every shard up (the tests ran meanwhile); `tests` runs from the first."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,10 @@ def auto_workers(requested: str, provider: ProviderName, kubeconfigs: int = 1) -
     return count if count > 1 else None
 
 
+def _worker_index(worker_id: str) -> int:
+    return int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+
+
 def shard_name(index: int, count: int) -> str:
     return f"shard-{index + 1}" if count > 1 else ""
 
@@ -238,6 +249,15 @@ class ShardedRun:
         self.plan: ShardPlan | None = None
         self.clock = PhaseClock()
         """The run's phase times (the plugin times the tests and the reports on it)."""
+        self.start_output = HeldStream(sys.stderr)
+        """What the shards print while they start: held while pytest's progress line runs."""
+        self.staggered: StaggeredStart | None = None
+        """The shards' start in the background (clusters the run starts itself, several of them)."""
+        self._assigned: dict[str, str] = {}
+        """xdist worker id → the shard it was given (staggered start)."""
+        self._finished_workers: set[str] = set()
+        self._early_cleanups: dict[str, Future[Cleanup | None]] = {}
+        self._early_pool: ThreadPoolExecutor | None = None
 
     @property
     def implementation(self) -> Implementation:
@@ -248,7 +268,9 @@ class ShardedRun:
         return self.primary.provider_choice
 
     def start(self) -> list[RunContext]:
-        """Choose the provider once, plan the shards, start every shard; ClusterError naming the shard."""
+        """Choose the provider once, plan the shards, start every shard; ClusterError naming the shard.
+        Several clusters the run starts itself are started in the background instead (`staggered`):
+        then [] is returned and `wait_first_ready` gives the first shard that is ready."""
         choice = self.primary.choose_provider()
         plan = self.plan = plan_shards(
             self.requested,
@@ -263,12 +285,20 @@ class ShardedRun:
                 self.contexts = [self.primary.check_ready()]
             return self.contexts
         self.console.print(f"clusters: [bold]{plan.count}[/bold] ({plan.why})")
-        quiet = make_console(stderr=True, force_interactive=False)  # several live spinners would fight
+        quiet = make_console(
+            file=cast(IO[str], self.start_output), force_interactive=False
+        )  # no live spinners
         self.runs = [
             ConformanceRun(self.options.for_shard(index, shard_name(index, plan.count)), console=quiet)
             for index in range(plan.count)
         ]
         self.primary = self.runs[0]
+        if choice[0] not in GIVEN_CLUSTERS:  # clusters the run starts: a few at a time, tests as each is up
+            self.staggered = StaggeredStart(
+                self.runs, choice, run_dir=self.options.run_dir, at_once=start_at_once(), console=quiet
+            )
+            self.staggered.begin()
+            return []
         with self.clock.phase("clusters up"):
             started = self._each(lambda run: self._start_shard(run, choice))
         failed = [
@@ -328,18 +358,78 @@ class ShardedRun:
 
     def context_for_worker(self, worker_id: str) -> RunContext:
         """xdist worker `gwK` runs on shard K mod N, so the workers spread evenly over the shards."""
-        index = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
-        return self.contexts[index % len(self.contexts)]
+        return self.contexts[_worker_index(worker_id) % len(self.contexts)]
+
+    def shard_for_worker(self, worker_id: str) -> str:
+        """The shard a worker is given when shards start in the background (same rule, by name)."""
+        shard = self.runs[_worker_index(worker_id) % len(self.runs)].options.shard
+        self._assigned[worker_id] = shard
+        return shard
+
+    @property
+    def shard_names(self) -> list[str]:
+        return [run.options.shard for run in self.runs]
+
+    def wait_first_ready(self) -> RunContext:
+        """The first shard ready (staggered start); ClusterError naming every shard when none started.
+        The clusters' start is timed from here: the first shard's readiness and every shard's."""
+        assert self.staggered is not None
+        try:
+            first = self.staggered.wait_first_ready()
+        finally:
+            self.start_output.hold()  # pytest's progress line begins: the other shards' lines wait
+        self.clock.phases.append((FIRST_READY, self.staggered.first_ready_seconds or 0.0))
+        return first
+
+    def finish_starting(self) -> None:
+        """Once the tests are over: wait for any start still in flight; the ready shards become
+        `contexts` (what the report lists), the ones that failed `not_started`."""
+        if self.staggered is None or self.contexts:
+            return
+        self.staggered.finish()
+        self.start_output.release()
+        self.contexts = self.staggered.contexts()
+        names = [name for name, _ in self.clock.phases]
+        at = names.index(FIRST_READY) + 1 if FIRST_READY in names else len(names)
+        self.clock.phases.insert(
+            at, ("every shard up (tests meanwhile)", self.staggered.all_done_seconds or 0.0)
+        )
+
+    @property
+    def not_started(self) -> dict[str, str]:
+        """Shards that did not start while others ran the tests: shard → why."""
+        return dict(self.staggered.failures) if self.staggered is not None else {}
+
+    def worker_finished(self, worker_id: str) -> None:
+        """A worker is done: once every worker given its shard is, that shard's cleanup starts now,
+        beside the other shards' last tests (it waits for the shard's namespaces to go). Not when a
+        shard failed to start: its workers may have run anywhere."""
+        self._finished_workers.add(worker_id)
+        shard = self._assigned.get(worker_id)
+        if shard is None or self.not_started or shard in self._early_cleanups:
+            return
+        if any(
+            given == shard and worker not in self._finished_workers
+            for worker, given in self._assigned.items()
+        ):
+            return
+        run = next((run for run in self.runs if run.options.shard == shard), None)
+        if run is None or run.context is None:
+            return
+        if self._early_pool is None:
+            self._early_pool = ThreadPoolExecutor(max_workers=len(self.runs), thread_name_prefix="cleanup")
+        self._early_cleanups[shard] = self._early_pool.submit(run.clean_up)
 
     def clean_up(self) -> Cleanup | None:
         """Every shard's cleanup, as one: the profile restored only where every shard's was, not known
         where one shard's is not (its cluster went away, or its cleanup raised: said, never a crash that
         loses the other shards' results); each object left behind names its shard."""
+        self.finish_starting()
         if len(self.runs) == 1:
             with self.clock.phase("cleanup"):
                 return self.runs[0].clean_up()
         with self.clock.phase("cleanup"):
-            cleanups = self._each(lambda run: run.clean_up())
+            cleanups = self._each(self._clean_up_shard)
         found = [(run, c) for run, c in cleanups if isinstance(c, Cleanup)]
         unknown = [(run, c) for run, c in cleanups if not isinstance(c, Cleanup) and run.context is not None]
         for run, c in unknown:
@@ -361,6 +451,11 @@ class ShardedRun:
             ],
             settle_seconds=max(c.settle_seconds for _, c in found),
         )
+
+    def _clean_up_shard(self, run: ConformanceRun) -> Cleanup | None:
+        """A shard's cleanup: the one begun when its workers finished, or now."""
+        early = self._early_cleanups.pop(run.options.shard, None)
+        return early.result() if early is not None else run.clean_up()
 
     def observe_implementation_down(self, *, interrupted: bool) -> list[RunObservation]:
         """Each shard's observation, its shard named; a shard whose observation raised is "not observed"
@@ -385,7 +480,13 @@ class ShardedRun:
         return observations
 
     def stop(self) -> None:
-        """Tear every shard down, each whatever happened to the others."""
+        """Tear every shard down, each whatever happened to the others (a start still in flight ends
+        first; one not begun yet never begins)."""
+        if self.staggered is not None:
+            self.staggered.finish()
+            self.start_output.release()
+        if self._early_pool is not None:
+            self._early_pool.shutdown(wait=True)
         with self.clock.phase("teardown"):
             stopped = self._each(lambda run: run.stop())
         errors = [error for _, error in stopped if isinstance(error, BaseException)]

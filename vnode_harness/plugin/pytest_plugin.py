@@ -29,7 +29,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from vnode_harness.formats.applicability import not_testable_reason, requirement
 from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.implementation import Implementation, load_implementation
 from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError, auto_workers
+from vnode_harness.lifecycle.staggered_start import wait_for_shard
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
     forbidden_fault,
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
     from vnode_harness.report.writer import WrittenRun
 
 CONTEXT_KEY = "vnode_run_context"
+SHARD_KEY = "vnode_shard"
+SHARDS_KEY = "vnode_shards"
+RUN_DIR_KEY = "vnode_run_dir"
 REQUIREMENTS_PROPERTY = "requirements"
 EXIT_NOT_READY = 3
 
@@ -123,11 +127,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.maxfail = 1
     _interrupt_on_signals()
     if _is_worker(config):
-        context = RunContext.from_json(config.workerinput[CONTEXT_KEY])  # type: ignore[attr-defined]
-        config.stash[_context_key] = context
-        give_up_waiting_once_control_plane_down(context)
+        workerinput = config.workerinput  # type: ignore[attr-defined]
+        if CONTEXT_KEY not in workerinput:  # its shard is still starting: known before its first test
+            config.option.allure_report_dir = str(Path(workerinput[RUN_DIR_KEY]) / "allure-results")
+            return
+        context = RunContext.from_json(workerinput[CONTEXT_KEY])
+        _use_context(config, context)
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
-        _use_provider_test_image(context)
         return
     given = kubeconfigs(config)
     pids = implementation_pids(config, len(given))  # a usage error before the run directory exists
@@ -177,12 +183,55 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if run is None or config.option.collectonly:
         return
     config.stash[_started_key] = time.monotonic()
+    started = _until_ready(config, run, run.start)
+    if started:  # else: the shards start in the background; the first ready one is waited for below
+        _tests_begin(config, run, started[0])
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Shards that start in the background (lifecycle.staggered_start): the controller waits here for
+    the first one to be ready — xdist's workers are already importing and collecting — and each worker
+    for its own shard, before its first test."""
+    config = session.config
+    if is_conformance_run(config) and not config.option.collectonly:
+        run = config.stash.get(_run_key, None)
+        if run is not None and run.staggered is not None and _context_key not in config.stash:
+            _tests_begin(config, run, _until_ready(config, run, lambda: [run.wait_first_ready()])[0])
+        if _is_worker(config) and _context_key not in config.stash:
+            workerinput = config.workerinput  # type: ignore[attr-defined]
+            try:
+                context = wait_for_shard(
+                    Path(workerinput[RUN_DIR_KEY]), workerinput[SHARD_KEY], workerinput[SHARDS_KEY]
+                )
+            except ClusterError as error:  # the controller ends the run as not ready, naming each shard
+                pytest.exit(str(error), returncode=EXIT_NOT_READY)
+            _use_context(config, context)
+    return (yield)
+
+
+def _tests_begin(config: pytest.Config, run: ShardedRun, context: RunContext) -> None:
+    config.stash[_context_key] = context
+    if xdist_workers(config) == 0:  # this process runs the tests on its one cluster
+        give_up_waiting_once_control_plane_down(context)
+    _use_provider_test_image(context)
+    run.clock.mark("tests")
+
+
+def _use_context(config: pytest.Config, context: RunContext) -> None:
+    """A worker's shard: what its tests run against."""
+    config.stash[_context_key] = context
+    give_up_waiting_once_control_plane_down(context)
+    _use_provider_test_image(context)
+
+
+def _until_ready(
+    config: pytest.Config, run: ShardedRun, start: Callable[[], list[RunContext]]
+) -> list[RunContext]:
+    """`start` (the clusters' start, or the wait for the first shard), ending the run as not ready —
+    with a report that says why — when a cluster does not come up."""
     try:
-        config.stash[_context_key] = run.start()[0]
-        if xdist_workers(config) == 0:  # this process runs the tests on its one cluster
-            give_up_waiting_once_control_plane_down(config.stash[_context_key])
-        _use_provider_test_image(config.stash[_context_key])
-        run.clock.mark("tests")
+        return start()
     except ShardPlanError as error:  # nothing was started: a usage error, not an unready cluster
         run.stop()
         pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
@@ -234,6 +283,18 @@ def pytest_configure_node(node: Any) -> None:
     run = node.config.stash.get(_run_key, None)
     if run is not None and run.contexts:
         node.workerinput[CONTEXT_KEY] = run.context_for_worker(node.gateway.id).to_json()
+    elif run is not None and run.staggered is not None:  # the worker waits for its shard's file
+        node.workerinput[SHARD_KEY] = run.shard_for_worker(node.gateway.id)
+        node.workerinput[SHARDS_KEY] = run.shard_names
+        node.workerinput[RUN_DIR_KEY] = str(run.options.run_dir)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """A worker is done: its shard's cleanup may begin beside the others' last tests."""
+    run = node.config.stash.get(_run_key, None)
+    if run is not None and error is None:
+        run.worker_finished(node.gateway.id)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -412,8 +473,10 @@ __all__ = [  # pytest_addoption is plugin_options' hook, registered here
     "pytest_runtest_call",
     "pytest_runtest_logreport",
     "pytest_runtest_makereport",
+    "pytest_runtestloop",
     "pytest_sessionfinish",
     "pytest_sessionstart",
+    "pytest_testnodedown",
     "pytest_unconfigure",
     "pytest_xdist_auto_num_workers",
     "requirement_ids",

@@ -101,6 +101,7 @@ def write_finished_run(
 
     config = session.config
     console = make_console(stderr=True)
+    run.finish_starting()  # a shard still starting when the tests ended is waited for (and torn down)
     for shard in run.contexts:
         for message in dead_components(shard.cluster):
             console.print(
@@ -140,6 +141,10 @@ def write_finished_run(
             )
             for shard in run.contexts
             if shard.shard
+        ]
+        + [
+            Shard(name=name, cluster="", kubernetes_version="", not_started=why)
+            for name, why in run.not_started.items()
         ],
     )
 

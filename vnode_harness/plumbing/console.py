@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import IO, Any
 
 from rich.console import Console
@@ -36,3 +37,44 @@ def _is_terminal(stream: IO[str]) -> bool:
 def _columns() -> int | None:
     value = os.environ.get("COLUMNS", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+class HeldStream:
+    """A stream written through to `target` until `hold()`, then kept until `release()`: what background
+    threads print (shards starting) must not land inside pytest's progress line, or a CI log read line
+    by line shows `....shard-3: ready` glued to it."""
+
+    def __init__(self, target: IO[str]) -> None:
+        self._target = target
+        self._held: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._held is None:
+                self._target.write(text)
+                self._target.flush()
+            else:
+                self._held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._target.flush()
+
+    def isatty(self) -> bool:
+        return _is_terminal(self._target)
+
+    def hold(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._held = []
+
+    def release(self) -> None:
+        """Write what was kept, and write through from now on."""
+        with self._lock:
+            held, self._held = self._held or [], None
+            if held:
+                self._target.write("".join(held))
+                self._target.flush()

@@ -255,12 +255,15 @@ def _test_outcomes(report: ConformanceReport, derived: RequirementSummary) -> st
 def _shard_problems(report: ConformanceReport) -> list[str]:
     """A sharded run names each test's shard among its shards; a run on one cluster names none."""
     names = [shard.name for shard in report.shards]
+    not_started = {shard.name for shard in report.shards if shard.not_started}
     problems = _duplicates("shards", names)
     if len(names) == 1:
         problems.append("shards lists one shard: a run on one cluster lists none")
     for test in report.tests:
         if names and test.shard not in names:
             problems.append(f"tests[{test.nodeid}].shard is {test.shard!r}, not one of shards {names}")
+        elif test.shard in not_started and test.outcome != "skipped":
+            problems.append(f"tests[{test.nodeid}] ran on {test.shard}, which the report says did not start")
         if not names and test.shard is not None:
             problems.append(f"tests[{test.nodeid}].shard is {test.shard!r}, but the report lists no shards")
     return problems

@@ -56,8 +56,15 @@ def render_markdown(report: ConformanceReport, catalogue: Catalogue | None = Non
 def _shards(report: ConformanceReport) -> list[str]:
     if not report.shards:
         return []
-    clusters = ", ".join(f"{shard.name} = {shard.cluster}" for shard in report.shards)
-    return [f"- Shards: {len(report.shards)} clusters at once, each test on one ({clusters})"]
+    started = [shard for shard in report.shards if not shard.not_started]
+    clusters = ", ".join(f"{shard.name} = {shard.cluster}" for shard in started)
+    lines = [f"- Shards: {len(started)} clusters at once, each test on one ({clusters})"]
+    lines += [
+        f"- Shard {shard.name} did not start (its workers ran on the others): {shard.not_started}"
+        for shard in report.shards
+        if shard.not_started
+    ]
+    return lines
 
 
 def _heading(report: ConformanceReport) -> str:

@@ -163,6 +163,11 @@ class Shard(_ReportModel):
     name: str
     cluster: str = Field(description="The cluster's name (kind or local) or API server (existing).")
     kubernetes_version: str
+    not_started: str | None = Field(
+        default=None,
+        description="Why this shard did not start while others ran the tests (its workers ran on the "
+        "ready shards; no test ran on it); null for a shard that ran tests.",
+    )
 
 
 class RecordedImage(_ReportModel):
@@ -245,7 +250,8 @@ class Cleanup(_ReportModel):
     )
     settle_seconds: NonNegativeFloat = Field(
         description=(
-            "The longest the run waited for deletions in flight before listing what is left (a limit)."
+            "The longest the run waited for deletions in flight before listing what is left (a limit); "
+            "0 on a cluster the run deletes, where only objects the suite never deleted are listed."
         )
     )
 
