@@ -55,14 +55,16 @@ class RunCleanup:
         """Read the eci-profile before the first test (before the run's own readiness probes, too)."""
         self.profile_before = read_profile_snapshot(self._core(), self.implementation)
 
-    def delete_probe_namespace(self, console: Console) -> None:
+    def delete_probe_namespace(self, console: Console, name: str = "") -> None:
+        """The run's probe namespace (or another of the run's, `name`)."""
+        name = name or self.probe_namespace
         try:
-            self._core().delete_namespace(self.probe_namespace, grace_period_seconds=0)
+            self._core().delete_namespace(name, grace_period_seconds=0)
         except client.ApiException as error:
             if error.status != 404:
-                console.print(f"[yellow]could not delete namespace {self.probe_namespace}: {error.reason}")
+                console.print(f"[yellow]could not delete namespace {name}: {error.reason}")
         except UNREACHABLE as error:
-            console.print(f"[yellow]could not delete namespace {self.probe_namespace}: {error}")
+            console.print(f"[yellow]could not delete namespace {name}: {error}")
 
     def finish(self, console: Console) -> Cleanup | None:
         """Delete the probe namespace, wait for deletions in flight, list what is left; print a finding

@@ -208,15 +208,17 @@ class ConformanceRun:
         api = api_client(self.context.cluster.kubeconfig, "implementation-down")
         core = client.CoreV1Api(api)
         run_labels = {RUN_LABEL: self.context.run_id}
+        down_namespace = probe_namespace_of(f"{self.context.run_id}-down")
         try:
             client.VersionApi(api).get_code()  # one look: a cluster that answers nothing is not waited for
             # clean_up deleted the probe namespace (with the implementation still running, so that its
-            # own provisioner reclaimed the run's volumes); the observation's pod gets a fresh one.
-            ensure_probe_namespace(core, self.context.probe_namespace, labels=run_labels)
+            # own provisioner reclaimed the run's volumes), which may still be terminating: the
+            # observation's pod gets a namespace of its own.
+            ensure_probe_namespace(core, down_namespace, labels=run_labels)
             answer, detail = fate_of_eci_pod(
                 core,
                 self.implementation.observation,
-                self.context.probe_namespace,
+                down_namespace,
                 run_labels,
                 timeout=float(self.implementation.limits.pod_running_seconds),
             )
@@ -224,7 +226,7 @@ class ConformanceRun:
             answer, detail = "not observed", f"the cluster did not answer: {error}"
         finally:
             if self._cleanup is not None:
-                self._cleanup.delete_probe_namespace(self.console)
+                self._cleanup.delete_probe_namespace(self.console, down_namespace)
         return seen(answer, f"after the tests {stopped}; {detail}")
 
     def clean_up(self) -> Cleanup | None:
