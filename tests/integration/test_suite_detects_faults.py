@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from rich.console import Console
 
 from tests.faults.scenario import (
@@ -114,4 +115,51 @@ def test_a_shard_whose_api_server_dies_breaks_its_own_tests_only(tmp_path):
     observed = {o["detail"].split(":")[0]: o["answer"] for o in report["observations"]}
     assert observed == {"shard-1": "refused", "shard-2": "not observed"}, report["observations"]
     assert "shard-2: what the run left in its cluster is not known" in run.log.read_text(errors="replace")
+    assert not processes_mentioning(name), processes_mentioning(name)
+
+
+def test_a_shard_that_does_not_start_leaves_its_tests_to_the_other_and_the_report_names_it(tmp_path):
+    """The reference implementation, refusing to start on shard-2's cluster (its kubeconfig's path names
+    the shard): shard-2 does not start, its worker runs on shard-1, every test passes there, the report
+    and `vnode report verify` say which shard did not start and why, and nothing is left running."""
+    name = f"ns{os.getpid()}"
+    reference = yaml.safe_load((REPO / "implementations" / "reference.yaml").read_text())
+    refuse = "case '{kubeconfig}' in *-shard-2/*) echo 'refusing shard-2' >&2; exit 3;; esac; exec \"$@\""
+    reference["install"]["local"]["command"] = [
+        "sh",
+        "-c",
+        refuse,
+        "sh",
+        *reference["install"]["local"]["command"],
+    ]
+    implementation = tmp_path / "refuses-shard-2.yaml"
+    implementation.write_text(yaml.safe_dump(reference))
+    run = start_sharded_suite(
+        tmp_path / "reports",
+        cluster_name=name,
+        select=DOES_NOT_ROUTE,
+        extra=["--implementation", str(implementation)],
+    )
+    try:
+        exit_code = run.wait()
+    finally:
+        if run.process.poll() is None:
+            run.signal(15)
+            run.wait()
+    report = run.report()
+    assert exit_code == 0, run.output()
+    shards = {shard["name"]: shard for shard in report["shards"]}
+    assert sorted(shards) == ["shard-1", "shard-2"], report["shards"]
+    assert shards["shard-1"].get("notStarted") is None
+    assert "refusing shard-2" in shards["shard-2"]["notStarted"], shards["shard-2"]
+    assert {test["shard"] for test in report["tests"]} == {"shard-1"}
+    assert {test["outcome"] for test in report["tests"]} == {"passed"}
+    assert run.run_dir is not None
+    assert "Shard shard-2 did not start" in (run.run_dir / "conformance-report.md").read_text()
+    bundle = str(run.run_dir / "bundle.tar.gz")
+    verified = subprocess.run(
+        [sys.executable, "-m", "vnode_harness.cli.main", "report", "verify", bundle],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     assert not processes_mentioning(name), processes_mentioning(name)

@@ -32,6 +32,14 @@ def process_start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists (for owners of clusters; not for our own children)."""
     if pid <= 0:
@@ -65,7 +73,16 @@ class RecordedProcess:
     log: Path
 
     def alive(self) -> bool:
-        return process_start_time(self.pid) == self.start_time
+        """Running, and the same process (not a later one given its pid); a zombie — exited, not yet
+        reaped by its parent, the harness — is not alive, or an implementation that exits at start-up
+        would be waited for until the timeout instead of being reported at once."""
+        if process_start_time(self.pid) != self.start_time:
+            return False
+        if _is_zombie(self.pid):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, os.WNOHANG)
+            return False
+        return True
 
     def stop(self, grace_seconds: float = 10.0) -> None:
         """SIGTERM the process group, then SIGKILL what is left after the grace period."""
