@@ -29,6 +29,7 @@ from tests.faults.scenario import (
     when_tests_started,
 )
 from vnode_harness.formats.implementation import load_implementation
+from vnode_harness.lifecycle.staggered_start import AT_ONCE_VARIABLE
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.providers.local.cluster import clusters_root
 from vnode_harness.testapi.profile import ProfileEditor
@@ -127,3 +128,33 @@ def test_an_interrupted_sharded_run_restores_and_tears_down_every_shard(tmp_path
     assert not outcomes_named(run.outcomes(), "failed"), run.outcomes()
     assert processes_mentioning(name) == [], "a shard's processes outlived the interrupted run"
     assert not [path for path in clusters_root().glob(f"{name}-*")], "a shard's cluster directory is left"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=str)
+def test_an_interrupt_while_a_shard_is_still_starting_tears_every_shard_down(tmp_path, signum, monkeypatch):
+    """Three shards start two at a time (lifecycle.staggered_start), so shard-1 runs tests while shard-3
+    is still starting: interrupted then, every ready shard's profile is restored, the shard still
+    starting is finished and torn down, and nothing is left."""
+    monkeypatch.setenv(AT_ONCE_VARIABLE, "2")  # whatever the cores: shard-3 waits for a slot
+    name = f"vnode-ints-{os.getpid()}-{signum.value}"
+    run = start_sharded_suite(tmp_path / "reports", cluster_name=name, select=PROFILE_TESTS, clusters=3)
+    try:
+        first = shard_kubeconfig(run, name, "shard-1")
+        when_tests_started(api_client(first, "fault-scenario"), run)
+        starting = not (run.run_dir is not None and (run.run_dir / "shards" / "shard-3.json").is_file())
+        run.signal(signum)
+        exit_code = run.wait()
+    finally:
+        if run.process.poll() is None:
+            os.killpg(run.process.pid, signal.SIGKILL)
+    report = run.report()
+    assert starting, "shard-3 was ready before the interrupt: the scenario did not test a start in flight"
+    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
+    assert report["interrupted"].startswith(signum.name), report["interrupted"]
+    shards = {shard["name"]: shard for shard in report["shards"]}
+    assert "shard-1" in shards, report["shards"]
+    assert shards["shard-1"].get("notStarted") is None
+    assert report["cleanup"]["profileRestored"] is True, report["cleanup"]
+    assert report["cleanup"]["leftBehind"] == [], report["cleanup"]
+    assert processes_mentioning(name) == [], "a shard's processes outlived the interrupted run"
+    assert not list(clusters_root().glob(f"{name}-*")), "a shard's cluster directory is left"

@@ -43,8 +43,19 @@ when it stops early), so this only bounds a controller that vanished without a w
 CANCELLED = "the run stopped before this shard was ready"
 
 
+AT_ONCE_VARIABLE = "VNODE_CLUSTERS_AT_ONCE"
+
+
 def start_at_once() -> int:
-    """How many clusters start together: one per core (their start is bound by CPU)."""
+    """How many clusters start together: one per core (their start is bound by CPU), or
+    VNODE_CLUSTERS_AT_ONCE (a positive number: a machine whose clusters start on other hosts, a test)."""
+    value = os.environ.get(AT_ONCE_VARIABLE, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ClusterError(
+                f"{AT_ONCE_VARIABLE}={value!r}: a positive number of clusters to start at once"
+            )
+        return int(value)
     return max(1, os.cpu_count() or 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import cast
@@ -13,10 +14,12 @@ from vnode_harness.formats.paths import REPO_ROOT
 from vnode_harness.lifecycle.run import ConformanceRun
 from vnode_harness.lifecycle.shards import ShardedRun
 from vnode_harness.lifecycle.staggered_start import (
+    AT_ONCE_VARIABLE,
     CANCELLED,
     StaggeredStart,
     publish,
     read_published,
+    start_at_once,
     wait_for_shard,
 )
 from vnode_harness.plumbing.waits import WaitTimeout, wait_for
@@ -193,3 +196,14 @@ def test_no_early_cleanup_when_a_shard_did_not_start(tmp_path):
     run.finish_starting()
     assert run.not_started == {"shard-2": "no virtual node"}
     assert [name for name, _ in run.clock.phases] == ["first shard ready", "every shard up (tests meanwhile)"]
+
+
+def test_clusters_at_once_is_one_per_core_or_the_variable(monkeypatch):
+    monkeypatch.delenv(AT_ONCE_VARIABLE, raising=False)
+    assert start_at_once() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv(AT_ONCE_VARIABLE, "3")
+    assert start_at_once() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(AT_ONCE_VARIABLE, bad)
+        with pytest.raises(ClusterError, match="a positive number of clusters to start at once"):
+            start_at_once()
