@@ -9,8 +9,11 @@ Lifecycle (controller = the xdist controller, or the only process with `-n 0`):
 2. session start: the controller brings the run's clusters up (one per shard, `--clusters`, or one per
    `--kubeconfig` on existing clusters; vnode_harness.lifecycle.shards), installs the implementation in
    each and checks readiness (a cluster that is not ready ends the run at once, exit code 3, with the
-   reason, leaving a not-tested report and bundle that say why) — before xdist starts any worker;
-3. each worker gets its shard's `RunContext` through xdist's workerinput (worker gwK → shard K mod N);
+   reason, leaving a not-tested report and bundle that say why) — before xdist starts any worker; or,
+   for several clusters the run starts itself, in the background (lifecycle.staggered_start): xdist's
+   workers start meanwhile, and the controller waits for the first shard in `pytest_runtestloop`;
+3. each worker gets its shard's `RunContext` through xdist's workerinput (worker gwK → shard K mod N),
+   or, with a staggered start, waits for its shard's published context before its first test;
 4. every test report reaches the controller with its requirement ids, where the result collector turns
    them into the conformance report (YAML + Markdown), written at session finish with the Allure
    environment files and the Allure HTML report; the evidence bundle follows once junit.xml is written;
