@@ -121,8 +121,9 @@ MUTANTS: dict[str, Mutant] = _registry(
            effects.last_effect_wins, ("EFF-ANNOTATIONS", "EFF-LABELS")),
     Mutant("global-effects-ignored", "EFF-GLOBAL",
            "a selector with neither namespaceSelector nor objectSelector applies to no pod (breaks: the "
-           "effect applies to all pods scheduled to ECI)",
-           effects.global_effects_ignored, ("EFF-ANNOTATIONS", "EFF-ORDER")),
+           "effect applies to all pods scheduled to ECI); not controlled by EFF-ORDER or EFF-ECI-ONLY, "
+           "whose global halves must first see a global effect applied to judge where it goes",
+           effects.global_effects_ignored, ("EFF-ANNOTATIONS", "EFF-NO-OVERWRITE")),
     Mutant("global-effect-routes-every-pod", "EFF-GLOBAL",
            "a selector with only an effect routes every pod to ECI (breaks: it applies its effect to pods "
            "scheduled to ECI and routes nothing by itself); its profile state would leak into neighbouring "

@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
 from vnode_harness.testapi.blame import api_error_text
 from vnode_harness.testapi.rw_lease_lock import ReaderLock, WriterLock
-from vnode_harness.testapi.workloads import RUN_LABEL
+from vnode_harness.testapi.workloads import RUN_LABEL, create_namespace
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
 LOCK_NAME = "vnode-conformance-eci-profile"
@@ -110,6 +110,7 @@ class ProfileEditor:
     ) -> None:
         self.core = client.CoreV1Api(api)
         self.probe_namespace = probe_namespace
+        self.run_id = run_id
         self.known_propagation_failure = known_propagation_failure
         self.implementation = implementation
         self.observation = implementation.observation
@@ -255,22 +256,37 @@ class ProfileEditor:
         if not expected:
             return
 
-        def stamped() -> tuple[bool | None, str]:
-            labels = {PROBE_LABEL: token} if token else {ECI_LABEL: "true"}
-            annotations = self._dry_run_probe(token or "", labels=labels).metadata.annotations or {}
-            wrong = [
-                f"{annotation}={annotations.get(annotation)!r} (expected {how} {value!r})"
-                for annotation, (how, value) in expected.items()
-                if (annotations.get(annotation) == value) != (how == "is")
-            ]
-            return (None if wrong else True), "; ".join(wrong) or "every changed parameter stamped"
+        with self._fresh_namespace() as namespace:
 
-        wait_for(
-            "the implementation to apply the profile's changed parameters to new ECI pods",
-            stamped,
-            timeout=max(self.limits.profile_propagation_seconds - (time.monotonic() - since), 1.0),
-            hint=self._kubectl_profile(),
-        )
+            def stamped() -> tuple[bool | None, str]:
+                labels = {PROBE_LABEL: token} if token else {ECI_LABEL: "true"}
+                probe = self._dry_run_probe(token or "", labels=labels, namespace=namespace)
+                annotations = probe.metadata.annotations or {}
+                wrong = [
+                    f"{annotation}={annotations.get(annotation)!r} (expected {how} {value!r})"
+                    for annotation, (how, value) in expected.items()
+                    if (annotations.get(annotation) == value) != (how == "is")
+                ]
+                return (None if wrong else True), "; ".join(wrong) or "every changed parameter stamped"
+
+            wait_for(
+                "the implementation to apply the profile's changed parameters to new ECI pods",
+                stamped,
+                timeout=max(self.limits.profile_propagation_seconds - (time.monotonic() - since), 1.0),
+                hint=self._kubectl_profile(),
+            )
+
+    @contextmanager
+    def _fresh_namespace(self) -> Iterator[str]:
+        """A namespace no ECI pod was admitted in yet, for the parameter probes: an implementation that
+        reads parameters once per namespace (wrong: HOT-PARAMS-NEW-PODS) then still shows a change, and
+        the tests of other parameter rules judge their own pods, not the editor's stale probe namespace."""
+        namespace = create_namespace(self.core, "vnode-parameter-probe", self.run_id or "no-run").name
+        try:
+            yield namespace
+        finally:
+            with suppress(client.ApiException):
+                self.core.delete_namespace(namespace, grace_period_seconds=0)
 
     def _parameter_annotations(self) -> dict[str, str]:
         """Profile key → the pod annotation the implementation stamps its value in."""
@@ -377,12 +393,14 @@ class ProfileEditor:
 
     # --- observation -------------------------------------------------------------------------------
 
-    def _dry_run_probe(self, token: str, *, labels: Mapping[str, str] | None = None) -> Any:
+    def _dry_run_probe(
+        self, token: str, *, labels: Mapping[str, str] | None = None, namespace: str = ""
+    ) -> Any:
         pod = {
             "metadata": {"generateName": "profile-probe-", "labels": dict(labels or {PROBE_LABEL: token})},
             "spec": {"containers": [{"name": "app", "image": "registry.invalid/probe:1"}]},
         }
-        return self.core.create_namespaced_pod(self.probe_namespace, pod, dry_run="All")
+        return self.core.create_namespaced_pod(namespace or self.probe_namespace, pod, dry_run="All")
 
     def _probe_present(self, token: str) -> tuple[bool | None, str]:
         pod = self._dry_run_probe(token)
