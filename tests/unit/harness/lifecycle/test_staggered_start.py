@@ -142,6 +142,7 @@ def test_a_failed_shard_leaves_the_others_running_and_is_recorded(tmp_path):
     start = _staggered(shards, tmp_path)
     start.begin()
     assert start.wait_first_ready().shard == "shard-2"
+    wait_for("every shard", lambda: (start.all_done_seconds, "starting"), timeout=5)
     start.finish()
     assert start.failures == {"shard-1": "istiod crashed"}
     assert [context.shard for context in start.contexts()] == ["shard-2"]
@@ -167,6 +168,8 @@ def _sharded(tmp_path: Path, shards: list[_Shard]) -> ShardedRun:
     run.staggered = _staggered(shards, tmp_path)
     run.staggered.begin()
     run.wait_first_ready()
+    staggered = run.staggered
+    wait_for("every shard", lambda: (staggered.all_done_seconds, "starting"), timeout=5)
     return run
 
 
