@@ -12,12 +12,14 @@ import os
 import random
 import signal
 import time
+from typing import Any
 
 import pytest
 from kubernetes import client
 
 from tests.faults.scenario import (
     REFERENCE,
+    SuiteRun,
     assert_nothing_left,
     outcomes_named,
     processes_mentioning,
@@ -117,17 +119,26 @@ def test_an_interrupted_sharded_run_restores_and_tears_down_every_shard(tmp_path
     finally:
         if run.process.poll() is None:
             os.killpg(run.process.pid, signal.SIGKILL)
-    report = run.report()
-    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
-    assert report["interrupted"].startswith(signal.Signals(signum).name), report["interrupted"]
+    report = _every_shard_restored_and_gone(run, name, signum, exit_code)
     assert [shard["name"] for shard in report["shards"]] == [f"shard-{i + 1}" for i in range(SHARDS)]
-    assert report["cleanup"]["profileRestored"] is True, report["cleanup"]
-    assert report["cleanup"]["leftBehind"] == [], report["cleanup"]
     assert run.run_dir is not None
     assert (run.run_dir / "bundle.tar.gz").is_file()
     assert not outcomes_named(run.outcomes(), "failed"), run.outcomes()
+
+
+def _every_shard_restored_and_gone(
+    run: SuiteRun, name: str, signum: signal.Signals, exit_code: int
+) -> dict[str, Any]:
+    """What every interrupted sharded run must show: pytest's exit 2, one report marked interrupted by
+    `signum`, every ready shard's profile restored, nothing left in a cluster, on the host or on disk."""
+    report = run.report()
+    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
+    assert report["interrupted"].startswith(signum.name), report["interrupted"]
+    assert report["cleanup"]["profileRestored"] is True, report["cleanup"]
+    assert report["cleanup"]["leftBehind"] == [], report["cleanup"]
     assert processes_mentioning(name) == [], "a shard's processes outlived the interrupted run"
-    assert not [path for path in clusters_root().glob(f"{name}-*")], "a shard's cluster directory is left"
+    assert not list(clusters_root().glob(f"{name}-*")), "a shard's cluster directory is left"
+    return report
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=str)
@@ -147,14 +158,8 @@ def test_an_interrupt_while_a_shard_is_still_starting_tears_every_shard_down(tmp
     finally:
         if run.process.poll() is None:
             os.killpg(run.process.pid, signal.SIGKILL)
-    report = run.report()
     assert starting, "shard-3 was ready before the interrupt: the scenario did not test a start in flight"
-    assert exit_code == 2, f"exit {exit_code}, expected pytest's 2 (interrupted): {run.output()}"
-    assert report["interrupted"].startswith(signum.name), report["interrupted"]
+    report = _every_shard_restored_and_gone(run, name, signum, exit_code)
     shards = {shard["name"]: shard for shard in report["shards"]}
     assert "shard-1" in shards, report["shards"]
     assert shards["shard-1"].get("notStarted") is None
-    assert report["cleanup"]["profileRestored"] is True, report["cleanup"]
-    assert report["cleanup"]["leftBehind"] == [], report["cleanup"]
-    assert processes_mentioning(name) == [], "a shard's processes outlived the interrupted run"
-    assert not list(clusters_root().glob(f"{name}-*")), "a shard's cluster directory is left"
