@@ -281,12 +281,15 @@ class ProfileEditor:
         """A namespace no ECI pod was admitted in yet, for the parameter probes: an implementation that
         reads parameters once per namespace (wrong: HOT-PARAMS-NEW-PODS) then still shows a change, and
         the tests of other parameter rules judge their own pods, not the editor's stale probe namespace."""
-        namespace = create_namespace(self.core, "vnode-parameter-probe", self.run_id or "no-run").name
+        created: list[str] = []  # known as soon as it exists: an interrupt during the wait still deletes it
         try:
-            yield namespace
+            yield create_namespace(
+                self.core, "vnode-parameter-probe", self.run_id or "no-run", on_created=created.append
+            ).name
         finally:
-            with suppress(client.ApiException):
-                self.core.delete_namespace(namespace, grace_period_seconds=0)
+            for namespace in created:
+                with suppress(client.ApiException):
+                    self.core.delete_namespace(namespace, grace_period_seconds=0)
 
     def _parameter_annotations(self) -> dict[str, str]:
         """Profile key → the pod annotation the implementation stamps its value in."""

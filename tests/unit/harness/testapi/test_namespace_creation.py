@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from vnode_harness.testapi.profile import ProfileEditor
 from vnode_harness.testapi.workloads import create_namespace
 
 
@@ -27,3 +28,23 @@ def test_an_interrupted_wait_has_already_handed_over_the_namespace() -> None:
     with pytest.raises(KeyboardInterrupt):
         create_namespace(InterruptedWhileWaiting(), "vnc-test", "run-1", on_created=handed_over.append)
     assert handed_over == ["vnc-test-abcde"]
+
+
+class RecordingDeletes(InterruptedWhileWaiting):
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete_namespace(self, name: str, grace_period_seconds: int) -> None:
+        self.deleted.append(name)
+
+
+def test_the_profile_editors_probe_namespace_is_deleted_when_interrupted_during_its_wait() -> None:
+    """The parameter probes' fresh namespace: a SIGINT during its ServiceAccount wait left it behind
+    (CI's seeded interrupt at 4.6 s, stop 30)."""
+    editor = ProfileEditor.__new__(ProfileEditor)
+    core = RecordingDeletes()
+    editor.core = core
+    editor.run_id = "run-1"
+    with pytest.raises(KeyboardInterrupt), editor._fresh_namespace():
+        pytest.fail("the body must not run: the wait was interrupted")
+    assert core.deleted == ["vnode-parameter-probe-abcde"]
