@@ -1,12 +1,14 @@
 """The mutation matrix: every mutant must fail its own requirement, every variant must pass the suite.
 
-    python -m tests.mutation.matrix [--only NAME…] [--fast] [--full] [--report-dir DIR]
+    python -m tests.mutation.matrix [--only NAME…] [--fast] [--full] [--parallel] [--report-dir DIR]
 
 One local cluster serves the whole matrix; each mutant (tests/mutation/mutants.py) and variant
 (tests/mutation/variants.py) in turn is started beside it and the suite runs against it with
 ``--cluster existing``. A mutant runs the tests of its requirement and of its control requirements
 (``--full``: the whole suite, so every collateral failure shows); a variant always runs the whole suite.
-``--fast`` is CI's always-on subset (mutants.FAST, no variants). The verdicts, kill rate and coverage go
+``--fast`` is CI's always-on subset (mutants.FAST, no variants). ``--parallel`` runs each entry as a
+user's default run does instead (``-n auto --cluster local``: the suite's own shards, an instance of the
+entry on each), so the verdicts of the two modes can be compared. The verdicts, kill rate and coverage go
 to DIR/matrix.yaml and DIR/matrix.md (default reports/mutation/). Exit code 0 only when every mutant
 ran was killed, every variant ran passed, and — when the whole registry ran — every requirement of a
 declared feature has a killing mutant. Why, and how to add a mutant: docs/mutation.md.
@@ -30,7 +32,7 @@ from rich.table import Table
 
 from tests.mutation.mutants import FAST, MUTANTS, NO_MUTANT
 from tests.mutation.report import MatrixSummary, write_matrix
-from tests.mutation.runner import REFERENCE, RunResult, run_suite
+from tests.mutation.runner import REFERENCE, RunResult, run_suite, run_suite_on_shards
 from tests.mutation.selection import TestIndex, collect_tests, default_controls, pytest_selection
 from tests.mutation.variants import VARIANTS
 from tests.mutation.verdicts import EntryResult, coverage, covered, judge_mutant, judge_variant
@@ -87,8 +89,14 @@ def _selection(
 
 
 def run_entry(
-    entry: Entry, cluster: ClusterHandle, catalogue: Catalogue, index: TestIndex, report_dir: Path, full: bool
+    entry: Entry,
+    cluster: ClusterHandle | None,
+    catalogue: Catalogue,
+    index: TestIndex,
+    report_dir: Path,
+    full: bool,
 ) -> EntryResult:
+    """Run one entry on ``cluster``, or on shards of its own (None: ``--parallel``), and judge it."""
     if entry.kind == "mutant" and not catalogue.has_requirement(entry.requirement):
         return EntryResult(entry.name, "mutant", entry.requirement, entry.description, "error",
                            f"{entry.requirement} is not in the catalogue (any more)")  # fmt: skip
@@ -96,7 +104,11 @@ def run_entry(
     reports = report_dir / "runs" / entry.name
     shutil.rmtree(reports, ignore_errors=True)
     timeout = FULL_TIMEOUT_SECONDS if full or entry.kind == "variant" else TARGETED_TIMEOUT_SECONDS
-    run: RunResult = run_suite(entry.name, cluster, selection, reports, timeout)
+    run: RunResult = (
+        run_suite(entry.name, cluster, selection, reports, timeout)
+        if cluster is not None
+        else run_suite_on_shards(entry.name, selection, reports, timeout)
+    )
     if entry.kind == "variant":
         declared = _declared_requirements(catalogue)
         verdict, why, collateral = judge_variant([r for r, d in declared.items() if d], run)
@@ -144,14 +156,17 @@ def run_matrix(
     cluster: ClusterHandle | None = None,
     whole_registry: bool = False,
     command: str = "",
+    parallel: bool = False,
 ) -> tuple[MatrixSummary, bool]:
-    """Run ``entries`` (on ``cluster``, or a local cluster of its own); (summary, every check held)."""
+    """Run ``entries`` (on ``cluster``, a local cluster of its own, or with ``parallel`` each on the
+    suite's own shards); (summary, every check held)."""
     catalogue = load_catalogue()
     index = collect_tests()
     started = time.monotonic()
     results: list[EntryResult] = []
     table = _table()
-    with nullcontext(cluster) if cluster else local_cluster(report_dir, console) as handle:
+    shared = nullcontext(cluster) if cluster or parallel else local_cluster(report_dir, console)
+    with shared as handle:
         live = Live(table, console=console, auto_refresh=False) if console.is_terminal else nullcontext()
         with live:
             for entry in entries:
@@ -171,8 +186,8 @@ def run_matrix(
     for mutant in MUTANTS.values():
         registered.setdefault(mutant.requirement, []).append(mutant.name)
     table_of_coverage = coverage(declared, results, registered, NO_MUTANT)
-    summary = MatrixSummary(results, table_of_coverage, "full" if full else "targeted",
-                            time.monotonic() - started, command)  # fmt: skip
+    mode = ("full" if full else "targeted") + (", default parallel" if parallel else "")
+    summary = MatrixSummary(results, table_of_coverage, mode, time.monotonic() - started, command)
     yaml_path, md_path = write_matrix(summary, report_dir)
     ok = all(r.verdict in ("killed", "passed") for r in results)
     if whole_registry:
@@ -195,6 +210,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--full", action="store_true", help="the whole suite against every mutant")
     parser.add_argument(
+        "--parallel", action="store_true",
+        help="run each entry as a default run does (-n auto --cluster local: the suite's own shards)",
+    )  # fmt: skip
+    parser.add_argument(
         "--report-dir", type=Path, default=DEFAULT_REPORT_DIR, help="default: reports/mutation"
     )
     return parser.parse_args(argv)
@@ -206,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     entries = plan(args.only, fast=args.fast)
     command = shlex.join(["python", "-m", "tests.mutation.matrix", *(sys.argv[1:] if argv is None else argv)])
     _, ok = run_matrix(entries, full=args.full, report_dir=args.report_dir.resolve(), console=console,
-                       whole_registry=not args.only and not args.fast, command=command)  # fmt: skip
+                       whole_registry=not args.only and not args.fast, command=command,
+                       parallel=args.parallel)  # fmt: skip
     return 0 if ok else 1
 
 

@@ -78,23 +78,48 @@ def run_suite(
     started_at = time.monotonic()
     started = start_local_implementation(load_implementation(file), cluster, workdir)
     try:
-        command = [
-            sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-n", workers, "-q",
-            "--cluster", "existing", "--kubeconfig", str(cluster.kubeconfig), "--implementation", str(file),
-            "--implementation-pid", str(started.process.pid), "--reports-dir", str(reports_dir), *extra_args,
-        ]  # fmt: skip
-        with (reports_dir / "pytest.log").open("w") as log:
-            try:
-                exit_code = subprocess.run(
-                    command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
-                ).returncode
-            except subprocess.TimeoutExpired:  # killed; whatever report it wrote is incomplete
-                log.write(f"\nmatrix: the run exceeded {timeout:.0f} s and was killed\n")
-                exit_code = EXIT_TIMED_OUT
+        exit_code = _pytest(
+            [*selection, "-n", workers, "--cluster", "existing", "--kubeconfig", str(cluster.kubeconfig),
+             "--implementation", str(file), "--implementation-pid", str(started.process.pid),
+             "--reports-dir", str(reports_dir), *extra_args],
+            reports_dir, timeout,
+        )  # fmt: skip
     finally:
         started.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    seconds = time.monotonic() - started_at
+    return _result(exit_code, reports_dir, time.monotonic() - started_at)
+
+
+def run_suite_on_shards(name: str, selection: Sequence[str], reports_dir: Path, timeout: float) -> RunResult:
+    """Run pytest on ``selection`` in the suite's default parallel mode (``-n auto --cluster local``):
+    the suite starts its own local clusters, one instance of implementation NAME on each, as a user's
+    run does; the matrix's verdicts in this mode must equal those of ``run_suite`` (issue 23)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    file = implementation_file(name, reports_dir)
+    started_at = time.monotonic()
+    exit_code = _pytest(
+        [*selection, "-n", "auto", "--cluster", "local", "--implementation", str(file),
+         "--reports-dir", str(reports_dir)],
+        reports_dir, timeout,
+    )  # fmt: skip
+    return _result(exit_code, reports_dir, time.monotonic() - started_at)
+
+
+def _pytest(arguments: Sequence[str], reports_dir: Path, timeout: float) -> int:
+    """Run the suite with ``arguments``, its output to reports_dir/pytest.log; its exit code."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *arguments]
+    with (reports_dir / "pytest.log").open("w") as log:
+        try:
+            return subprocess.run(
+                command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
+            ).returncode
+        except subprocess.TimeoutExpired:  # killed; whatever report it wrote is incomplete
+            log.write(f"\nmatrix: the run exceeded {timeout:.0f} s and was killed\n")
+            return EXIT_TIMED_OUT
+
+
+def _result(exit_code: int, reports_dir: Path, seconds: float) -> RunResult:
+    """What the run's conformance report says, with the tail of its output."""
     tail = "\n".join((reports_dir / "pytest.log").read_text(errors="replace").splitlines()[-40:])
     report = _latest_report(reports_dir)
     data: dict[str, Any] = (yaml.safe_load(report.read_text()) or {}) if report else {}
