@@ -1,7 +1,8 @@
 """The in-cluster runs of CI (.ci/run, docs/in-cluster.md): on the kind cluster the kind conformance run
-kept (`--cluster kind --keep-cluster`: `vnode-kept`, the reference implementation in it), the suite
-image built and loaded into its worker as the kind provider loads images. Not part of `tox`: it needs
-that kept cluster and that run's report (VNODE_OUTSIDE_REPORT, default reports/latest)."""
+kept (`--cluster kind --keep-cluster`: `vnode-kept`, or VNODE_KIND_CLUSTER such as `vnode-kept-shard-1`
+when the run started several; the reference implementation in it), the suite image built and loaded
+into its worker as the kind provider loads images. Not part of `tox`: it needs that kept cluster and
+that run's report (VNODE_OUTSIDE_REPORT, default reports/latest)."""
 
 from __future__ import annotations
 

@@ -58,18 +58,21 @@ then every shard up (the tests ran meanwhile); `tests` runs from the first."""
 class ClusterCost:
     memory_mib: int
     """Memory the rule reserves for one cluster with the implementation: local above the 893 MiB one
-    local cluster measured without it (`bench/run.py warm-start`); kind an estimate (README)."""
+    local cluster measured without it (`bench/run.py warm-start`); kind above the ≈ 1.7 GiB one kind
+    cluster added to the machine's used memory at its peak during a run (README, Figures)."""
     cores: float
     """The share of a core one cluster takes while the suite runs (measured: README, Figures). A local
     cluster's tests mostly wait (hold windows, propagation), and its start is bound by CPU: on 2 cores
-    the whole local run took 114.6 s with 4 clusters, 103.3 s with 5 and 121.3 s with 6, so 0.4 core. A
-    kind cluster runs real kubelets, etcd and containerd in Docker: two kind clusters on 2 cores ran the
-    suite slower than one."""
+    the whole local run took 114.6 s with 4 clusters, 103.3 s with 5 and 121.3 s with 6, so 0.4 core
+    (again with the staggered start: 6 clusters 93.3 s against 94.0 s for 5, measured as a pair). A
+    kind cluster runs real kubelets, etcd and containerd in Docker, but its tests wait as a local
+    cluster's do: on 2 cores two kind clusters started together ran the whole suite in 350.8 s against
+    436.3 s for one (measured as a pair, 2026-12-06), so one core each."""
 
 
 CLUSTER_COST: dict[ProviderName, ClusterCost] = {
     "local": ClusterCost(memory_mib=1500, cores=0.4),
-    "kind": ClusterCost(memory_mib=3000, cores=2.0),
+    "kind": ClusterCost(memory_mib=3000, cores=1.0),
     "existing": ClusterCost(memory_mib=0, cores=1.0),
 }
 

@@ -31,7 +31,7 @@ def test_auto_is_one_cluster_per_worker_bounded_by_cores_and_memory():
 
 def test_auto_says_why():
     plan = plan_shards("auto", workers=2, provider="kind", cores=4, memory_mib=24000)
-    for figure in ("2 workers", "4 cores carry 2 kind cluster(s)", "24000 MiB"):
+    for figure in ("2 workers", "4 cores carry 4 kind cluster(s)", "24000 MiB"):
         assert figure in plan.why
 
 
@@ -112,7 +112,7 @@ def test_n_auto_asks_for_one_worker_per_cluster_and_leaves_one_cluster_to_xdist(
     monkeypatch.setattr(shards, "available_memory_mib", lambda: 20 * LOCAL)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert shards.auto_workers("auto", "local") == carried(2)
-    assert shards.auto_workers("auto", "kind") is None  # 2 cores carry one kind cluster: xdist's default
+    assert shards.auto_workers("auto", "kind") == 2  # 2 cores carry two kind clusters (one core each)
     assert shards.auto_workers("3", "local") == 3
     assert shards.auto_workers("1", "local") is None  # xdist's default: one worker per core, one cluster
     assert shards.auto_workers("auto", "existing") is None
