@@ -46,11 +46,12 @@ def create_namespace(
     run_id: str,
     labels: Mapping[str, str] | None = None,
     *,
-    on_created: Callable[[str], None] | None = None,
+    on_created: Callable[[str], None],
 ) -> Namespace:
     """A fresh run-labelled namespace, once pods may be created in it. `on_created` gets its name as
     soon as it exists, before the wait, so that a caller interrupted during the wait still deletes it
-    (a SIGINT there left namespaces behind, found by `bench/run.py faults`)."""
+    (a SIGINT there left namespaces behind twice, found by `bench/run.py faults` and by CI): required,
+    so that no caller can learn the name only when the wait returns."""
     body = {
         "metadata": {
             "generateName": f"{dns_label(prefix, 40)}-",
@@ -59,8 +60,7 @@ def create_namespace(
     }
     created = core.create_namespace(body)
     name = created.metadata.name
-    if on_created is not None:
-        on_created(name)
+    on_created(name)
 
     def default_service_account() -> tuple[bool | None, str]:
         try:
