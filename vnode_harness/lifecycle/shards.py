@@ -37,11 +37,11 @@ from kubernetes import client
 from rich.console import Console
 
 from vnode_harness.formats.implementation import Implementation, ProviderName
-from vnode_harness.lifecycle.phases import PhaseClock
 from vnode_harness.lifecycle.run import ConformanceRun
 from vnode_harness.lifecycle.staggered_start import StaggeredStart, start_at_once
 from vnode_harness.plumbing.console import HeldStream, make_console
 from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.phases import PhaseClock
 from vnode_harness.plumbing.waits import WaitTimeout
 from vnode_harness.providers.registry import GIVEN_CLUSTERS
 from vnode_harness.report.model import Cleanup, RunObservation

@@ -37,6 +37,7 @@ from vnode_harness.formats import versions
 from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
+from vnode_harness.plumbing.phases import PhaseClock
 from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind import virtual_nodes as vn
@@ -196,36 +197,43 @@ class KindProvider:
         return images
 
     def _start(self, kind: Path, kubectl: Path, kind_version: str) -> ClusterHandle:
-        reused = self._create_or_reuse(kind, kubectl)
+        steps = PhaseClock()  # where a kind cluster's start goes: the lever of a kind run's time
+        with steps.phase("create"):
+            reused = self._create_or_reuse(kind, kubectl)
         api = api_client(self.kubeconfig, "kind-provider")
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-        self._wait_kind_nodes(core)
+        with steps.phase("nodes Ready"):
+            self._wait_kind_nodes(core)
         assert self.images is not None
-        for image in self.images.load_images:
-            self._load_image(image)
+        with steps.phase("image loads"):
+            for image in self.images.load_images:
+                self._load_image(image)
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
             apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
         applied = read_applied(core)
-        install_virtual_nodes(
-            api,
-            kubectl=kubectl,
-            kubeconfig=self.kubeconfig,
-            image_id=self.images.image_ids[vn.IMAGE],
-            load_image=self._load_image,
-            logs_dir=self.logs_dir,
-            applied=applied.get("virtual-nodes"),
-        )
-        if self.with_istio:
-            install_istio(
+        with steps.phase("virtual nodes"):
+            install_virtual_nodes(
                 api,
+                kubectl=kubectl,
                 kubeconfig=self.kubeconfig,
-                hub=self.images.istio_hub,
-                tag=self.images.istio_tag,
-                settings=self.images.istio_settings,
+                image_id=self.images.image_ids[vn.IMAGE],
+                load_image=self._load_image,
                 logs_dir=self.logs_dir,
-                applied=applied.get("istio"),
-                console=self.console,
+                applied=applied.get("virtual-nodes"),
             )
+        if self.with_istio:
+            with steps.phase("Istio"):
+                install_istio(
+                    api,
+                    kubeconfig=self.kubeconfig,
+                    hub=self.images.istio_hub,
+                    tag=self.images.istio_tag,
+                    settings=self.images.istio_settings,
+                    logs_dir=self.logs_dir,
+                    applied=applied.get("istio"),
+                    console=self.console,
+                )
+        self.console.print(f"kind cluster {self.cluster_name} start, {steps.summary()}", highlight=False)
         version = client.VersionApi(api).get_code().git_version
         self._component_logs().follow(implementation=False)
         images = self.images
@@ -263,6 +271,7 @@ class KindProvider:
         core = client.CoreV1Api(api)
         assert self._kubectl is not None, "up() first"
         self.console.print(f"installing {self.implementation.metadata.project} (install.kind)")
+        started = time.monotonic()
         digest = install_implementation(
             self.implementation,
             api=api,
@@ -275,6 +284,10 @@ class KindProvider:
             applied_digest=read_applied(core).get("implementation"),
         )
         record_applied(core, "implementation", digest)
+        self.console.print(
+            f"{self.implementation.metadata.project} installed in {time.monotonic() - started:.1f} s "
+            f"(kind cluster {self.cluster_name})"
+        )
         self._component_logs().follow(implementation=True)
         cluster.component_logs.update(
             {name: str(path) for name, path in self._component_logs().paths().items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vnode_harness.lifecycle.phases import PhaseClock
+from vnode_harness.plumbing.phases import PhaseClock
 
 
 def test_phases_are_listed_in_the_order_they_ran() -> None:
