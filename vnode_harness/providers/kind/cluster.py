@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -206,8 +207,7 @@ class KindProvider:
             self._wait_kind_nodes(core)
         assert self.images is not None
         with steps.phase("image loads"):
-            for image in self.images.load_images:
-                self._load_image(image)
+            self._load_images(self.images.load_images)
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
             apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
         applied = read_applied(core)
@@ -354,14 +354,18 @@ class KindProvider:
         return exists
 
     def _load_image(self, image: str) -> None:
+        self._load_images([image])
+
+    def _load_images(self, images: Sequence[str]) -> None:
         """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
-        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes)."""
+        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes). Several
+        images go in one call: one archive, so the layers they share (the Debian base) are sent once."""
         assert self._cluster is not None
         workers = worker_nodes(self.config_file, self.cluster_name)
-        self.console.print(f"loading {image} into {', '.join(workers)}")
+        self.console.print(f"loading {', '.join(images)} into {', '.join(workers)}")
         command = [str(self._cluster.kind_path), "load", "docker-image", "--name", self.cluster_name,
-                   "--nodes", ",".join(workers), image]  # fmt: skip
-        commands.run(command, what=f"kind load docker-image {image}", timeout=600)
+                   "--nodes", ",".join(workers), *images]  # fmt: skip
+        commands.run(command, what=f"kind load docker-image {' '.join(images)}", timeout=600)
 
     def _wait_kind_nodes(self, core: client.CoreV1Api) -> None:
         expected = kind_node_count(self.config_file)
