@@ -359,7 +359,10 @@ class KindProvider:
     def _load_images(self, images: Sequence[str]) -> None:
         """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
         when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes). Several
-        images go in one call: one archive, so the layers they share (the Debian base) are sent once."""
+        images go in one call: one archive, so the layers they share (the Debian base) are sent once.
+        None (the upstream image set loads nothing at start): no call, which kind would refuse."""
+        if not images:
+            return
         assert self._cluster is not None
         workers = worker_nodes(self.config_file, self.cluster_name)
         self.console.print(f"loading {', '.join(images)} into {', '.join(workers)}")

@@ -127,6 +127,14 @@ def test_create_load_delete(recorder, binaries, tmp_path):
     ]  # fmt: skip
 
     recorder.calls.clear()
+    cluster._load_images(["vnode/pilot:1", "vnode/nginx:2"])  # one call, one archive
+    cluster._load_images([])  # the upstream image set loads nothing at start: no call at all
+    assert recorder.calls == [
+        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-worker",
+         "vnode/pilot:1", "vnode/nginx:2"]
+    ]  # fmt: skip
+
+    recorder.calls.clear()
     cluster.down()
     deletes = [c for c in recorder.calls if c[1:3] == ["delete", "cluster"]]
     assert deletes == [[str(kind), "delete", "cluster", "--name=vnode-0a1b2c", f"--kubeconfig={kubeconfig}"]]
