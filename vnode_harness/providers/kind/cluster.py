@@ -1,10 +1,10 @@
 """The `kind` provider: a kind cluster (Kubernetes in Docker) with the local provider's topology.
 
-Topology (vnode_harness.providers.topology, shared with the local provider): one kind control plane
-and one kind worker in zone cn-hangzhou-i (kind-config/cluster.yaml, config.py); three virtual-kubelet
-mock nodes, one per zone, as Deployments on the worker (virtual_nodes.py); Istio's minimal profile with
-istiod in the cluster (istio.py); then, when given, the implementation under test from its
-implementation file (implementation.py). Component logs: logs.py.
+Topology (vnode_harness.providers.topology, shared with the local provider): one kind node, the
+control plane, which is also the regular worker in zone cn-hangzhou-i (kind-config/cluster.yaml,
+config.py); three virtual-kubelet mock nodes, one per zone, as Deployments on it (virtual_nodes.py);
+Istio's minimal profile with istiod in the cluster (istio.py); then, when given, the implementation
+under test from its implementation file (implementation.py). Component logs: logs.py.
 
 The cluster is made with pytest-kind's `KindCluster` (create, `kind load docker-image`, delete), but
 kind and kubectl are only ever taken from explicit paths (`--kind-bin`, `--kind-kubectl-bin`), PATH or
@@ -39,6 +39,7 @@ from vnode_harness.formats.implementation import Implementation, ProviderName
 from vnode_harness.plumbing.console import make_console
 from vnode_harness.plumbing.kube import api_client
 from vnode_harness.plumbing.phases import PhaseClock
+from vnode_harness.plumbing.together import run_together
 from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind import virtual_nodes as vn
@@ -61,7 +62,12 @@ from vnode_harness.providers.kind.host import (
     resolve_binary,
 )
 from vnode_harness.providers.kind.images import BuiltImageSet, ImageBuildError, build_image_set
-from vnode_harness.providers.kind.implementation import implementation_image_facts, install_implementation
+from vnode_harness.providers.kind.implementation import (
+    build_images,
+    image_id,
+    implementation_image_facts,
+    install_implementation,
+)
 from vnode_harness.providers.kind.logs import ComponentLogs, export_kind_logs
 from vnode_harness.providers.kind.objects import has_condition, name_of
 from vnode_harness.providers.kind.state import (
@@ -121,6 +127,8 @@ class KindProvider:
         self._cluster: KindCluster | None = None
         self._kubectl: Path | None = None
         self._down = False
+        self._loaded: dict[str, str] = {}
+        """image name → the Docker image ID loaded into the nodes: a later step loads it only if changed."""
 
     @classmethod
     def from_options(
@@ -207,36 +215,44 @@ class KindProvider:
             self._wait_kind_nodes(core)
         assert self.images is not None
         with steps.phase("image loads"):
-            self._load_images(self.images.load_images)
+            start_images = [*self.images.load_images, vn.IMAGE, *self._implementation_images()]
+            self._load_images(list(dict.fromkeys(start_images)))
         for daemonset in apps.list_namespaced_daemon_set("kube-system").items:
             apps.patch_namespaced_daemon_set(name_of(daemonset), "kube-system", vn.daemonset_patch())
         applied = read_applied(core)
-        with steps.phase("virtual nodes"):
-            install_virtual_nodes(
-                api,
-                kubectl=kubectl,
-                kubeconfig=self.kubeconfig,
-                image_id=self.images.image_ids[vn.IMAGE],
-                load_image=self._load_image,
-                logs_dir=self.logs_dir,
-                applied=applied.get("virtual-nodes"),
-            )
-        if self.with_istio:
+        images = self.images
+
+        def virtual_nodes() -> None:
+            with steps.phase("virtual nodes"):
+                install_virtual_nodes(
+                    api,
+                    kubectl=kubectl,
+                    kubeconfig=self.kubeconfig,
+                    image_id=images.image_ids[vn.IMAGE],
+                    load_image=self._load_image,
+                    logs_dir=self.logs_dir,
+                    applied=applied.get("virtual-nodes"),
+                )
+
+        def istio() -> None:
             with steps.phase("Istio"):
                 install_istio(
                     api,
                     kubeconfig=self.kubeconfig,
-                    hub=self.images.istio_hub,
-                    tag=self.images.istio_tag,
-                    settings=self.images.istio_settings,
+                    hub=images.istio_hub,
+                    tag=images.istio_tag,
+                    settings=images.istio_settings,
                     logs_dir=self.logs_dir,
                     applied=applied.get("istio"),
                     console=self.console,
                 )
+
+        # Independent, and both mostly waiting for pods: together they take the longer one's time.
+        with steps.phase("virtual nodes and Istio together"):
+            run_together({"virtual nodes": virtual_nodes, **({"Istio": istio} if self.with_istio else {})})
         self.console.print(f"kind cluster {self.cluster_name} start, {steps.summary()}", highlight=False)
         version = client.VersionApi(api).get_code().git_version
         self._component_logs().follow(implementation=False)
-        images = self.images
         return ClusterHandle(
             name=self.cluster_name,
             provider="kind",
@@ -353,14 +369,29 @@ class KindProvider:
             ) from error
         return exists
 
+    def _implementation_images(self) -> list[str]:
+        """The implementation's images, built now so that the start's one load carries them too (they
+        share its Debian base). A build that fails here is left to the install, whose error names the
+        implementation rather than the cluster."""
+        install = self.implementation.install.kind if self.implementation is not None else None
+        if install is None or not install.images:
+            return []
+        try:
+            return list(build_images(install.images, self.implementation_root, self.logs_dir))
+        except ClusterError:
+            return []
+
     def _load_image(self, image: str) -> None:
+        """Load one image unless the start loaded it already with the same content."""
+        if image in self._loaded and self._loaded[image] == image_id(image):
+            return
         self._load_images([image])
 
     def _load_images(self, images: Sequence[str]) -> None:
-        """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
-        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes). Several
-        images go in one call: one archive, so the layers they share (the Debian base) are sent once.
-        None (the upstream image set loads nothing at start): no call, which kind would refuse."""
+        """`kind load docker-image` into the nodes that run our pods (config.worker_nodes: the one
+        node, or the workers when a configuration has some). Several images go in one call: one
+        archive, so the layers they share (the Debian base) are sent once. None (the upstream image
+        set loads nothing at start): no call, which kind would refuse."""
         if not images:
             return
         assert self._cluster is not None
@@ -369,6 +400,7 @@ class KindProvider:
         command = [str(self._cluster.kind_path), "load", "docker-image", "--name", self.cluster_name,
                    "--nodes", ",".join(workers), *images]  # fmt: skip
         commands.run(command, what=f"kind load docker-image {' '.join(images)}", timeout=600)
+        self._loaded.update({image: image_id(image) for image in images})
 
     def _wait_kind_nodes(self, core: client.CoreV1Api) -> None:
         expected = kind_node_count(self.config_file)
