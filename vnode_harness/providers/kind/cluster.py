@@ -207,29 +207,12 @@ class KindProvider:
 
     def _start(self, kind: Path, kubectl: Path, kind_version: str) -> ClusterHandle:
         steps = PhaseClock()  # where a kind cluster's start goes: the lever of a kind run's time
+        with steps.phase("create"):
+            reused = self._create_or_reuse(kind, kubectl)
         assert self.images is not None
-        every_image = [*self.images.load_images, vn.IMAGE, *self._implementation_images()]
-        start_images = list(dict.fromkeys(every_image))
-        archive = self.directory / "start-images.tar"
-        created: list[bool] = []
-
-        def create() -> None:
-            with steps.phase("create"):
-                created.append(self._create_or_reuse(kind, kubectl))
-
-        def save() -> None:
-            with steps.phase("image archive"):
-                self._save_archive(start_images, archive)
-
-        try:
-            # `docker save` needs no cluster: it runs while kind creates one, so the load is an import.
-            with steps.phase("create and image archive together"):
-                run_together({"create": create, "image archive": save})
-            reused = created[0]
-            with steps.phase("image loads"):  # the node's containerd takes images before the node is Ready
-                self._load_archive(start_images, archive)
-        finally:
-            archive.unlink(missing_ok=True)
+        with steps.phase("image loads"):  # the node's containerd takes images before the node is Ready
+            every_image = [*self.images.load_images, vn.IMAGE, *self._implementation_images()]
+            self._load_images(list(dict.fromkeys(every_image)))
         api = api_client(self.kubeconfig, "kind-provider")
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         with steps.phase("nodes Ready"):
@@ -417,26 +400,6 @@ class KindProvider:
         command = [str(self._cluster.kind_path), "load", "docker-image", "--name", self.cluster_name,
                    "--nodes", ",".join(workers), *images]  # fmt: skip
         commands.run(command, what=f"kind load docker-image {' '.join(images)}", timeout=600)
-        self._loaded.update({image: image_id(image) for image in images})
-
-    def _save_archive(self, images: Sequence[str], archive: Path) -> None:
-        """The start's images in one `docker save` archive: their shared layers (the Debian base) once."""
-        if not images:
-            return
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        commands.run(["docker", "save", "--output", str(archive), *images],
-                     what=f"docker save of {' '.join(images)}", timeout=600)  # fmt: skip
-
-    def _load_archive(self, images: Sequence[str], archive: Path) -> None:
-        """`kind load image-archive` of the start's archive into the nodes that run our pods."""
-        if not images:
-            return
-        assert self._cluster is not None
-        workers = worker_nodes(self.config_file, self.cluster_name)
-        self.console.print(f"loading {', '.join(images)} into {', '.join(workers)}")
-        command = [str(self._cluster.kind_path), "load", "image-archive", "--name", self.cluster_name,
-                   "--nodes", ",".join(workers), str(archive)]  # fmt: skip
-        commands.run(command, what=f"kind load image-archive of {' '.join(images)}", timeout=600)
         self._loaded.update({image: image_id(image) for image in images})
 
     def _wait_kind_nodes(self, core: client.CoreV1Api) -> None:
