@@ -11,7 +11,11 @@ from vnode_harness.plumbing.together import run_together
 
 def test_steps_run_at_the_same_time():
     both_started = threading.Barrier(2, timeout=10)  # breaks (an error) unless both wait at once
-    run_together({"a": both_started.wait, "b": both_started.wait})
+
+    def meet() -> None:
+        both_started.wait()
+
+    run_together({"a": meet, "b": meet})
 
 
 def test_the_first_failure_is_raised_after_every_step_ended():
