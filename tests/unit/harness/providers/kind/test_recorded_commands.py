@@ -340,3 +340,21 @@ class TestNeverDownloads:
             ClusterError, match=r"kubectl is not on PATH and could not be built.*--kind-kubectl-bin"
         ):
             resolve_binary(None, "kubectl", host.INSTALL_KUBECTL, component="kubernetes")
+
+
+def test_the_start_builds_the_implementation_images_and_leaves_a_failed_build_to_the_install(
+    recorder, binaries, tmp_path, monkeypatch
+):
+    implementation, root = implementation_with_image(tmp_path)
+    cluster = provider(binaries, tmp_path, implementation=implementation, implementation_root=root)
+    assert cluster._implementation_images() == ["acme:dev"]
+    assert recorder.calls[0][:4] == ["docker", "build", "--tag", "acme:dev"]
+
+    def build_fails(argv, **kwargs):
+        if argv[:2] == ["docker", "build"]:
+            raise ClusterError("docker build of acme:dev failed (exit 1)")
+        return recorder.command(argv, **kwargs)
+
+    monkeypatch.setattr(commands, "run", build_fails)
+    assert cluster._implementation_images() == [], "the install builds again and names the implementation"
+    assert provider(binaries, tmp_path)._implementation_images() == []  # no implementation: nothing
