@@ -1,10 +1,10 @@
 """The `kind` provider: a kind cluster (Kubernetes in Docker) with the local provider's topology.
 
-Topology (vnode_harness.providers.topology, shared with the local provider): one kind node, the
-control plane, which is also the regular worker in zone cn-hangzhou-i (kind-config/cluster.yaml,
-config.py); three virtual-kubelet mock nodes, one per zone, as Deployments on it (virtual_nodes.py);
-Istio's minimal profile with istiod in the cluster (istio.py); then, when given, the implementation
-under test from its implementation file (implementation.py). Component logs: logs.py.
+Topology (vnode_harness.providers.topology, shared with the local provider): one kind control plane
+and one kind worker in zone cn-hangzhou-i (kind-config/cluster.yaml, config.py); three virtual-kubelet
+mock nodes, one per zone, as Deployments on the worker (virtual_nodes.py); Istio's minimal profile with
+istiod in the cluster (istio.py); then, when given, the implementation under test from its
+implementation file (implementation.py). Component logs: logs.py.
 
 The cluster is made with pytest-kind's `KindCluster` (create, `kind load docker-image`, delete), but
 kind and kubectl are only ever taken from explicit paths (`--kind-bin`, `--kind-kubectl-bin`), PATH or
@@ -388,10 +388,10 @@ class KindProvider:
         self._load_images([image])
 
     def _load_images(self, images: Sequence[str]) -> None:
-        """`kind load docker-image` into the nodes that run our pods (config.worker_nodes: the one
-        node, or the workers when a configuration has some). Several images go in one call: one
-        archive, so the layers they share (the Debian base) are sent once. None: no call, which kind
-        would refuse."""
+        """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
+        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes). Several
+        images go in one call: one archive, so the layers they share (the Debian base) are sent once.
+        None: no call, which kind would refuse."""
         if not images:
             return
         assert self._cluster is not None
