@@ -14,6 +14,7 @@ authorizer (SubjectAccessReview) is asked whether it allows each call virtual-ku
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,10 +150,12 @@ def test_istio_minimal_profile_as_rendered_is_admitted(local_cluster, kubectl, n
     (discovery,) = istiod["spec"]["template"]["spec"]["containers"]
     assert discovery["image"] == f"{versions.ISTIO_PROXY_HUB}/pilot:{versions.ISTIO_PROXY_TAG}"
     assert {"name": "ENABLE_NATIVE_SIDECARS", "value": "false"} in discovery["env"]
-    injector = [
+    assert discovery["resources"]["requests"]["cpu"] == "100m"  # istio.NODE_REQUEST_SETTINGS
+    (injector,) = [
         d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "istio-sidecar-injector"
     ]
     assert "virtual-kubelet-downward-api" in yaml.safe_dump(injector)
+    assert json.loads(injector["data"]["values"])["global"]["proxy"]["resources"]["requests"]["cpu"] == "10m"
     namespaces(documents)
     dry_run_apply(kubectl, local_cluster.kubeconfig, as_in_a_fresh_cluster(api, documents))
 

@@ -1,10 +1,10 @@
 """The `kind` provider: a kind cluster (Kubernetes in Docker) with the local provider's topology.
 
-Topology (vnode_harness.providers.topology, shared with the local provider): one kind control plane
-and one kind worker in zone cn-hangzhou-i (kind-config/cluster.yaml, config.py); three virtual-kubelet
-mock nodes, one per zone, as Deployments on the worker (virtual_nodes.py); Istio's minimal profile with
-istiod in the cluster (istio.py); then, when given, the implementation under test from its
-implementation file (implementation.py). Component logs: logs.py.
+Topology (vnode_harness.providers.topology, shared with the local provider): one kind node, the
+control plane, which is also the regular worker in zone cn-hangzhou-i (kind-config/cluster.yaml,
+config.py); three virtual-kubelet mock nodes, one per zone, as Deployments on it (virtual_nodes.py);
+Istio's minimal profile with istiod in the cluster (istio.py); then, when given, the implementation
+under test from its implementation file (implementation.py). Component logs: logs.py.
 
 The cluster is made with pytest-kind's `KindCluster` (create, `kind load docker-image`, delete), but
 kind and kubectl are only ever taken from explicit paths (`--kind-bin`, `--kind-kubectl-bin`), PATH or
@@ -44,6 +44,7 @@ from vnode_harness.providers.base import HostProcessIdentity
 from vnode_harness.providers.kind import commands
 from vnode_harness.providers.kind import virtual_nodes as vn
 from vnode_harness.providers.kind.applied import read_applied, record_applied
+from vnode_harness.providers.kind.capacity import check_cpu_headroom
 from vnode_harness.providers.kind.config import (
     DEFAULT_CONFIG,
     cgroup_v1_host,
@@ -68,6 +69,7 @@ from vnode_harness.providers.kind.implementation import (
     implementation_image_facts,
     install_implementation,
 )
+from vnode_harness.providers.kind.istio import NODE_REQUEST_SETTINGS
 from vnode_harness.providers.kind.logs import ComponentLogs, export_kind_logs
 from vnode_harness.providers.kind.objects import has_condition, name_of
 from vnode_harness.providers.kind.state import (
@@ -267,7 +269,9 @@ class KindProvider:
                 "virtualKubelet": versions.VIRTUAL_KUBELET_BUILD,
                 "istio": versions.ISTIO_LABEL if self.with_istio else "not installed",
                 "istioProxy": f"{images.istio_hub}/proxyv2:{images.istio_tag}" if self.with_istio else "",
-                "istioSettings": " ".join(images.istio_settings) if self.with_istio else "",
+                "istioSettings": " ".join((*NODE_REQUEST_SETTINGS, *images.istio_settings))
+                if self.with_istio
+                else "",
                 "reusedCluster": str(reused).lower(),
                 "keepCluster": str(self.keeps_cluster).lower(),
                 "imageSet": self.image_set,
@@ -281,10 +285,11 @@ class KindProvider:
     def install_implementation(self, cluster: ClusterHandle) -> HostProcessIdentity:
         """Install the implementation from its file's `install.kind` (skipped when a kept cluster has
         it already), then follow its pods' logs with the other components'. It runs in the cluster: {}."""
-        if self.implementation is None:
-            return {}
         api = api_client(self.kubeconfig, "kind-provider")
         core = client.CoreV1Api(api)
+        if self.implementation is None:
+            self._check_cpu_headroom(core, cluster)
+            return {}
         assert self._kubectl is not None, "up() first"
         self.console.print(f"installing {self.implementation.metadata.project} (install.kind)")
         started = time.monotonic()
@@ -309,7 +314,15 @@ class KindProvider:
             {name: str(path) for name, path in self._component_logs().paths().items()}
         )
         cluster.facts.update(implementation_image_facts(self.implementation))
+        self._check_cpu_headroom(core, cluster)
         return {}
+
+    def _check_cpu_headroom(self, core: client.CoreV1Api, cluster: ClusterHandle) -> None:
+        """Once all of ours runs, the nodes must still place the run's pods (capacity.py); the report's
+        environment says what was requested."""
+        headroom = check_cpu_headroom(core, worker_nodes(self.config_file, self.cluster_name))
+        self.console.print(f"kind cluster {self.cluster_name}: {headroom}", highlight=False)
+        cluster.facts["nodeCpuRequests"] = headroom
 
     def stop_implementation(self) -> str | None:
         """Scale the implementation's declared pods to zero (the cluster is deleted next; nothing
@@ -388,10 +401,10 @@ class KindProvider:
         self._load_images([image])
 
     def _load_images(self, images: Sequence[str]) -> None:
-        """`kind load docker-image` into the workers only: the control plane keeps its NoSchedule taint
-        when the cluster has workers, so no pod of ours runs there (half the copying on 2 nodes). Several
-        images go in one call: one archive, so the layers they share (the Debian base) are sent once.
-        None: no call, which kind would refuse."""
+        """`kind load docker-image` into the nodes that run our pods (config.worker_nodes: the one
+        node, or the workers when a configuration has some). Several images go in one call: one
+        archive, so the layers they share (the Debian base) are sent once. None: no call, which kind
+        would refuse."""
         if not images:
             return
         assert self._cluster is not None

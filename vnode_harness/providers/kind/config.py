@@ -1,7 +1,7 @@
 """The kind cluster configuration (kind-config/cluster.yaml) and what this host adds to it.
 
-The file says the nodes (one control plane, one worker in zone cn-hangzhou-i); a cgroup v1 host or a
-host without CAP_SYS_RESOURCE needs a patch or two before kind can start them.
+The file says the nodes (one: the control plane, also the regular worker in zone cn-hangzhou-i); a
+cgroup v1 host or a host without CAP_SYS_RESOURCE needs a patch or two before kind can start them.
 """
 
 from __future__ import annotations

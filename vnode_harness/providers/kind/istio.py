@@ -43,6 +43,15 @@ cluster. In order: the `istio.stats` HTTP filter of the default Prometheus telem
 request metrics), `istio.metadata_exchange` and the `peer_metadata` filters (no peer workload metadata),
 and `istio.alpn` (outbound mTLS offers plain ALPN, not istio-http/1.1). docs/kind.md lists them."""
 
+NODE_REQUEST_SETTINGS: tuple[str, ...] = (
+    "values.pilot.resources.requests.cpu=100m",
+    "values.global.proxy.resources.requests.cpu=10m",
+)
+"""CPU requests that fit a kind node with the machine's cores (capacity.py): Istio's defaults, 500m for
+istiod and 100m for every sidecar, with the control plane and the in-cluster suite's Job requested
+1960m of a 2-core node, and an injected test pod stayed Pending (CI, 2026-12-06). Requests only place
+pods; they limit no container, and no test reads them."""
+
 
 def profile_arguments(
     hub: str = versions.ISTIO_PROXY_HUB, tag: str = versions.ISTIO_PROXY_TAG, settings: tuple[str, ...] = ()
@@ -50,7 +59,7 @@ def profile_arguments(
     """The profile and settings, shared by `istioctl install` and `istioctl manifest generate`; `hub` and
     `tag` name the pilot and proxyv2 images (the pinned upstream ones, or the locally built set's), and
     `settings` are what those images need on top (UPSTREAM_ENVOY_SETTINGS)."""
-    extra = [argument for setting in settings for argument in ("--set", setting)]
+    extra = [argument for setting in (*NODE_REQUEST_SETTINGS, *settings) for argument in ("--set", setting)]
     return [
         "-f",
         str(ISTIO_OPERATOR_OVERLAY),

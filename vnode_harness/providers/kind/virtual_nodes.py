@@ -1,7 +1,7 @@
 """Virtual nodes of the kind cluster: virtual-kubelet's mock provider as Deployments, one per zone.
 
 The nodes look exactly like the local provider's (same names, labels, taint, capacity), but here each
-virtual-kubelet runs in a pod on the kind worker, under its own ServiceAccount:
+virtual-kubelet runs in a pod on the kind node, under its own ServiceAccount:
 
 - kubelet API: TLS with a self-signed serving certificate made here (trustme) and stored in a Secret;
   client certificates are checked against the cluster CA (the `kube-root-ca.crt` ConfigMap that every

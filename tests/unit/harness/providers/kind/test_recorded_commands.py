@@ -124,7 +124,7 @@ def test_create_load_delete(recorder, binaries, tmp_path):
     cluster._load_images([])  # the upstream image set loads nothing at start: no call at all
     loads = [call for call in recorder.calls if call[1:3] == ["load", "docker-image"]]
     assert loads == [
-        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-worker",
+        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-control-plane",
          "vnode/pilot:1", "vnode/nginx:2"]
     ]  # fmt: skip
 
@@ -133,7 +133,7 @@ def test_create_load_delete(recorder, binaries, tmp_path):
     cluster._load_image("vnode/virtual-kubelet:v1.13.0")  # not loaded yet
     loads = [call for call in recorder.calls if call[1:3] == ["load", "docker-image"]]
     assert loads == [
-        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-worker",
+        [str(kind), "load", "docker-image", "--name", "vnode-0a1b2c", "--nodes", "vnode-0a1b2c-control-plane",
          "vnode/virtual-kubelet:v1.13.0"]
     ]  # fmt: skip
 
