@@ -10,6 +10,7 @@ same observation contract.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,16 +107,53 @@ def run_suite_on_shards(name: str, selection: Sequence[str], reports_dir: Path, 
 
 
 def _pytest(arguments: Sequence[str], reports_dir: Path, timeout: float) -> int:
-    """Run the suite with ``arguments``, its output to reports_dir/pytest.log; its exit code."""
+    """Run the suite with ``arguments``, its output to reports_dir/pytest.log; its exit code.
+
+    The suite runs in its own session, and a Ctrl-C (or SIGINT) of the matrix is passed on to it once,
+    then waited for: the suite tears down its clusters and restores the profile itself. subprocess.run
+    would SIGKILL it 0.25 s after the interrupt and leave its clusters running."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *arguments]
     with (reports_dir / "pytest.log").open("w") as log:
+        suite = subprocess.Popen(
+            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            return subprocess.run(
-                command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
-            ).returncode
+            return suite.wait(timeout=timeout)
         except subprocess.TimeoutExpired:  # killed; whatever report it wrote is incomplete
+            _kill(suite)
             log.write(f"\nmatrix: the run exceeded {timeout:.0f} s and was killed\n")
             return EXIT_TIMED_OUT
+        except KeyboardInterrupt:
+            interrupt_and_wait(suite, INTERRUPTED_TEARDOWN_SECONDS)
+            raise
+
+
+INTERRUPTED_TEARDOWN_SECONDS = 300.0
+"""How long an interrupted suite run may take to tear its clusters down before it is killed."""
+
+
+def interrupt_and_wait(suite: subprocess.Popen[bytes], seconds: float) -> None:
+    """SIGINT to the suite (as a terminal's Ctrl-C would), then wait for its teardown; a second Ctrl-C,
+    or a teardown longer than ``seconds``, kills it."""
+    if suite.poll() is not None:
+        return
+    print(f"matrix: interrupted; the suite run (pid {suite.pid}) is tearing down", file=sys.stderr)
+    suite.send_signal(signal.SIGINT)
+    try:
+        suite.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        _kill(suite)
+        print(
+            f"matrix: the suite run did not tear down within {seconds:.0f} s and was killed", file=sys.stderr
+        )
+    except KeyboardInterrupt:
+        _kill(suite)
+        raise
+
+
+def _kill(suite: subprocess.Popen[bytes]) -> None:
+    suite.kill()
+    suite.wait()
 
 
 def _result(exit_code: int, reports_dir: Path, seconds: float) -> RunResult:

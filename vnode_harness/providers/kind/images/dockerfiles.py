@@ -9,6 +9,16 @@ import json
 from collections.abc import Sequence
 
 
+def apt_install(packages: Sequence[str]) -> str:
+    """A RUN line that installs Debian packages and leaves neither the package lists nor apt's caches:
+    the debootstrap base has no docker-clean hook, and /var/cache/apt (the .debs and apt's two
+    ~40 MB .bin caches) added 76 to 85 MB to every image a kind start loads into its node."""
+    return (
+        "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        f"--no-install-recommends {' '.join(packages)} && apt-get clean && rm -rf /var/lib/apt/lists/*"
+    )
+
+
 def binary_image(
     base: str,
     binary: str,
@@ -19,7 +29,7 @@ def binary_image(
 ) -> str:
     """A toolchain binary in the Debian base, at /usr/local/bin, with the packages it shells out to."""
     lines = [f"FROM {base}"]
-    if packages:
+    if packages:  # flannel's, which lives in the node image (no run loads it): left as built
         lines.append(
             "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
             f"--no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*"
@@ -46,8 +56,7 @@ def packages_image(
     """Debian packages on the base (nginx for test pods)."""
     lines = [
         f"FROM {base}",
-        "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        f"--no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*",
+        apt_install(packages),
         *(f"COPY {name} /usr/local/bin/{name}" for name in copies),
         f"ENTRYPOINT {json.dumps(list(entrypoint))}",
     ]
@@ -69,9 +78,7 @@ def proxyv2_image(base: str, *, proxy_sha: str) -> str:
     `envoy --version` runs at build time, so an Envoy that cannot run on this base fails the build."""
     lines = [
         f"FROM {base}",
-        "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        f"--no-install-recommends {' '.join(PROXY_PACKAGES)} && rm -rf /var/lib/apt/lists/* "
-        "&& update-alternatives --set iptables /usr/sbin/iptables-nft "
+        apt_install(PROXY_PACKAGES) + " && update-alternatives --set iptables /usr/sbin/iptables-nft "
         "&& update-alternatives --set ip6tables /usr/sbin/ip6tables-nft",
         f"RUN useradd -m --uid {PROXY_UID} istio-proxy",
         f"COPY envoy_bootstrap.json {BOOTSTRAP_TEMPLATE}",

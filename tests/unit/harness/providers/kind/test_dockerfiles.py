@@ -122,3 +122,29 @@ def test_the_built_set_has_no_stand_in():
     """The sidecar was the last one (a readiness-only script); the report's `standIn` comes from here."""
     assert plan.STAND_INS == {}
     assert "proxyv2" in plan.PROXY_IMAGE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        dockerfiles.packages_image(debian.IMAGE, ("nginx",), ["nginx", "-g", "daemon off;"]),
+        dockerfiles.proxyv2_image(debian.IMAGE, proxy_sha="upstream-envoy-1.40.0"),
+        (REPOSITORY / "eci_reference" / "deploy" / "Dockerfile").read_text(),
+        (
+            REPOSITORY
+            / "vnode_harness"
+            / "providers"
+            / "kind"
+            / "images"
+            / "files"
+            / "conformance.Dockerfile"
+        ).read_text(),
+    ],
+    ids=["nginx", "proxyv2", "eci-reference", "conformance"],
+)
+def test_images_a_run_loads_keep_no_apt_cache(text):
+    """The debootstrap base has no docker-clean hook: each apt-get install must clean up in its own layer."""
+    for run in re.findall(r"^RUN (?:[^\n]*\\\n)*[^\n]*", text, re.M):
+        if "apt-get install" in run:
+            assert "apt-get clean" in run, run
+            assert "rm -rf /var/lib/apt/lists/*" in run, run
