@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,9 +31,6 @@ SUITE_FILES = (
     "docs/conformance-report.schema.json",
 )
 """What the image holds of the checkout (relative to its root): what `pytest conformance` reads."""
-RUNTIME_EXTRAS = ("hypothesis",)
-"""Packages the suite imports at run time that pyproject lists under the `dev` extra only (the generated
-routing cases draw with hypothesis), not in the reference's wheelhouse: wheeled on the host beside it."""
 _SKIPPED = ("__pycache__", ".egg-info", ".pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -66,33 +61,12 @@ def copy_suite(target: Path, root: Path = REPO_ROOT) -> None:
         shutil.copy2(file, destination)
 
 
-def runtime_extras(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """The `dev` requirements of RUNTIME_EXTRAS, as pyproject pins them (`hypothesis>=6.130,<7`)."""
-    with pyproject.open("rb") as file:
-        dev = tomllib.load(file)["project"]["optional-dependencies"]["dev"]
-    return [requirement for requirement in dev if requirement.split(">")[0].split("=")[0] in RUNTIME_EXTRAS]
-
-
 def suite_step() -> Step:
     """The image step: after the Debian base and the wheelhouse (their IDs join its key)."""
 
     def build(step: StepRun) -> None:
         context = step.workdir / "context"
         copy_suite(context / "suite")
-        step.progress("pip wheel of the suite's run-time extras (with this host's pip settings)")
-        step.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--quiet",
-                "--wheel-dir",
-                context / "wheels-extra",
-                *runtime_extras(),
-            ],
-            what="pip wheel of " + " ".join(runtime_extras()),
-        )
         shutil.copy2(DOCKERFILE, context / "Dockerfile")
         step.progress("docker build (pip install from the wheelhouse, offline)")
         step.run(
@@ -104,7 +78,7 @@ def suite_step() -> Step:
     return Step(
         "conformance",
         SUITE_IMAGE,
-        lambda: {"dockerfile": DOCKERFILE.read_text(), "suite": suite_digest(), "extras": runtime_extras()},
+        lambda: {"dockerfile": DOCKERFILE.read_text(), "suite": suite_digest()},
         build,
         after=("debian", "eci-reference-wheels"),
     )

@@ -1,12 +1,11 @@
-"""The suite image holds what `pytest conformance` reads, is keyed by its content, and gets the run-time
-extras the suite imports (hypothesis) although pyproject lists them under `dev`."""
+"""The suite image holds what `pytest conformance` reads and is keyed by its content."""
 
 from __future__ import annotations
 
 import shutil
 
 from vnode_harness.formats.paths import REPO_ROOT
-from vnode_harness.providers.kind.images.suite import DOCKERFILE, runtime_extras, suite_digest, suite_files
+from vnode_harness.providers.kind.images.suite import suite_digest, suite_files
 
 
 def test_the_image_holds_the_suite_and_no_caches():
@@ -41,9 +40,3 @@ def test_its_key_is_the_content(tmp_path):
     catalogue = tmp_path / "conformance" / "catalogue.yaml"
     catalogue.write_text(catalogue.read_text() + "\n")
     assert suite_digest(tmp_path) != before
-
-
-def test_the_run_time_extras_are_pyprojects_pins_and_installed():
-    assert runtime_extras() == [r for r in runtime_extras() if r.startswith("hypothesis")]
-    assert runtime_extras()
-    assert "/wheels-extra/*.whl" in DOCKERFILE.read_text()

@@ -1,8 +1,8 @@
 # The conformance suite as an image (`vnode/conformance:<version>`), for `vnode run --in-cluster`: the
 # suite runs as a Job inside the cluster under test. Built from package registries only, like the
 # reference implementation's image: Debian's own Python 3.11 on the project's debootstrap image, and
-# the dependencies as wheels made on the host with its pip settings (the wheels image, and the suite's
-# run-time extras: hypothesis), installed offline. The build context is a copy of the checkout's suite files (vnode_harness/providers/kind/
+# the dependencies as wheels made on the host with its pip settings (the wheels image: every dependency
+# of the project, hypothesis included), installed offline. The build context is a copy of the checkout's suite files (vnode_harness/providers/kind/
 # images/suite.py): the harness, the conformance tests, the catalogue and fixtures, the implementation
 # files, the report schema. The harness is installed editable, as tox installs it: the suite, the
 # catalogue and the fixtures are read from the source tree (vnode_harness.formats.paths).
@@ -17,12 +17,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INDEX=1 \
     PYTHONDONTWRITEBYTECODE=1
 COPY --from=wheels /wheels /wheels
-COPY wheels-extra /wheels-extra
 COPY suite /opt/vnode-conformance
 RUN python3 -m venv /opt/vnode-venv \
- && /opt/vnode-venv/bin/pip install --quiet --find-links /wheels --find-links /wheels-extra \
-        --editable /opt/vnode-conformance /wheels-extra/*.whl \
- && rm -rf /wheels /wheels-extra \
+ && /opt/vnode-venv/bin/pip install --quiet --find-links /wheels --editable /opt/vnode-conformance \
+ && rm -rf /wheels \
  && groupadd --system --gid 65532 vnode \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin vnode
 ENV PATH=/opt/vnode-venv/bin:${PATH} \

@@ -1,5 +1,7 @@
-"""The reference implementation's image installs only its `[reference]` extra (eci_reference/deploy/
-Dockerfile), so that extra must name every distribution eci_reference imports, with the harness's pins."""
+"""What the code imports at run time is what pyproject installs with it: the suite (the harness, the
+conformance tests) imports only the project's dependencies, so `pip install` of the suite runs it, and
+the reference implementation's image installs only its `[reference]` extra (eci_reference/deploy/
+Dockerfile), so that extra names every distribution eci_reference imports, with the harness's pins."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
@@ -20,15 +22,15 @@ def _requirements(lines: list[str]) -> dict[str, Requirement]:
     return {canonicalize_name(requirement.name): requirement for requirement in map(Requirement, lines)}
 
 
-def _imported_top_level_modules() -> set[str]:
+def _imported_top_level_modules(*trees: str) -> set[str]:
     modules: set[str] = set()
-    for source in (ROOT / "eci_reference").rglob("*.py"):
+    for source in (path for tree in trees for path in (ROOT / tree).rglob("*.py")):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Import):
                 modules.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
-    return modules - set(sys.stdlib_module_names) - {"eci_reference", "__future__"}
+    return modules - set(sys.stdlib_module_names) - {"__future__", *(tree.split("/")[0] for tree in trees)}
 
 
 def _with_their_requirements(names: set[str]) -> set[str]:
@@ -46,14 +48,25 @@ def _with_their_requirements(names: set[str]) -> set[str]:
     return seen
 
 
-def test_the_reference_extra_names_every_distribution_eci_reference_imports() -> None:
-    extra = set(_requirements(PROJECT["optional-dependencies"]["reference"]))
+def _imported_distributions(*trees: str) -> set[str]:
     distributions = metadata.packages_distributions()
-    imported = {
+    return {
         canonicalize_name(distribution)
-        for module in _imported_top_level_modules()
+        for module in _imported_top_level_modules(*trees)
         for distribution in distributions.get(module, [module])
     }
+
+
+def test_the_suite_imports_only_what_the_project_depends_on() -> None:
+    """hypothesis once sat in the `dev` extra while the generated cases imported it at run time."""
+    installed = _with_their_requirements(set(_requirements(PROJECT["dependencies"])))
+    missing = _imported_distributions("vnode_harness", "conformance") - installed
+    assert not missing, f"the suite imports {sorted(missing)}, which `pip install` of it would not bring"
+
+
+def test_the_reference_extra_names_every_distribution_eci_reference_imports() -> None:
+    extra = set(_requirements(PROJECT["optional-dependencies"]["reference"]))
+    imported = _imported_distributions("eci_reference")
     missing = imported - _with_their_requirements(extra)
     assert not missing, f"eci_reference imports {sorted(missing)}, which its image would not have"
     unused = extra - imported
