@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from tests.mutation.runner import interrupt_and_wait
+from vnode_harness.plumbing.waits import wait_for
 
 _STARTED = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('up')\n"
 
@@ -19,8 +20,12 @@ def _suite(script: str, marker: Path) -> subprocess.Popen[bytes]:
     suite = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script), str(marker)], start_new_session=True
     )
-    while not marker.exists():
+
+    def set_up() -> tuple[bool | None, object]:
         assert suite.poll() is None, "the child ended before it was set up"
+        return (True if marker.exists() else None), f"{marker} not written yet"
+
+    wait_for("the stand-in suite's signal handling", set_up, timeout=30, interval=0.02)
     return suite
 
 
