@@ -21,7 +21,12 @@ from vnode_harness.run_context import RunContext
 from vnode_harness.testapi.identity import ImplementationIdentity, admission_watch, identity_of
 from vnode_harness.testapi.profile import ProfileEditor, baseline_profile_held
 from vnode_harness.testapi.rw_lease_lock import ReaderLock, holder_identity
-from vnode_harness.testapi.workloads import Namespace, create_namespace, record_created_namespace
+from vnode_harness.testapi.workloads import (
+    Namespace,
+    create_namespace,
+    delete_namespaces,
+    record_created_namespace,
+)
 
 NamespaceFactory = Callable[..., Namespace]
 
@@ -71,12 +76,7 @@ def namespace_factory(
         return namespace
 
     yield make
-    for name in to_delete:
-        try:
-            core.delete_namespace(name, grace_period_seconds=0)
-        except client.ApiException as error:
-            if error.status != 404:
-                raise
+    delete_namespaces(core, to_delete)
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ vnode_harness.plugin.run_reports. Hooks defined there are registered from here, 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -44,6 +43,7 @@ from vnode_harness.formats.catalogue import load_catalogue
 from vnode_harness.formats.implementation import Implementation, load_implementation
 from vnode_harness.lifecycle.shards import ShardedRun, ShardPlanError, auto_workers
 from vnode_harness.lifecycle.staggered_start import wait_for_shard
+from vnode_harness.plugin import interrupts
 from vnode_harness.plugin.failure_causes import (
     environment_fault,
     forbidden_fault,
@@ -55,6 +55,7 @@ from vnode_harness.plugin.failure_causes import (
     record_lock_takeover,
     remember_implementation_pods,
 )
+from vnode_harness.plugin.interrupts import interruption, is_worker
 from vnode_harness.plugin.options import (
     allure_history,
     implementation_pids,
@@ -98,38 +99,15 @@ _started_key = pytest.StashKey[float]()
 _written_key = pytest.StashKey["WrittenRun"]()
 
 
-_interrupted: list[str] = []
-"""The signal that interrupted the run and when (empty while it runs on)."""
-
-
-def _interrupt_on_signals() -> None:
-    """SIGINT and SIGTERM both end the run as Ctrl-C does (KeyboardInterrupt): the tests' fixtures
-    restore the eci-profile and release the lock, and the reports are written, marked interrupted.
-    Without this, SIGTERM (what CI and supervisors send) would kill the run with nothing restored."""
-    started = time.monotonic()
-
-    def interrupt(signum: int, _frame: object) -> None:
-        if not _interrupted:
-            name = signal.Signals(signum).name
-            _interrupted.append(f"{name} received {time.monotonic() - started:.1f} s into the run")
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not is_conformance_run(config) or config.option.collectonly:
         return
     if config.getoption("fail_fast"):
         config.option.maxfail = 1
-    _interrupt_on_signals()
-    if _is_worker(config):
+    if not config.pluginmanager.is_registered(interrupts):  # SIGINT/SIGTERM: every process tears down
+        config.pluginmanager.register(interrupts, interrupts.__name__)
+    if is_worker(config):
         workerinput = config.workerinput  # type: ignore[attr-defined]
         if CONTEXT_KEY not in workerinput:  # its shard is still starting: known before its first test
             config.option.allure_report_dir = str(Path(workerinput[RUN_DIR_KEY]) / "allure-results")
@@ -201,7 +179,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         run = config.stash.get(_run_key, None)
         if run is not None and run.staggered is not None and _context_key not in config.stash:
             _tests_begin(config, run, _until_ready(config, run, lambda: [run.wait_first_ready()])[0])
-        if _is_worker(config) and _context_key not in config.stash:
+        if is_worker(config) and _context_key not in config.stash:
             workerinput = config.workerinput  # type: ignore[attr-defined]
             try:
                 context = wait_for_shard(
@@ -248,7 +226,7 @@ def _until_ready(
         pytest.exit(cause, returncode=EXIT_NOT_READY)
     except KeyboardInterrupt:  # SIGINT or SIGTERM while the cluster was being set up
         run.stop()
-        cause = f"interrupted ({(_interrupted or ['SIGINT'])[0]}) while the cluster was being set up"
+        cause = f"interrupted ({interruption() or 'SIGINT'}) while the cluster was being set up"
         _remember(config, write_unstarted_run(config, run, f"{cause}: no test was run"))
         raise
     except BaseException:
@@ -320,7 +298,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _workers_in_run(config: pytest.Config) -> int:
     """The xdist worker count, also inside a worker (where xdist resets the controller's options)."""
-    if _is_worker(config):
+    if is_worker(config):
         return int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
     return xdist_workers(config)
 
@@ -423,7 +401,7 @@ def _write_reports(session: pytest.Session) -> WrittenRun | None:
     if run is None or collector is None or context is None or config.option.collectonly:
         return None
     interrupted = (
-        (_interrupted or ["interrupted"])[0] if session.exitstatus == pytest.ExitCode.INTERRUPTED else None
+        (interruption() or "interrupted") if session.exitstatus == pytest.ExitCode.INTERRUPTED else None
     )
     return write_finished_run(session, run, collector, context, interrupted)
 

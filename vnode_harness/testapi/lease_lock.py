@@ -27,6 +27,7 @@ from types import TracebackType
 
 from kubernetes import client
 
+from vnode_harness.plumbing.interruptions import interrupts_deferred
 from vnode_harness.plumbing.waits import wait_for
 
 LOG = logging.getLogger(__name__)
@@ -95,35 +96,40 @@ class ClusterLock(LeaseSettings):
         self.lost = None
         self.renewals = 0
         self.taken_over = None
-        wait_for(
-            f"the cluster lock {self.namespace}/{self.name}",
-            self._try_acquire,
-            timeout=timeout,
-            interval=0.3,
-            hint=f"kubectl -n {self.namespace} get lease {self.name} -o yaml",
-        )
+        try:
+            wait_for(
+                f"the cluster lock {self.namespace}/{self.name}",
+                self._try_acquire,
+                timeout=timeout,
+                interval=0.3,
+                hint=f"kubectl -n {self.namespace} get lease {self.name} -o yaml",
+            )
+        except BaseException:  # interrupted once the lease was ours, before this returned: not left held
+            self.release()
+            raise
         self._start_renewing()
 
     def release(self) -> None:
         """Stop renewing, then delete the lease if it is still ours (never someone else's)."""
-        self._stop_renewing()
-        try:
-            lease = self.coordination.read_namespaced_lease(self.name, self.namespace)
-        except client.ApiException as error:
-            if error.status == 404:
-                return
-            raise
-        if lease.spec.holder_identity != self.holder:
-            return
-        try:
-            self.coordination.delete_namespaced_lease(
-                self.name,
-                self.namespace,
-                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=lease.metadata.uid)),
-            )
-        except client.ApiException as error:
-            if error.status not in (404, 409):
+        with interrupts_deferred():
+            self._stop_renewing()
+            try:
+                lease = self.coordination.read_namespaced_lease(self.name, self.namespace)
+            except client.ApiException as error:
+                if error.status == 404:
+                    return
                 raise
+            if lease.spec.holder_identity != self.holder:
+                return
+            try:
+                self.coordination.delete_namespaced_lease(
+                    self.name,
+                    self.namespace,
+                    body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=lease.metadata.uid)),
+                )
+            except client.ApiException as error:
+                if error.status not in (404, 409):
+                    raise
 
     def __enter__(self) -> ClusterLock:
         """`with lock:` holds it for the block; acquire() first with the timeout you need."""

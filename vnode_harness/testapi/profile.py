@@ -27,6 +27,7 @@ from kubernetes import client
 
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.names import ECI_LABEL
+from vnode_harness.plumbing.interruptions import interrupts_deferred
 from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
 from vnode_harness.testapi.blame import api_error_text
@@ -148,10 +149,11 @@ class ProfileEditor:
     def restore_unreported(self) -> None:
         """`restore` without its Allure step: for the check before the tests, which runs in a shard's
         own thread (Allure steps need a test of the thread's own, or the main thread)."""
-        try:
-            self._put_back()
-        finally:
-            self.lock.release()
+        with interrupts_deferred():
+            try:
+                self._put_back()
+            finally:
+                self.lock.release()
         if self.lock.lost is not None:
             # Another writer may have changed the profile during the test: its result proves nothing.
             raise ProfileLockLost(
@@ -287,9 +289,10 @@ class ProfileEditor:
                 self.core, "vnode-parameter-probe", self.run_id or "no-run", on_created=created.append
             ).name
         finally:
-            for namespace in created:
-                with suppress(client.ApiException):
-                    self.core.delete_namespace(namespace, grace_period_seconds=0)
+            with interrupts_deferred():
+                for namespace in created:
+                    with suppress(client.ApiException):
+                        self.core.delete_namespace(namespace, grace_period_seconds=0)
 
     def _parameter_annotations(self) -> dict[str, str]:
         """Profile key → the pod annotation the implementation stamps its value in."""

@@ -19,6 +19,7 @@ from kubernetes import client
 from vnode_harness.formats import versions
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.names import dns_label
+from vnode_harness.plumbing.interruptions import interrupts_deferred
 from vnode_harness.plumbing.waits import WaitTimeout, wait_for
 from vnode_harness.testapi.observe import kubectl_ready, pod_summary
 
@@ -58,9 +59,10 @@ def create_namespace(
             "labels": {RUN_LABEL: run_id, **(labels or {})},
         }
     }
-    created = core.create_namespace(body)
-    name = created.metadata.name
-    on_created(name)
+    with interrupts_deferred():  # created from a generated name: interrupted before `on_created`, lost
+        created = core.create_namespace(body)
+        name = created.metadata.name
+        on_created(name)
 
     def default_service_account() -> tuple[bool | None, str]:
         try:
@@ -74,6 +76,18 @@ def create_namespace(
     # The ServiceAccount admission plugin rejects pods until the controller-manager created it.
     wait_for(f"the default ServiceAccount of {name}", default_service_account, timeout=60)
     return Namespace(name=name, labels=dict(created.metadata.labels or {}))
+
+
+def delete_namespaces(core: client.CoreV1Api, names: list[str]) -> None:
+    """Delete a test's namespaces (gone already is fine); a first interrupt waits until every deletion
+    was asked for, so none is left behind (plumbing.interruptions)."""
+    with interrupts_deferred():
+        for name in names:
+            try:
+                core.delete_namespace(name, grace_period_seconds=0)
+            except client.ApiException as error:
+                if error.status != 404:
+                    raise
 
 
 def pod_manifest(

@@ -68,12 +68,14 @@ def test_fail_fast_stops_at_the_first_failure(monkeypatch):
     from vnode_harness.run_context import RunContext
 
     option = SimpleNamespace(collectonly=True, maxfail=0)
-    config = SimpleNamespace(option=option, getoption=lambda name: name == "fail_fast")
+    registered = SimpleNamespace(is_registered=lambda plugin: True)  # the signal handling: not this test's
+    config = SimpleNamespace(
+        option=option, getoption=lambda name: name == "fail_fast", pluginmanager=registered
+    )
     monkeypatch.setattr(pytest_plugin, "is_conformance_run", lambda config: True)
     pytest_plugin.pytest_configure(config)  # type: ignore[arg-type]
     assert option.maxfail == 0  # collect-only runs nothing: left alone
     option.collectonly = False
-    monkeypatch.setattr(pytest_plugin, "_is_worker", lambda config: True)
     context = SimpleNamespace(run_dir=Path("run"))
     monkeypatch.setattr(RunContext, "from_json", staticmethod(lambda text: context))
     config.workerinput = {pytest_plugin.CONTEXT_KEY: "{}"}
