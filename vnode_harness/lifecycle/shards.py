@@ -67,7 +67,9 @@ class ClusterCost:
     (again with the staggered start: 6 clusters 93.3 s against 94.0 s for 5, measured as a pair). A
     kind cluster runs real kubelets, etcd and containerd in Docker, but its tests wait as a local
     cluster's do: on 2 cores two kind clusters started together ran the whole suite in 350.8 s against
-    436.3 s for one (measured as a pair, 2026-12-06), so one core each."""
+    436.3 s for one (measured as a pair, 2026-12-06), so one core each. Three kind clusters started
+    together (2026-12-07) took 345 s against 277 s for two right after: their creates and image loads
+    on 2 cores doubled (first shard ready at 146.8 s against 80.9 s) and the tests gained only 8 s."""
 
 
 CLUSTER_COST: dict[ProviderName, ClusterCost] = {
