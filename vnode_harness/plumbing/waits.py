@@ -180,3 +180,22 @@ def consistently(
             f"(last error: {last_error}){where}"
         )
     return len(held)
+
+
+CLEANUP_AWAY_SECONDS = 30.0
+"""How long a cleanup call (a test's namespace deletion, a lock's release) retries an API server that
+does not answer. Longer than a restart (the outage fault scenario keeps it down 10 s), and not cut short
+by `give_up_while_away`: during a restart the old process is dead, yet the cleanup must still happen."""
+
+
+def when_answered(call: Callable[[], T], *, within: float = CLEANUP_AWAY_SECONDS) -> T:
+    """`call`, retried while the API server does not answer at all, for up to `within` seconds (then
+    its last error is raised). A test's teardown that ran during an API server restart left its namespace
+    behind (CI, tests/faults/test_cluster_faults.py); an answer, even a refusal, is never retried."""
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(within),
+        wait=tenacity.wait_fixed(1.0),
+        retry=tenacity.retry_if_exception_type(API_SERVER_AWAY),
+        reraise=True,
+    )
+    return retrying(call)

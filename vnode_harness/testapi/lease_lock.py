@@ -22,13 +22,14 @@ import datetime
 import logging
 import threading
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import TracebackType
 
 from kubernetes import client
 
 from vnode_harness.plumbing.interruptions import interrupts_deferred
-from vnode_harness.plumbing.waits import wait_for
+from vnode_harness.plumbing.waits import API_SERVER_AWAY, wait_for, when_answered
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ class ClusterLock(LeaseSettings):
                 hint=f"kubectl -n {self.namespace} get lease {self.name} -o yaml",
             )
         except BaseException:  # interrupted once the lease was ours, before this returned: not left held
-            self.release()
+            with suppress(client.ApiException, *API_SERVER_AWAY):  # the first error is the one to report
+                self.release()
             raise
         self._start_renewing()
 
@@ -113,23 +115,26 @@ class ClusterLock(LeaseSettings):
         """Stop renewing, then delete the lease if it is still ours (never someone else's)."""
         with interrupts_deferred():
             self._stop_renewing()
-            try:
-                lease = self.coordination.read_namespaced_lease(self.name, self.namespace)
-            except client.ApiException as error:
-                if error.status == 404:
-                    return
-                raise
-            if lease.spec.holder_identity != self.holder:
+            when_answered(self._delete_if_ours)
+
+    def _delete_if_ours(self) -> None:
+        try:
+            lease = self.coordination.read_namespaced_lease(self.name, self.namespace)
+        except client.ApiException as error:
+            if error.status == 404:
                 return
-            try:
-                self.coordination.delete_namespaced_lease(
-                    self.name,
-                    self.namespace,
-                    body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=lease.metadata.uid)),
-                )
-            except client.ApiException as error:
-                if error.status not in (404, 409):
-                    raise
+            raise
+        if lease.spec.holder_identity != self.holder:
+            return
+        try:
+            self.coordination.delete_namespaced_lease(
+                self.name,
+                self.namespace,
+                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=lease.metadata.uid)),
+            )
+        except client.ApiException as error:
+            if error.status not in (404, 409):
+                raise
 
     def __enter__(self) -> ClusterLock:
         """`with lock:` holds it for the block; acquire() first with the timeout you need."""

@@ -20,7 +20,7 @@ from vnode_harness.formats import versions
 from vnode_harness.formats.implementation import Implementation
 from vnode_harness.formats.names import dns_label
 from vnode_harness.plumbing.interruptions import interrupts_deferred
-from vnode_harness.plumbing.waits import WaitTimeout, wait_for
+from vnode_harness.plumbing.waits import WaitTimeout, wait_for, when_answered
 from vnode_harness.testapi.observe import kubectl_ready, pod_summary
 
 RUN_LABEL = "conformance.vnode.dev/run"
@@ -79,15 +79,19 @@ def create_namespace(
 
 
 def delete_namespaces(core: client.CoreV1Api, names: list[str]) -> None:
-    """Delete a test's namespaces (gone already is fine); a first interrupt waits until every deletion
-    was asked for, so none is left behind (plumbing.interruptions)."""
+    """Delete a test's namespaces (gone already is fine), waiting out an API server restart; a first
+    interrupt waits until every deletion was asked for, so none is left behind (plumbing.interruptions)."""
+
+    def delete(name: str) -> None:
+        try:
+            core.delete_namespace(name, grace_period_seconds=0)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+
     with interrupts_deferred():
         for name in names:
-            try:
-                core.delete_namespace(name, grace_period_seconds=0)
-            except client.ApiException as error:
-                if error.status != 404:
-                    raise
+            when_answered(lambda: delete(name))  # noqa: B023 (called at once, inside the loop)
 
 
 def pod_manifest(
