@@ -32,7 +32,7 @@ from vnode_harness.plumbing.probes import PROVIDER_PROBE_NAMESPACE
 from vnode_harness.plumbing.waits import Probe, WaitTimeout, consistently, wait_for
 from vnode_harness.testapi.blame import api_error_text
 from vnode_harness.testapi.rw_lease_lock import ReaderLock, WriterLock
-from vnode_harness.testapi.workloads import RUN_LABEL, create_namespace
+from vnode_harness.testapi.workloads import RUN_LABEL, create_namespace, delete_namespaces
 
 PROBE_LABEL = "conformance.vnode.dev/profile-probe"
 LOCK_NAME = "vnode-conformance-eci-profile"
@@ -289,10 +289,8 @@ class ProfileEditor:
                 self.core, "vnode-parameter-probe", self.run_id or "no-run", on_created=created.append
             ).name
         finally:
-            with interrupts_deferred():
-                for namespace in created:
-                    with suppress(client.ApiException):
-                        self.core.delete_namespace(namespace, grace_period_seconds=0)
+            with suppress(client.ApiException):  # a refusal must not hide why the probe ended
+                delete_namespaces(self.core, created)
 
     def _parameter_annotations(self) -> dict[str, str]:
         """Profile key → the pod annotation the implementation stamps its value in."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def delete_namespaces(core: client.CoreV1Api, names: list[str]) -> None:
 
     with interrupts_deferred():
         for name in names:
-            when_answered(lambda: delete(name))  # noqa: B023 (called at once, inside the loop)
+            when_answered(partial(delete, name))
 
 
 def pod_manifest(
