@@ -1,11 +1,12 @@
 """Every image a run needs, per provider — what `vnode images` prints for air-gapped vendors.
 
-kind: the node image (its control-plane, CoreDNS, pause and CNI images are inside it), the images the
-run loads into the nodes (Istio's pilot and sidecar, the test pods' image), the virtual-kubelet image,
-the implementation's own images (`install.kind.images`); with the upstream set the nodes pull Istio's
-and the test pods' images instead. existing: the test pods' image (and the suite image for `--in-cluster`).
-local: none (host processes). The kind lists are the image set of vnode_harness.providers.kind.images
-.plan, checked against it by a unit test. `mirrored` shows where each would be pulled from a mirror.
+kind: the node image (its control-plane, CoreDNS, pause and CNI images are inside it, and with the
+built set Istio's pilot and sidecar, the test pods' image and the virtual-kubelet image too), the
+implementation's own images (`install.kind.images`, loaded by each run); with the upstream set the
+nodes pull Istio's and the test pods' images instead, and the run loads the virtual-kubelet image.
+existing: the test pods' image (and the suite image for `--in-cluster`). local: none (host
+processes). The kind lists are the image set of vnode_harness.providers.kind.images.plan, checked
+against it by a unit test. `mirrored` shows where each would be pulled from a mirror.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class NeededImage:
         return mirrored(self.name, mirror)
 
 
+INSIDE = "inside the node image"
+
+
 def kind_images(implementation: Implementation | None, *, upstream: bool) -> list[NeededImage]:
     """What a kind run creates its nodes from and loads into them (or has them pull, upstream)."""
     if upstream:
@@ -47,11 +51,11 @@ def kind_images(implementation: Implementation | None, *, upstream: bool) -> lis
     else:
         images = [
             NeededImage(plan.NODE_IMAGE, "kind node", "node image"),
-            NeededImage(plan.PILOT_IMAGE, "istiod", "loaded"),
-            NeededImage(plan.PROXY_IMAGE, "Istio sidecar (pilot-agent + Envoy)", "loaded"),
-            NeededImage(plan.TEST_IMAGE, "test pods on regular nodes", "loaded"),
+            NeededImage(plan.PILOT_IMAGE, "istiod", INSIDE),
+            NeededImage(plan.PROXY_IMAGE, "Istio sidecar (pilot-agent + Envoy)", INSIDE),
+            NeededImage(plan.TEST_IMAGE, "test pods on regular nodes", INSIDE),
         ]
-    images.append(NeededImage(vn.IMAGE, "virtual-kubelet", "loaded"))
+    images.append(NeededImage(vn.IMAGE, "virtual-kubelet", "loaded" if upstream else INSIDE))
     return images + implementation_images(implementation)
 
 

@@ -212,9 +212,10 @@ class KindProvider:
         with steps.phase("create"):
             reused = self._create_or_reuse(kind, kubectl)
         assert self.images is not None
+        inside = self._inside_node_image(reused)
         with steps.phase("image loads"):  # the node's containerd takes images before the node is Ready
             every_image = [*self.images.load_images, vn.IMAGE, *self._implementation_images()]
-            self._load_images(list(dict.fromkeys(every_image)))
+            self._load_images([image for image in dict.fromkeys(every_image) if image not in inside])
         api = api_client(self.kubeconfig, "kind-provider")
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         with steps.phase("nodes Ready"):
@@ -383,9 +384,10 @@ class KindProvider:
         return exists
 
     def _implementation_images(self) -> list[str]:
-        """The implementation's images, built now so that the start's one load carries them too (they
-        share its Debian base). A build that fails here is left to the install, whose error names the
-        implementation rather than the cluster."""
+        """The implementation's images, built now so that the start's one load carries them (with the
+        virtual-kubelet image when the node image lacks it: they share its Debian base). A build that
+        fails here is left to the install, whose error names the implementation rather than the
+        cluster."""
         install = self.implementation.install.kind if self.implementation is not None else None
         if install is None or not install.images:
             return []
@@ -393,6 +395,17 @@ class KindProvider:
             return list(build_images(install.images, self.implementation_root, self.logs_dir))
         except ClusterError:
             return []
+
+    def _inside_node_image(self, reused: bool) -> list[str]:
+        """The images the nodes have from the node image (BuiltImageSet.preloaded), recorded as loaded.
+        None when the nodes may come from another image: a reused cluster (created by an earlier run,
+        perhaps from an older node image) or an explicit `--kind-image`."""
+        assert self.images is not None
+        if reused or self.node_image != self.images.node_image:
+            return []
+        inside = [image for image in self.images.preloaded if image in self.images.image_ids]
+        self._loaded.update({image: self.images.image_ids[image] for image in inside})
+        return inside
 
     def _load_image(self, image: str) -> None:
         """Load one image unless the start loaded it already with the same content."""

@@ -22,12 +22,13 @@ def image_set(monkeypatch):
     return lambda upstream: plan.build_image_set(upstream=upstream)
 
 
-def test_the_built_set_is_the_node_image_and_what_the_run_loads(image_set):
+def test_the_built_set_is_the_node_image_with_what_every_run_needs_and_the_implementation(image_set):
     images = image_set(False)
-    listed = [image.name for image in needed_images("kind", REFERENCE)]
-    loaded = [*images.load_images, images.virtual_kubelet_image, "eci-reference:dev"]
-    assert listed == [images.node_image, *loaded]
-    assert images.test_image in images.load_images
+    needed = needed_images("kind", REFERENCE)
+    assert [image.name for image in needed] == [images.node_image, *images.preloaded, "eci-reference:dev"]
+    assert {image.how for image in needed if image.name in images.preloaded} == {"inside the node image"}
+    assert images.load_images == ()
+    assert {images.test_image, images.virtual_kubelet_image} <= set(images.preloaded)
 
 
 def test_the_upstream_set_adds_what_the_nodes_pull(image_set):

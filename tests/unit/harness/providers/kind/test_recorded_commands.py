@@ -22,6 +22,7 @@ from vnode_harness.providers.kind import implementation as kind_implementation
 from vnode_harness.providers.kind.cluster import KindProvider
 from vnode_harness.providers.kind.config import DEFAULT_CONFIG
 from vnode_harness.providers.kind.host import resolve_binary
+from vnode_harness.providers.kind.images.plan import BuiltImageSet
 from vnode_harness.run_context import ClusterError
 
 
@@ -97,6 +98,47 @@ def provider(binaries, tmp_path, **kwargs) -> KindProvider:
     return KindProvider(
         "vnode-0a1b2c", kind_bin=kind, kubectl_bin=kubectl, logs_dir=tmp_path / "logs", **kwargs
     )
+
+
+IMAGE_ID = "sha256:" + "1" * 64  # what the recorder's `docker image inspect` answers
+
+
+def built_set(node_image: str) -> BuiltImageSet:
+    return BuiltImageSet(
+        node_image=node_image,
+        istio_hub="vnode",
+        istio_tag="1",
+        test_image="vnode/nginx:2",
+        virtual_kubelet_image="vnode/virtual-kubelet:1",
+        load_images=(),
+        preloaded=("vnode/pilot:1", "vnode/nginx:2", "vnode/virtual-kubelet:1"),
+        image_ids={name: IMAGE_ID for name in ("vnode/pilot:1", "vnode/nginx:2", "vnode/virtual-kubelet:1")},
+    )
+
+
+@pytest.mark.parametrize(
+    ("reused", "node_image", "loads"),
+    [
+        (False, "vnode/kind-node:1", []),  # a new cluster from the built node image has them
+        (True, "vnode/kind-node:1", [["vnode/virtual-kubelet:1"]]),  # made by an earlier run: maybe not
+        (False, "vendor/node:1", [["vnode/virtual-kubelet:1"]]),  # `--kind-image`: another node image
+    ],
+    ids=["new-cluster", "reused-cluster", "explicit-node-image"],
+)
+def test_images_inside_the_node_image_are_not_loaded_again(
+    recorder, binaries, tmp_path, reused, node_image, loads
+):
+    cluster = provider(binaries, tmp_path, node_image=node_image)
+    cluster.images = built_set("vnode/kind-node:1")
+    cluster._cluster = object.__new__(pytest_kind.cluster.KindCluster)
+    cluster._cluster.kind_path = binaries[0]
+
+    inside = cluster._inside_node_image(reused)
+    cluster._load_image("vnode/virtual-kubelet:1")
+
+    assert inside == ([] if loads else list(cluster.images.preloaded))
+    seen = [call[7:] for call in recorder.calls if call[1:3] == ["load", "docker-image"]]
+    assert seen == loads
 
 
 def test_create_load_delete(recorder, binaries, tmp_path):
