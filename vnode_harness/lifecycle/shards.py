@@ -263,6 +263,8 @@ class ShardedRun:
         self._finished_workers: set[str] = set()
         self._early_cleanups: dict[str, Future[Cleanup | None]] = {}
         self._early_pool: ThreadPoolExecutor | None = None
+        self._teardown: Future[list[tuple[ConformanceRun, BaseException | None]]] | None = None
+        """The shards' teardown begun while the reports are written (`begin_teardown`)."""
 
     @property
     def implementation(self) -> Implementation:
@@ -484,16 +486,33 @@ class ShardedRun:
             observations.append(seen_here)
         return observations
 
+    def begin_teardown(self) -> None:
+        """Begin tearing every shard down in the background, once nothing more is read from the clusters
+        (after the implementation-down observation and the fingerprint): deleting kind clusters takes
+        7 to 12 s, which then passes while the reports are written. `stop` waits for it; a background
+        thread is not interrupted by Ctrl-C, and the interpreter waits for it before it exits."""
+        if self._teardown is not None:
+            return
+        self._before_teardown()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teardown")
+        self._teardown = pool.submit(self._each, lambda run: run.stop())
+        pool.shutdown(wait=False)
+
     def stop(self) -> None:
         """Tear every shard down, each whatever happened to the others (a start still in flight ends
-        first; one not begun yet never begins)."""
+        first; one not begun yet never begins); or wait for the teardown `begin_teardown` began."""
+        self._before_teardown()
+        with self.clock.phase("teardown"):
+            stopped = (
+                self._teardown.result() if self._teardown is not None else self._each(lambda run: run.stop())
+            )
+        errors = [error for _, error in stopped if isinstance(error, BaseException)]
+        if errors:
+            raise errors[0]
+
+    def _before_teardown(self) -> None:
         if self.staggered is not None:
             self.staggered.finish()
             self.start_output.release()
         if self._early_pool is not None:
             self._early_pool.shutdown(wait=True)
-        with self.clock.phase("teardown"):
-            stopped = self._each(lambda run: run.stop())
-        errors = [error for _, error in stopped if isinstance(error, BaseException)]
-        if errors:
-            raise errors[0]

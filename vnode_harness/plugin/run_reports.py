@@ -97,6 +97,7 @@ def write_finished_run(
     """The reports of a run whose tests ran (`interrupted`: what interrupted it, or None); the evidence
     bundle is left to `WrittenRun.write_bundle`, once junit.xml exists."""
     from vnode_harness.lifecycle.health import dead_components
+    from vnode_harness.report.fingerprint import measure_fingerprint
     from vnode_harness.report.writer import write_run_reports
 
     config = session.config
@@ -112,6 +113,9 @@ def write_finished_run(
     # volumes); only then is it stopped for the informative observation.
     cleanup = run.clean_up()
     observations = run.observe_implementation_down(interrupted=interrupted is not None)
+    fingerprint = measure_fingerprint(context.cluster.kubeconfig)
+    if interrupted is None:  # the last read of the clusters: they are deleted while the reports are written
+        run.begin_teardown()
     fail_on_own_leaks(session, cleanup, console)
     run.clock.mark("reports")  # the report files, the Allure HTML report and (after junit.xml) the bundle
     return write_run_reports(
@@ -128,6 +132,7 @@ def write_finished_run(
             if shard.lock_taken_over
         ],
         observations=observations,
+        fingerprint=fingerprint,
         command=_command(config),
         console=console,
         allure_history=allure_history(config),

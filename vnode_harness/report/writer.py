@@ -32,6 +32,7 @@ from vnode_harness.report.markdown import render_markdown
 from vnode_harness.report.model import (
     Cleanup,
     ConformanceReport,
+    Fingerprint,
     GeneratedCases,
     LockTakeover,
     RecordedImage,
@@ -74,7 +75,10 @@ def write_run_reports(
     lock_taken_over: list[LockTakeover] | None = None,
     observations: list[RunObservation] | None = None,
     shards: list[Shard] | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> WrittenRun:
+    """`fingerprint`: taken by the caller while the cluster still answered (the clusters may be torn
+    down while the reports are written); measured here when not given."""
     implementation_bytes = context.implementation_file.read_bytes()
     run = RunInfo(
         suite_version=__version__,
@@ -91,7 +95,7 @@ def write_run_reports(
         lock_taken_over=list(lock_taken_over or []),
         observations=list(observations or []),
         shards=list(shards or []),
-        fingerprint=measure_fingerprint(context.cluster.kubeconfig),
+        fingerprint=fingerprint or measure_fingerprint(context.cluster.kubeconfig),
         implementation_sha256=sha256_hex(implementation_bytes),
     )
     report = collector.build_report(implementation, run)

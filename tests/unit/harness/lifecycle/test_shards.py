@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -366,3 +367,37 @@ def test_a_shard_whose_down_observation_raised_is_not_observed_and_the_others_st
         ("refused", "shard-1: stopped"),
         ("not observed", "shard-2: the observation failed: connection refused"),
     ]
+
+
+class _Stopping(_Finished):
+    """A shard whose teardown takes a while and records the thread it ran on."""
+
+    def __init__(self, shard: str, gate: threading.Event, error: Exception | None = None) -> None:
+        super().__init__(shard, Cleanup(profile_restored=True, settle_seconds=0))
+        self.gate = gate
+        self.error = error
+        self.stopped_on: list[str] = []
+        self.done = threading.Event()
+
+    def stop(self) -> None:
+        self.gate.wait(timeout=10)
+        self.stopped_on.append(threading.current_thread().name)
+        self.done.set()
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_teardown_begun_early_runs_beside_the_caller_and_stop_waits_for_it(tmp_path):
+    gate = threading.Event()
+    run = ShardedRun(RunOptions("local", REFERENCE, tmp_path), "2", workers=2)
+    shards = [_Stopping("shard-1", gate), _Stopping("shard-2", gate, RuntimeError("kind delete failed"))]
+    run.runs = shards  # type: ignore[assignment]
+    run.begin_teardown()
+    run.begin_teardown()  # once only
+    assert [shard.stopped_on for shard in shards] == [[], []], "begun, not waited for: the reports go on"
+    gate.set()
+    assert all(shard.done.wait(timeout=10) for shard in shards), "torn down before anyone called stop()"
+    with pytest.raises(RuntimeError, match="kind delete failed"):  # a shard's error still reaches the run
+        run.stop()
+    assert all(len(shard.stopped_on) == 1 for shard in shards), "each shard torn down exactly once"
+    assert threading.current_thread().name not in {shard.stopped_on[0] for shard in shards}
