@@ -23,7 +23,7 @@ from vnode_harness.plumbing.waits import wait_for
 from vnode_harness.testapi.generative.model import ECI_LABEL, Expectation, ParameterKeys, expect
 from vnode_harness.testapi.generative.strategies import JUDGED_PREFIXES, PodCase, Scenario
 from vnode_harness.testapi.observe import virtual_nodes
-from vnode_harness.testapi.workloads import create_namespace, pod_manifest
+from vnode_harness.testapi.workloads import create_namespace, delete_namespaces, pod_manifest
 
 ApplyProfile = Callable[[Mapping[str, str | None]], object]
 
@@ -129,13 +129,8 @@ class ScenarioRunner:
                 if mismatch:
                     found.append(mismatch)
             return found
-        finally:
-            for name in existing:
-                try:
-                    self.core.delete_namespace(name, grace_period_seconds=0)
-                except client.ApiException as error:
-                    if error.status != 404:
-                        raise
+        finally:  # as every test's namespaces: waits out an API server restart, a first interrupt
+            delete_namespaces(self.core, existing)
 
     def _create_pod(self, namespace: str, index: int, case: PodCase) -> None:
         manifest = pod_manifest(f"pod-{index}", labels=dict(case.labels), annotations=dict(case.annotations))
